@@ -1,0 +1,57 @@
+/**
+ * One error type for Weir. Every error carries a code from a closed list, so callers (and the CLI)
+ * can tell a user's mistake from a bug, and whether retrying can help.
+ *
+ * Errors in *data* (a bad JSON line, a record failing its schema) are not exceptions: they travel
+ * as dead letters. WeirError is for the caller's mistakes and for the environment failing.
+ */
+export const ErrorCodes = {
+  /** The user asked for something that cannot be done as asked (bad flag, bad name, bad value). */
+  USAGE: "USAGE",
+  UNKNOWN_TOPIC: "UNKNOWN_TOPIC",
+  TOPIC_EXISTS: "TOPIC_EXISTS",
+  BAD_DATA_DIR: "BAD_DATA_DIR",
+  /** Another process holds the write lock of a partition (one writer per partition). */
+  PARTITION_LOCKED: "PARTITION_LOCKED",
+  /** Bytes on disk fail their checksum or framing where they must not. */
+  CORRUPT: "CORRUPT",
+  OFFSET_OUT_OF_RANGE: "OFFSET_OUT_OF_RANGE",
+  CLOSED: "CLOSED",
+  INVALID_PIPELINE: "INVALID_PIPELINE",
+  IO: "IO",
+  INTERNAL: "INTERNAL",
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** Codes that describe a mistake of the user: the CLI prints one line and no stack trace. */
+const USER_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  "USAGE",
+  "UNKNOWN_TOPIC",
+  "TOPIC_EXISTS",
+  "BAD_DATA_DIR",
+  "PARTITION_LOCKED",
+  "OFFSET_OUT_OF_RANGE",
+  "INVALID_PIPELINE",
+]);
+
+export class WeirError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; retryable?: boolean } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "WeirError";
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+  }
+
+  /** True when the error is the user's to fix (print one line, exit non-zero, no stack). */
+  get isUserError(): boolean {
+    return USER_CODES.has(this.code);
+  }
+}
+
+export function isWeirError(err: unknown): err is WeirError {
+  return err instanceof WeirError;
+}
