@@ -1,0 +1,53 @@
+/**
+ * Collects graph nodes while a pipeline's build function runs, and gives each a stable id.
+ */
+import { WeirError } from "../errors.js";
+import type { GraphNode, PipelineGraph } from "../graph/graph.js";
+
+const STEP_NAME = /^[A-Za-z0-9_.:\-/()]{1,100}$/;
+
+export class GraphBuilder {
+  readonly pipeline: string;
+  private readonly nodes: GraphNode[] = [];
+  private readonly ids = new Set<string>();
+  private readonly perKind = new Map<string, number>();
+
+  constructor(pipeline: string) {
+    this.pipeline = pipeline;
+  }
+
+  /** A default id like `filter-2`, or the user's name (checked for uniqueness). */
+  idFor(kind: string, name: string | undefined): string {
+    if (name !== undefined) {
+      if (!STEP_NAME.test(name)) {
+        throw new WeirError("INVALID_PIPELINE", `step name ${JSON.stringify(name)} must be 1-100 characters of letters, digits and _ . : - / ( )`);
+      }
+      if (this.ids.has(name)) throw new WeirError("INVALID_PIPELINE", `two steps are named ${JSON.stringify(name)}; step names must be unique`);
+      return name;
+    }
+    // Sources and sinks are named after their topic (`source:events`, `to:paid_user`) while that is unique.
+    if (kind.includes(":") && !this.ids.has(kind)) return kind;
+    let n = this.perKind.get(kind) ?? 0;
+    let id: string;
+    do {
+      n += 1;
+      id = `${kind}-${n}`;
+    } while (this.ids.has(id));
+    this.perKind.set(kind, n);
+    return id;
+  }
+
+  add<N extends GraphNode>(node: N): N {
+    if (this.ids.has(node.id)) throw new WeirError("INVALID_PIPELINE", `two steps are named ${JSON.stringify(node.id)}; step names must be unique`);
+    this.ids.add(node.id);
+    this.nodes.push(Object.freeze(node) as unknown as GraphNode);
+    return node;
+  }
+
+  build(): PipelineGraph {
+    if (!this.nodes.some((n) => n.kind === "source")) {
+      throw new WeirError("INVALID_PIPELINE", `pipeline ${this.pipeline} has no source; add one with p.source("topic", { schema })`);
+    }
+    return Object.freeze({ pipeline: this.pipeline, nodes: Object.freeze([...this.nodes]) });
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * `pipeline(name, build)`: the entry point of the user API. The build function declares sources and
+ * the steps after them; the result is a definition holding the graph, run by `weir run` or the test driver.
+ */
+import { WeirError } from "../errors.js";
+import type { PipelineGraph } from "../graph/graph.js";
+import type { Infer, Schema } from "../schema/index.js";
+import { parseDuration } from "../util/duration.js";
+import { GraphBuilder } from "./builder.js";
+import { Stream, type StepOptions } from "./stream.js";
+
+export const DEFAULT_MAX_OUT_OF_ORDERNESS_MS = 5000;
+
+export interface SourceOptions<T> extends StepOptions {
+  /** Parse and validate each record; failures become dead letters. Without it, any JSON value passes. */
+  schema?: Schema<T>;
+  /** The record's event time. Without it, the record's log timestamp is used. */
+  eventTime?: (value: T) => Date | number;
+  /** How far behind the newest event time the watermark trails (default "5s"). */
+  maxOutOfOrderness?: string | number;
+}
+
+export interface PipelineContext {
+  /** Read a topic. Each record is a line of JSON text. */
+  source<S extends Schema<any>>(topic: string, options: SourceOptions<Infer<S>> & { schema: S }): Stream<Infer<S>>;
+  source(topic: string, options?: SourceOptions<unknown>): Stream<unknown>;
+}
+
+export interface PipelineDefinition {
+  readonly name: string;
+  readonly graph: PipelineGraph;
+}
+
+const PIPELINE_NAME = /^[A-Za-z0-9_-]{1,100}$/;
+
+export function pipeline(name: string, build: (p: PipelineContext) => void): PipelineDefinition {
+  if (!PIPELINE_NAME.test(name)) {
+    throw new WeirError("INVALID_PIPELINE", `pipeline name ${JSON.stringify(name)} must be 1-100 letters, digits, '_' or '-'`);
+  }
+  const b = new GraphBuilder(name);
+  const p: PipelineContext = {
+    source(topic: string, options: SourceOptions<any> = {}): Stream<any> {
+      if (!/^[A-Za-z0-9._-]{1,249}$/.test(topic)) {
+        throw new WeirError("INVALID_PIPELINE", `source topic name ${JSON.stringify(topic)} must be 1-249 characters of letters, digits, '.', '_' and '-'`);
+      }
+      const bound = options.maxOutOfOrderness;
+      const maxOutOfOrdernessMs = bound === undefined ? DEFAULT_MAX_OUT_OF_ORDERNESS_MS : typeof bound === "number" ? bound : parseDuration(bound);
+      if (!(maxOutOfOrdernessMs >= 0)) throw new WeirError("INVALID_PIPELINE", `maxOutOfOrderness must be >= 0, got ${bound}`);
+      const id = b.idFor(`source:${topic}`, options.name);
+      b.add({ kind: "source", id, input: null, topic, schema: options.schema, eventTime: options.eventTime, maxOutOfOrdernessMs });
+      return new Stream(b, id);
+    },
+  };
+  build(p);
+  return Object.freeze({ name, graph: b.build() });
+}
+
+export function isPipelineDefinition(x: unknown): x is PipelineDefinition {
+  return typeof x === "object" && x !== null && typeof (x as PipelineDefinition).name === "string" && typeof (x as PipelineDefinition).graph === "object";
+}

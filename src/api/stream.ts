@@ -1,0 +1,242 @@
+/**
+ * The fluent pipeline API. Each method adds one node to the graph and returns a typed handle;
+ * nothing runs here. Types flow end to end: a misspelled field is a compile error.
+ */
+import { WeirError } from "../errors.js";
+import type { EmitMode, Key, RecordContext } from "../graph/graph.js";
+import {
+  avgOf,
+  countOf,
+  distinctCountOf,
+  fromSpec,
+  maxOf,
+  minOf,
+  sumOf,
+  type AggregateFunction,
+  type AggregateSpec,
+} from "../operators/aggregations.js";
+import type { Window, WindowSpec } from "../time/windows.js";
+import { parseDuration } from "../util/duration.js";
+import type { GraphBuilder } from "./builder.js";
+
+export interface StepOptions {
+  /** A stable name for the step (its state, checkpoint, metric and dashboard id). */
+  name?: string;
+}
+
+export interface SinkOptions<T> extends StepOptions {
+  /** The output record's key; defaults to the stream's key (after keyBy or an aggregate), else none. */
+  key?: (value: T) => Key | null | undefined;
+  /** Partitions of the output topic when Weir creates it (default 1). */
+  partitions?: number;
+}
+
+/** An update of a running aggregate, as a record. */
+export interface Update<K, V> {
+  key: K;
+  value: V;
+}
+
+/** An update of a windowed aggregate, as a record. `window.start`/`end` print as ISO-8601 UTC. */
+export interface WindowedUpdate<K, V> {
+  key: K;
+  window: Window;
+  value: V;
+}
+
+export class Stream<T> {
+  /** @internal */
+  constructor(
+    protected readonly b: GraphBuilder,
+    /** The id of the step producing this stream. */
+    readonly stepId: string,
+  ) {}
+
+  filter<S extends T>(predicate: (value: T, ctx: RecordContext) => value is S, options?: StepOptions): Stream<S>;
+  filter(predicate: (value: T, ctx: RecordContext) => boolean, options?: StepOptions): Stream<T>;
+  filter(predicate: (value: T, ctx: RecordContext) => boolean, options: StepOptions = {}): Stream<T> {
+    const id = this.b.idFor("filter", options.name);
+    this.b.add({ kind: "filter", id, input: this.stepId, fn: predicate });
+    return new Stream<T>(this.b, id);
+  }
+
+  map<R>(fn: (value: T, ctx: RecordContext) => R, options: StepOptions = {}): Stream<R> {
+    const id = this.b.idFor("map", options.name);
+    this.b.add({ kind: "map", id, input: this.stepId, fn });
+    return new Stream<R>(this.b, id);
+  }
+
+  flatMap<R>(fn: (value: T, ctx: RecordContext) => Iterable<R>, options: StepOptions = {}): Stream<R> {
+    const id = this.b.idFor("flatMap", options.name);
+    this.b.add({ kind: "flatMap", id, input: this.stepId, fn });
+    return new Stream<R>(this.b, id);
+  }
+
+  /** Partition the stream by a key: what aggregations and windows are computed per. */
+  keyBy<K extends Key>(fn: (value: T) => K, options: StepOptions = {}): KeyedStream<K, T> {
+    const id = this.b.idFor("keyBy", options.name);
+    this.b.add({ kind: "keyBy", id, input: this.stepId, fn });
+    return new KeyedStream<K, T>(this.b, id);
+  }
+
+  /** Write every record (as JSON) to a topic. */
+  to(topic: string, options: SinkOptions<T> = {}): void {
+    if (!/^[A-Za-z0-9._-]{1,249}$/.test(topic)) {
+      throw new WeirError("INVALID_PIPELINE", `output topic name ${JSON.stringify(topic)} must be 1-249 characters of letters, digits, '.', '_' and '-'`);
+    }
+    const partitions = options.partitions ?? 1;
+    if (!Number.isInteger(partitions) || partitions < 1) {
+      throw new WeirError("INVALID_PIPELINE", `partitions of topic ${topic} must be a positive integer, got ${partitions}`);
+    }
+    const id = this.b.idFor(`to:${topic}`, options.name);
+    this.b.add({ kind: "sink", id, input: this.stepId, topic, keyFn: options.key, partitions });
+  }
+}
+
+export interface WindowStepOptions extends StepOptions {
+  /** Events up to this much behind the watermark still update their window (default 0). */
+  allowedLateness?: string | number;
+}
+
+export class KeyedStream<K extends Key, T> extends Stream<T> {
+  count(options?: StepOptions): Table<K, number> {
+    return this.agg(countOf<T>(), options);
+  }
+  sum(field: (value: T) => number, options?: StepOptions): Table<K, number> {
+    return this.agg(sumOf(field), options);
+  }
+  avg(field: (value: T) => number, options?: StepOptions): Table<K, number> {
+    return this.agg(avgOf(field), options);
+  }
+  min(field: (value: T) => number, options?: StepOptions): Table<K, number> {
+    return this.agg(minOf(field), options);
+  }
+  max(field: (value: T) => number, options?: StepOptions): Table<K, number> {
+    return this.agg(maxOf(field), options);
+  }
+  distinctCount(field: (value: T) => string | number, options?: StepOptions): Table<K, number> {
+    return this.agg(distinctCountOf(field), options);
+  }
+  aggregate<A, R = A>(spec: AggregateSpec<T, A, R>, options?: StepOptions): Table<K, R> {
+    return this.agg(fromSpec(spec), options);
+  }
+
+  window(spec: WindowSpec, options: WindowStepOptions = {}): WindowedStream<K, T> {
+    const lateness = options.allowedLateness === undefined ? 0 : typeof options.allowedLateness === "number" ? options.allowedLateness : parseDuration(options.allowedLateness);
+    return new WindowedStream<K, T>(this.b, this.stepId, spec, lateness, options.name);
+  }
+
+  private agg<R>(fn: AggregateFunction<T, any, R>, options: StepOptions = {}): Table<K, R> {
+    const id = this.b.idFor(fn.name, options.name);
+    this.b.add({ kind: "aggregate", id, input: this.stepId, fn, window: undefined, allowedLatenessMs: 0 });
+    return new Table<K, R>(this.b, id);
+  }
+}
+
+export class WindowedStream<K extends Key, T> {
+  /** @internal */
+  constructor(
+    private readonly b: GraphBuilder,
+    private readonly input: string,
+    private readonly spec: WindowSpec,
+    private readonly allowedLatenessMs: number,
+    private readonly name: string | undefined,
+  ) {}
+
+  count(options?: StepOptions): WindowedTable<K, number> {
+    return this.agg(countOf<T>(), options);
+  }
+  sum(field: (value: T) => number, options?: StepOptions): WindowedTable<K, number> {
+    return this.agg(sumOf(field), options);
+  }
+  avg(field: (value: T) => number, options?: StepOptions): WindowedTable<K, number> {
+    return this.agg(avgOf(field), options);
+  }
+  min(field: (value: T) => number, options?: StepOptions): WindowedTable<K, number> {
+    return this.agg(minOf(field), options);
+  }
+  max(field: (value: T) => number, options?: StepOptions): WindowedTable<K, number> {
+    return this.agg(maxOf(field), options);
+  }
+  distinctCount(field: (value: T) => string | number, options?: StepOptions): WindowedTable<K, number> {
+    return this.agg(distinctCountOf(field), options);
+  }
+  aggregate<A, R = A>(spec: AggregateSpec<T, A, R>, options?: StepOptions): WindowedTable<K, R> {
+    return this.agg(fromSpec(spec), options);
+  }
+
+  private agg<R>(fn: AggregateFunction<T, any, R>, options: StepOptions = {}): WindowedTable<K, R> {
+    if (this.spec.type === "session" && !fn.merge) {
+      throw new WeirError("INVALID_PIPELINE", `a session window needs an aggregate with merge(a, b); ${fn.name} has none`);
+    }
+    const id = this.b.idFor(`window-${fn.name}`, options.name ?? this.name);
+    this.b.add({ kind: "aggregate", id, input: this.input, fn, window: this.spec, allowedLatenessMs: this.allowedLatenessMs });
+    return new WindowedTable<K, R>(this.b, id);
+  }
+}
+
+export interface EmitOptions<M extends EmitMode> extends StepOptions {
+  /**
+   * `crossing` (default): one record per key (and window) on the update that makes the predicate true.
+   * `changes`: one record on every update while it is true. `final` (windows only): one record when the window closes.
+   */
+  emit?: M;
+}
+
+/** A continuously updated aggregate per key. */
+export class Table<K extends Key, V> {
+  /** @internal */
+  constructor(
+    private readonly b: GraphBuilder,
+    readonly stepId: string,
+  ) {}
+
+  /** A rule: records for keys whose value satisfies the predicate. */
+  when(predicate: (value: V, key: K) => boolean, options: EmitOptions<"crossing" | "changes"> = {}): Stream<Update<K, V>> {
+    return emitStep(this.b, this.stepId, options.emit ?? "crossing", predicate, options.name, false);
+  }
+
+  /** Every update as a record. */
+  toStream(options: StepOptions = {}): Stream<Update<K, V>> {
+    return emitStep(this.b, this.stepId, "changes", undefined, options.name, false);
+  }
+}
+
+/** A continuously updated aggregate per key and window. */
+export class WindowedTable<K extends Key, V> {
+  /** @internal */
+  constructor(
+    private readonly b: GraphBuilder,
+    readonly stepId: string,
+  ) {}
+
+  when(predicate: (value: V, key: K) => boolean, options: EmitOptions<EmitMode> = {}): Stream<WindowedUpdate<K, V>> {
+    return emitStep(this.b, this.stepId, options.emit ?? "crossing", predicate, options.name, true);
+  }
+
+  /** Every update (`changes`, default) or each window's final value when it closes (`final`). */
+  toStream(options: EmitOptions<"changes" | "final"> = {}): Stream<WindowedUpdate<K, V>> {
+    return emitStep(this.b, this.stepId, options.emit ?? "changes", undefined, options.name, true);
+  }
+}
+
+const EMIT_MODES: readonly EmitMode[] = ["crossing", "changes", "final"];
+
+function emitStep<R>(
+  b: GraphBuilder,
+  input: string,
+  mode: EmitMode,
+  predicate: ((value: any, key: any) => boolean) | undefined,
+  name: string | undefined,
+  windowed: boolean,
+): Stream<R> {
+  if (!EMIT_MODES.includes(mode)) {
+    throw new WeirError("INVALID_PIPELINE", `emit must be one of ${EMIT_MODES.join(", ")}, got ${JSON.stringify(mode)}`);
+  }
+  if (mode === "final" && !windowed) {
+    throw new WeirError("INVALID_PIPELINE", `emit "final" needs a window: a running aggregate never closes (use "crossing" or "changes")`);
+  }
+  const id = b.idFor(predicate ? "when" : "updates", name);
+  b.add({ kind: "emit", id, input, mode, predicate });
+  return new Stream<R>(b, id);
+}

@@ -1,0 +1,117 @@
+/**
+ * Aggregate functions: how a keyed (and possibly windowed) aggregation folds records into an
+ * accumulator. `add` returns the new accumulator, so immutable numbers and mutable objects both work.
+ */
+
+export interface AggregateFunction<T, A, R> {
+  /** Shown by `weir describe` and used in default step names. */
+  readonly name: string;
+  init(): A;
+  add(acc: A, value: T): A;
+  /** Combine two accumulators (session windows merge with it). */
+  merge?(a: A, b: A): A;
+  result(acc: A): R;
+  /** A JSON-safe form of an accumulator for checkpoints (default: the accumulator itself). */
+  save?(acc: A): unknown;
+  /** The inverse of `save`. */
+  load?(saved: unknown): A;
+}
+
+/** What users pass to `.aggregate(...)`. */
+export interface AggregateSpec<T, A, R = A> {
+  init: () => A;
+  add: (acc: A, value: T) => A;
+  merge?: (a: A, b: A) => A;
+  result?: (acc: A) => R;
+  save?: (acc: A) => unknown;
+  load?: (saved: unknown) => A;
+}
+
+const identity = <X>(x: X): X => x;
+
+export function fromSpec<T, A, R>(spec: AggregateSpec<T, A, R>, name = "aggregate"): AggregateFunction<T, A, R> {
+  return {
+    name,
+    init: spec.init,
+    add: spec.add,
+    merge: spec.merge,
+    result: (spec.result ?? identity) as (acc: A) => R,
+    save: spec.save,
+    load: spec.load,
+  };
+}
+
+export function countOf<T>(): AggregateFunction<T, number, number> {
+  return {
+    name: "count",
+    init: () => 0,
+    add: (acc) => acc + 1,
+    merge: (a, b) => a + b,
+    result: identity,
+  };
+}
+
+export function sumOf<T>(field: (v: T) => number): AggregateFunction<T, number, number> {
+  return {
+    name: "sum",
+    init: () => 0,
+    add: (acc, v) => acc + field(v),
+    merge: (a, b) => a + b,
+    result: identity,
+  };
+}
+
+interface AvgAcc {
+  sum: number;
+  count: number;
+}
+
+export function avgOf<T>(field: (v: T) => number): AggregateFunction<T, AvgAcc, number> {
+  return {
+    name: "avg",
+    init: () => ({ sum: 0, count: 0 }),
+    add: (acc, v) => {
+      acc.sum += field(v);
+      acc.count += 1;
+      return acc;
+    },
+    merge: (a, b) => ({ sum: a.sum + b.sum, count: a.count + b.count }),
+    result: (acc) => (acc.count === 0 ? NaN : acc.sum / acc.count),
+  };
+}
+
+export function minOf<T>(field: (v: T) => number): AggregateFunction<T, number, number> {
+  return {
+    name: "min",
+    init: () => Infinity,
+    add: (acc, v) => Math.min(acc, field(v)),
+    merge: (a, b) => Math.min(a, b),
+    result: identity,
+    save: (acc) => (acc === Infinity ? null : acc),
+    load: (s) => (s === null ? Infinity : (s as number)),
+  };
+}
+
+export function maxOf<T>(field: (v: T) => number): AggregateFunction<T, number, number> {
+  return {
+    name: "max",
+    init: () => -Infinity,
+    add: (acc, v) => Math.max(acc, field(v)),
+    merge: (a, b) => Math.max(a, b),
+    result: identity,
+    save: (acc) => (acc === -Infinity ? null : acc),
+    load: (s) => (s === null ? -Infinity : (s as number)),
+  };
+}
+
+export function distinctCountOf<T>(field: (v: T) => string | number): AggregateFunction<T, Set<string | number>, number> {
+  return {
+    name: "distinctCount",
+    init: () => new Set(),
+    add: (acc, v) => acc.add(field(v)),
+    merge: (a, b) => new Set([...a, ...b]),
+    result: (acc) => acc.size,
+    save: (acc) => Array.from(acc),
+    load: (s) => new Set(s as Array<string | number>),
+  };
+}

@@ -1,0 +1,34 @@
+import type { Key, RecordContext } from "../graph/graph.js";
+import { StepFailure, type Operator, type StepCounters } from "./types.js";
+
+/** Sets the record's key for the steps after it (and restores the previous key for sibling branches). */
+export class KeyByOperator implements Operator {
+  readonly counters: StepCounters = { recordsIn: 0, recordsOut: 0 };
+  next!: Operator;
+  constructor(
+    readonly id: string,
+    private readonly fn: (value: any) => Key,
+  ) {}
+
+  push(value: unknown, ctx: RecordContext): void {
+    this.counters.recordsIn++;
+    let key: Key;
+    try {
+      key = this.fn(value);
+    } catch (err) {
+      throw new StepFailure(this.id, err);
+    }
+    if (typeof key !== "number" && typeof key !== "string") {
+      throw new StepFailure(this.id, new Error(`key must be a string or a number, got ${key === null ? "null" : typeof key}`));
+    }
+    if (key !== key) throw new StepFailure(this.id, new Error("key is NaN"));
+    const outer = ctx.key;
+    ctx.key = key;
+    this.counters.recordsOut++;
+    try {
+      this.next.push(value, ctx);
+    } finally {
+      ctx.key = outer;
+    }
+  }
+}

@@ -1,0 +1,28 @@
+import type { Key, RecordContext } from "../graph/graph.js";
+import { StepFailure, type Operator, type OutputCollector, type StepCounters } from "./types.js";
+
+/** Writes records as JSON text to an output topic. Dates serialize as ISO-8601 UTC with milliseconds. */
+export class TopicSinkOperator implements Operator {
+  readonly counters: StepCounters = { recordsIn: 0, recordsOut: 0 };
+  constructor(
+    readonly id: string,
+    readonly topic: string,
+    private readonly keyFn: ((value: any) => Key | null | undefined) | undefined,
+    private readonly output: OutputCollector,
+  ) {}
+
+  push(value: unknown, ctx: RecordContext): void {
+    this.counters.recordsIn++;
+    let key: Key | null | undefined;
+    let text: string;
+    try {
+      key = this.keyFn ? this.keyFn(value) : ctx.key;
+      text = JSON.stringify(value);
+    } catch (err) {
+      throw new StepFailure(this.id, err);
+    }
+    if (text === undefined) throw new StepFailure(this.id, new Error(`cannot write ${typeof value} as JSON`));
+    this.output.append(this.topic, key === null || key === undefined ? null : String(key), text, ctx.timestamp);
+    this.counters.recordsOut++;
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * The head of a pipeline: turns each input line into a typed record with its event time, sends
+ * what fails to parse to the dead letters, and keeps the source's watermark.
+ *
+ * Watermark (DESIGN.md §4): W = (max event time seen) - maxOutOfOrderness, never decreasing, advanced
+ * by every valid record (also those a later filter drops), after the record was processed — so each
+ * record is judged against W as it stood before it.
+ */
+import type { RecordHeader } from "../log/types.js";
+import type { RecordContext } from "../graph/graph.js";
+import type { CompiledSchema } from "../schema/index.js";
+import { StepFailure, type Operator, type StepCounters, type TimeDriven } from "./types.js";
+
+export type DeadLetterHandler = (ctx: RecordContext, reason: string) => void;
+
+export class SourceOperator {
+  readonly counters: StepCounters = { recordsIn: 0, recordsOut: 0 };
+  next!: Operator;
+  /** Event-time steps downstream, told when the watermark moves. */
+  readonly timeDriven: TimeDriven[] = [];
+  watermark = -Infinity;
+  /** Highest event time seen (for metrics and for the timestamps of dead letters from files). */
+  maxEventTime = -Infinity;
+  deadLetters = 0;
+  private readonly ctx: RecordContext = { key: undefined, timestamp: 0, topic: "", partition: 0, offset: 0, raw: "", headers: undefined };
+
+  constructor(
+    readonly id: string,
+    readonly topic: string,
+    private readonly decoder: CompiledSchema<unknown> | undefined,
+    private readonly eventTime: ((value: any) => Date | number) | undefined,
+    private readonly maxOutOfOrdernessMs: number,
+    private readonly deadLetter: DeadLetterHandler,
+  ) {}
+
+  /**
+   * One input record. `logTimestamp` is the record's timestamp in the log (its event time when the
+   * pipeline names no eventTime field).
+   */
+  processLine(line: string, partition: number, offset: number, logTimestamp: number, headers?: readonly RecordHeader[]): void {
+    this.counters.recordsIn++;
+    const ctx = this.ctx;
+    ctx.key = undefined;
+    ctx.topic = this.topic;
+    ctx.partition = partition;
+    ctx.offset = offset;
+    ctx.raw = line;
+    ctx.headers = headers;
+    ctx.timestamp = logTimestamp;
+
+    let value: unknown;
+    if (this.decoder !== undefined) {
+      value = this.decoder.decodeLine(line);
+      if (value === undefined) return this.reject(this.decoder.error);
+    } else {
+      try {
+        value = JSON.parse(line);
+      } catch (err) {
+        return this.reject(`invalid JSON: ${(err as Error).message}`);
+      }
+      if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        return this.reject(`expected a JSON object, got ${value === null ? "null" : Array.isArray(value) ? "array" : typeof value}`);
+      }
+    }
+
+    let t = logTimestamp;
+    if (this.eventTime !== undefined) {
+      let et: Date | number;
+      try {
+        et = this.eventTime(value);
+      } catch (err) {
+        return this.reject(`event time: ${(err as Error).message}`);
+      }
+      t = typeof et === "number" ? et : et instanceof Date ? et.getTime() : NaN;
+      if (!Number.isFinite(t)) return this.reject(`event time: expected a Date or epoch milliseconds, got ${describe(et)}`);
+      ctx.timestamp = t;
+    }
+
+    this.counters.recordsOut++;
+    try {
+      this.next.push(value, ctx);
+    } catch (err) {
+      if (!(err instanceof StepFailure)) throw err;
+      this.deadLetters++;
+      this.deadLetter(ctx, err.message);
+    }
+    if (t > this.maxEventTime) {
+      this.maxEventTime = t;
+      const w = t - this.maxOutOfOrdernessMs;
+      if (w > this.watermark) this.advanceWatermark(w);
+    }
+  }
+
+  /** Move the watermark forward (never back) and let windows close. `Infinity` closes every window. */
+  advanceWatermark(w: number): void {
+    if (w <= this.watermark) return;
+    this.watermark = w;
+    const steps = this.timeDriven;
+    for (let i = 0; i < steps.length; i++) steps[i].onTime();
+  }
+
+  private reject(reason: string): void {
+    this.deadLetters++;
+    if (this.maxEventTime > -Infinity && this.ctx.timestamp === 0) this.ctx.timestamp = this.maxEventTime;
+    this.deadLetter(this.ctx, reason);
+  }
+}
+
+function describe(x: unknown): string {
+  if (x === null) return "null";
+  if (x instanceof Date) return "an invalid Date";
+  if (typeof x === "string") return `string ${JSON.stringify(x.length > 60 ? x.slice(0, 60) + "..." : x)}`;
+  return typeof x;
+}

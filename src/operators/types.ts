@@ -1,0 +1,88 @@
+/**
+ * What every operator implements, and what operators write to. The runtime wires operator
+ * instances into a push-based chain: a record flows depth-first through its steps synchronously.
+ */
+import type { Key, RecordContext } from "../graph/graph.js";
+import type { Window } from "../time/windows.js";
+
+/** Records in and out of a step: the runtime's per-step metrics. */
+export interface StepCounters {
+  recordsIn: number;
+  recordsOut: number;
+}
+
+export interface Operator {
+  readonly id: string;
+  readonly counters: StepCounters;
+  push(value: unknown, ctx: RecordContext): void;
+}
+
+/** A step that keeps state: checkpointed by its id. */
+export interface Stateful {
+  readonly id: string;
+  /** JSON-safe state. */
+  snapshot(): unknown;
+  restore(state: unknown): void;
+  /** Entries held (keys, or key-window pairs), for the state-size metric. */
+  stateSize(): number;
+}
+
+/** A step whose output depends on time passing (windows). */
+export interface TimeDriven {
+  /** The watermark (event time) or wall clock (processing time) moved: close what is due. */
+  onTime(): void;
+}
+
+/** Where the operators' records leave the pipeline: output topics, dead letters, late records. */
+export interface OutputCollector {
+  append(topic: string, key: string | null, value: string, timestamp: number): void;
+}
+
+/** A consumer of an aggregate's updates (the `when` / `toStream` step). */
+export interface UpdateConsumer {
+  /** The aggregate for `key` (in `window`, if windowed) changed to `value`. `fired` holds the keys this consumer already fired for (crossing). */
+  update(key: Key, value: unknown, window: Window | undefined, ctx: RecordContext, fired: Set<Key>): void;
+  /** A window closed with this final value. */
+  final(key: Key, value: unknown, window: Window, ctx: RecordContext): void;
+}
+
+/** A user function threw: the record becomes a dead letter naming the step. */
+export class StepFailure extends Error {
+  constructor(
+    readonly stepId: string,
+    cause: unknown,
+  ) {
+    super(`step ${stepId} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = "StepFailure";
+  }
+}
+
+/** Forwards to several downstream operators, in the order the pipeline declared them. */
+export class Fanout implements Operator {
+  readonly counters: StepCounters = { recordsIn: 0, recordsOut: 0 };
+  constructor(
+    readonly id: string,
+    private readonly targets: readonly Operator[],
+  ) {}
+  /** Every branch sees the record even when an earlier branch's step fails; the first failure is rethrown after. */
+  push(value: unknown, ctx: RecordContext): void {
+    const t = this.targets;
+    let failure: StepFailure | undefined;
+    for (let i = 0; i < t.length; i++) {
+      try {
+        t[i].push(value, ctx);
+      } catch (err) {
+        if (!(err instanceof StepFailure)) throw err;
+        failure ??= err;
+      }
+    }
+    if (failure) throw failure;
+  }
+}
+
+/** Drops records (a step nobody reads from). */
+export const NOWHERE: Operator = {
+  id: "nowhere",
+  counters: { recordsIn: 0, recordsOut: 0 },
+  push() {},
+};

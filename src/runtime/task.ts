@@ -1,0 +1,242 @@
+/**
+ * A Task is one running instance of a pipeline graph: operators wired together, their state, and
+ * the watermarks. It knows nothing about where lines come from or where outputs go — the runner
+ * (log or file), the Kafka adapter and the test driver all feed it the same way, which is what keeps
+ * outputs independent of batching, polling and timing.
+ */
+import { WeirError } from "../errors.js";
+import type { GraphNode, PipelineGraph, RecordContext } from "../graph/graph.js";
+import type { RecordHeader } from "../log/types.js";
+import { compile } from "../schema/index.js";
+import { AggregateOperator } from "../operators/aggregate.js";
+import { EmitOperator } from "../operators/emit.js";
+import { FilterOperator } from "../operators/filter.js";
+import { FlatMapOperator } from "../operators/flat-map.js";
+import { KeyByOperator } from "../operators/key-by.js";
+import { MapOperator } from "../operators/map.js";
+import { TopicSinkOperator } from "../operators/sink.js";
+import { SourceOperator } from "../operators/source.js";
+import { SessionAggregateOperator } from "../operators/session-aggregate.js";
+import { WindowAggregateOperator, type Clock } from "../operators/window-aggregate.js";
+import { Fanout, NOWHERE, type Operator, type OutputCollector, type Stateful, type StepCounters, type TimeDriven } from "../operators/types.js";
+
+export interface TaskOptions {
+  /** The wall clock for processing-time windows (tests pass a fake one). */
+  now?: () => number;
+}
+
+/** Checkpointed state of a task: every stateful step by id, and each source's watermark. */
+export interface TaskState {
+  version: 1;
+  steps: Record<string, unknown>;
+  sources: Record<string, { watermark: number | null; maxEventTime: number | null }>;
+}
+
+export interface StepMetrics {
+  id: string;
+  kind: GraphNode["kind"];
+  recordsIn: number;
+  recordsOut: number;
+  stateSize?: number;
+}
+
+export interface OutputTopic {
+  topic: string;
+  partitions: number;
+}
+
+type Wireable = Operator & { next?: Operator };
+
+export class Task {
+  readonly pipeline: string;
+  readonly deadLetterTopic: string;
+  readonly lateTopic: string;
+  deadLetters = 0;
+  lateRecords = 0;
+  private readonly sourcesByTopic = new Map<string, SourceOperator[]>();
+  private readonly sources: SourceOperator[] = [];
+  private readonly stateful: Stateful[] = [];
+  private readonly processingTimeSteps: TimeDriven[] = [];
+  private readonly steps: Array<{ node: GraphNode; counters: StepCounters; state?: Stateful }> = [];
+  private readonly outputs: OutputTopic[] = [];
+
+  constructor(
+    readonly graph: PipelineGraph,
+    private readonly output: OutputCollector,
+    options: TaskOptions = {},
+  ) {
+    this.pipeline = graph.pipeline;
+    this.deadLetterTopic = `${graph.pipeline}.dlq`;
+    this.lateTopic = `${graph.pipeline}.late`;
+    const now = options.now ?? Date.now;
+    const wallClock: Clock = { now };
+
+    const byId = new Map<string, { node: GraphNode; op: any }>();
+    const children = new Map<string, any[]>();
+    const sourceOf = (node: GraphNode): SourceOperator => {
+      let n: GraphNode = node;
+      while (n.input !== null) n = byId.get(n.input)!.node;
+      return byId.get(n.id)!.op as SourceOperator;
+    };
+    const deadLetter = (ctx: RecordContext, reason: string) => {
+      this.deadLetters++;
+      this.output.append(this.deadLetterTopic, null, envelope(reason, ctx), ctx.timestamp);
+    };
+    const late = (ctx: RecordContext, reason: string) => {
+      this.lateRecords++;
+      this.output.append(this.lateTopic, null, envelope(reason, ctx), ctx.timestamp);
+    };
+
+    for (const node of graph.nodes) {
+      let op: any;
+      switch (node.kind) {
+        case "source":
+          op = new SourceOperator(node.id, node.topic, node.schema ? compile(node.schema) : undefined, node.eventTime, node.maxOutOfOrdernessMs, deadLetter);
+          this.sources.push(op);
+          this.sourcesByTopic.set(node.topic, [...(this.sourcesByTopic.get(node.topic) ?? []), op]);
+          break;
+        case "filter":
+          op = new FilterOperator(node.id, node.fn);
+          break;
+        case "map":
+          op = new MapOperator(node.id, node.fn);
+          break;
+        case "flatMap":
+          op = new FlatMapOperator(node.id, node.fn);
+          break;
+        case "keyBy":
+          op = new KeyByOperator(node.id, node.fn);
+          break;
+        case "aggregate": {
+          if (node.window === undefined) {
+            op = new AggregateOperator(node.id, node.fn);
+          } else {
+            const source = sourceOf(node);
+            const clock: Clock = node.window.time === "processing" ? wallClock : { now: () => source.watermark };
+            op =
+              node.window.type === "session"
+                ? new SessionAggregateOperator(node.id, node.fn, node.window, node.allowedLatenessMs, clock, late)
+                : new WindowAggregateOperator(node.id, node.fn, node.window, node.allowedLatenessMs, clock, late);
+            if (node.window.time === "processing") this.processingTimeSteps.push(op);
+            else source.timeDriven.push(op);
+          }
+          this.stateful.push(op);
+          break;
+        }
+        case "emit": {
+          const parent = byId.get(node.input!);
+          if (parent === undefined || parent.node.kind !== "aggregate") {
+            throw new WeirError("INVALID_PIPELINE", `step ${node.id}: when()/toStream() must follow an aggregate`);
+          }
+          op = new EmitOperator(node.id, node.mode, node.predicate);
+          parent.op.addConsumer(op);
+          break;
+        }
+        case "sink":
+          op = new TopicSinkOperator(node.id, node.topic, node.keyFn, this.output);
+          if (!this.outputs.some((o) => o.topic === node.topic)) this.outputs.push({ topic: node.topic, partitions: node.partitions });
+          break;
+      }
+      byId.set(node.id, { node, op });
+      if (node.input !== null && node.kind !== "emit") {
+        const list = children.get(node.input) ?? [];
+        list.push(op);
+        children.set(node.input, list);
+      }
+      this.steps.push({ node, counters: op.counters, state: this.stateful.includes(op) ? op : undefined });
+    }
+
+    // Wire each step to its children.
+    for (const { node, op } of byId.values()) {
+      if (node.kind === "aggregate" || node.kind === "sink") continue;
+      const kids = children.get(node.id) ?? [];
+      (op as Wireable).next = kids.length === 0 ? NOWHERE : kids.length === 1 ? kids[0] : new Fanout(`${node.id}/fanout`, kids);
+    }
+    if (this.outputs.some((o) => o.topic === this.deadLetterTopic || o.topic === this.lateTopic)) {
+      throw new WeirError("INVALID_PIPELINE", `topics ${this.deadLetterTopic} and ${this.lateTopic} are written by Weir itself; pick another output name`);
+    }
+  }
+
+  /** Topics this task reads. */
+  inputTopics(): string[] {
+    return [...this.sourcesByTopic.keys()];
+  }
+
+  /** Topics this task writes (its sinks, then dead letters and late records). */
+  outputTopics(): OutputTopic[] {
+    return [...this.outputs, { topic: this.deadLetterTopic, partitions: 1 }, { topic: this.lateTopic, partitions: 1 }];
+  }
+
+  /** Feed one input record (a line of JSON text) read from `topic`. */
+  processLine(topic: string, partition: number, offset: number, timestamp: number, line: string, headers?: readonly RecordHeader[]): void {
+    const sources = this.sourcesByTopic.get(topic);
+    if (sources === undefined) throw new WeirError("USAGE", `pipeline ${this.pipeline} does not read topic ${topic}`);
+    for (let i = 0; i < sources.length; i++) sources[i].processLine(line, partition, offset, timestamp, headers);
+  }
+
+  /** Force the watermark of the sources reading `topic` (all sources when omitted) forward. */
+  advanceWatermark(watermark: number, topic?: string): void {
+    for (const s of topic === undefined ? this.sources : (this.sourcesByTopic.get(topic) ?? [])) s.advanceWatermark(watermark);
+  }
+
+  /** The input is complete: the watermark becomes +infinity and every window fires. */
+  endOfInput(): void {
+    this.advanceWatermark(Infinity);
+    for (const s of this.processingTimeSteps) s.onTime();
+  }
+
+  /** Let processing-time windows close what the wall clock says is due. */
+  tick(): void {
+    for (const s of this.processingTimeSteps) s.onTime();
+  }
+
+  /** The lowest watermark over the sources (what the dashboard shows). */
+  watermark(): number {
+    let w = Infinity;
+    for (const s of this.sources) if (s.watermark < w) w = s.watermark;
+    return this.sources.length === 0 ? -Infinity : w;
+  }
+
+  stateSize(): number {
+    let n = 0;
+    for (const s of this.stateful) n += s.stateSize();
+    return n;
+  }
+
+  metrics(): StepMetrics[] {
+    return this.steps.map(({ node, counters, state }) => ({
+      id: node.id,
+      kind: node.kind,
+      recordsIn: counters.recordsIn,
+      recordsOut: counters.recordsOut,
+      ...(state ? { stateSize: state.stateSize() } : {}),
+    }));
+  }
+
+  snapshot(): TaskState {
+    const steps: Record<string, unknown> = {};
+    for (const s of this.stateful) steps[s.id] = s.snapshot();
+    const sources: TaskState["sources"] = {};
+    for (const s of this.sources) sources[s.id] = { watermark: finiteOrNull(s.watermark), maxEventTime: finiteOrNull(s.maxEventTime) };
+    return { version: 1, steps, sources };
+  }
+
+  restore(state: TaskState): void {
+    for (const s of this.stateful) if (s.id in state.steps) s.restore(state.steps[s.id]);
+    for (const s of this.sources) {
+      const saved = state.sources[s.id];
+      if (saved === undefined) continue;
+      s.watermark = saved.watermark ?? -Infinity;
+      s.maxEventTime = saved.maxEventTime ?? -Infinity;
+    }
+  }
+}
+
+function finiteOrNull(x: number): number | null {
+  return Number.isFinite(x) ? x : null;
+}
+
+/** The dead-letter / late-record envelope (DESIGN.md §4). */
+export function envelope(reason: string, ctx: RecordContext): string {
+  return JSON.stringify({ error: reason, raw: ctx.raw, topic: ctx.topic, partition: ctx.partition, offset: ctx.offset });
+}
