@@ -9,7 +9,10 @@ export interface RecordHeader {
   readonly value: Buffer;
 }
 
-/** A record as stored in a partition. */
+/**
+ * A record as stored in a partition. Records returned by a reader view its read buffer (no copy):
+ * they stay valid, but hold that buffer in memory while referenced; copy what you keep for long.
+ */
 export interface LogRecord {
   readonly topic: string;
   readonly partition: number;
@@ -44,19 +47,25 @@ export interface RecordPosition {
  * - `interval`: fsync at most every `ms` milliseconds (and at close); the default, 50 ms.
  * - `os`: never fsync explicitly; survives a process crash (the page cache holds it), not power loss.
  */
-export type FlushPolicy = { readonly kind: "always" } | { readonly kind: "interval"; readonly ms: number } | { readonly kind: "os" };
+export type FlushPolicy =
+  { readonly kind: "always" } | { readonly kind: "interval"; readonly ms: number } | { readonly kind: "os" };
 
 export const DEFAULT_FLUSH_POLICY: FlushPolicy = { kind: "interval", ms: 50 };
 
+/**
+ * Time-based settings use record timestamps (as Kafka does with CreateTime): a record appended with
+ * an old timestamp counts as old. So with a retentionMs set, a topic fed historical data with
+ * event-time timestamps loses its old segments at the next roll; the default keeps them.
+ */
 export interface TopicConfig {
   readonly partitions: number;
-  /** A segment rolls when it would grow past this many bytes. */
+  /** A segment rolls when it would grow past this many bytes (a single larger record gets a segment of its own). */
   readonly segmentBytes: number;
-  /** Roll the active segment when its first record is older than this (ms). -1: never by time. */
+  /** Roll the active segment when a record's timestamp is more than this (ms) after the segment's first record's. -1: never by time. */
   readonly segmentMs: number;
-  /** Delete the oldest segments while a partition is larger than this. -1: unlimited. */
+  /** Delete the oldest segments while a partition is larger than this, checked when a segment rolls and when a writer opens. -1: unlimited. */
   readonly retentionBytes: number;
-  /** Delete segments whose newest record is older than this (ms). -1: forever. */
+  /** Delete segments whose newest record timestamp is older than now minus this (ms), checked when a segment rolls and when a writer opens. -1: forever. */
   readonly retentionMs: number;
   /** Add a sparse index entry every this many bytes of log. */
   readonly indexIntervalBytes: number;
@@ -67,7 +76,9 @@ export const DEFAULT_TOPIC_CONFIG: TopicConfig = Object.freeze({
   segmentBytes: 64 * 1024 * 1024,
   segmentMs: 7 * 24 * 3600 * 1000,
   retentionBytes: -1,
-  retentionMs: 7 * 24 * 3600 * 1000,
+  // Unlike Kafka's 7 days: pipelines replay historical data with event-time timestamps (and the kappa
+  // scenario reprocesses a retained log), which age-based retention would delete at the next roll.
+  retentionMs: -1,
   indexIntervalBytes: 4096,
 });
 
