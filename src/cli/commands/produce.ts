@@ -1,0 +1,260 @@
+/**
+ * `weir produce TOPIC`: append JSON lines from a file or stdin to a topic.
+ *
+ * Lines are streamed in large chunks, split by LineSplitter and appended in batches (one append per
+ * chunk, at most --batch records each), so a file of millions of lines goes through quickly;
+ * lines that trickle in on stdin are appended as soon as they arrive.
+ */
+import { createReadStream, statSync } from "node:fs";
+import type { Readable } from "node:stream";
+import type { Command } from "commander";
+import type { ProducerRecord } from "../../log/types.js";
+import {
+  EXIT_FAILURE,
+  RatePacer,
+  UserError,
+  info,
+  intParser,
+  parseFlushOption,
+  parseRate,
+  plural,
+  q,
+  resolveDataDir,
+  shutdownSignal,
+  warn,
+  withLog,
+  type GlobalOptions,
+} from "../common.js";
+import { LineSplitter, isBlank } from "../lines.js";
+
+interface ProduceOptions extends GlobalOptions {
+  file?: string;
+  keyField?: string;
+  rate?: number;
+  json?: boolean;
+  partitions?: number;
+  flush?: string;
+  batch: number;
+}
+
+export function register(program: Command): void {
+  program
+    .command("produce")
+    .description("append JSON lines from a file or stdin to a topic (one record per non-empty line)")
+    .argument("<topic>", "topic to write to (created with --partitions if it does not exist)")
+    .option("-f, --file <path>", "read lines from this file instead of stdin (- for stdin)")
+    .option("-k, --key-field <field>", "use this JSON field as the record key (a.b for nested fields)")
+    .option("-r, --rate <rate>", "pace appends: 500/s, 30000/min, 2000/h, or a number per second", parseRate)
+    .option(
+      "--json",
+      "reject lines that are not valid JSON (reported with their line number) instead of storing them",
+    )
+    .option(
+      "-p, --partitions <n>",
+      "partitions when the topic has to be created (default: 1)",
+      intParser(1, 100_000),
+    )
+    .option(
+      "--flush <policy>",
+      "when appends are fsynced: always, os or interval:<ms> (default: interval:50ms)",
+    )
+    .option("--batch <n>", "records per append", intParser(1, 1_000_000), 1000)
+    .addHelpText(
+      "after",
+      "\nExamples:\n" +
+        "  weir produce events --file events.jsonl --key-field user_id\n" +
+        "  cat events.jsonl | weir produce events --rate 500/s\n" +
+        "  weir produce events --partitions 4 --json < events.jsonl\n",
+    )
+    .action(async (topic: string, _opts: ProduceOptions, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<ProduceOptions>();
+      await produce(topic, opts);
+    });
+}
+
+/** The key of a parsed line: the field's value as a string; null when absent, null or not an object. */
+export function keyFromValue(value: unknown, field: string, path: readonly string[] | null): string | null {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return null;
+  let v: unknown = (value as Record<string, unknown>)[field];
+  if (v === undefined && path !== null && !Object.prototype.hasOwnProperty.call(value, field)) {
+    v = value;
+    for (const part of path) {
+      if (v === null || typeof v !== "object") return null;
+      v = (v as Record<string, unknown>)[part];
+    }
+  }
+  if (v === undefined || v === null) return null;
+  if (typeof v === "string") return v;
+  if (typeof v === "number" || typeof v === "boolean" || typeof v === "bigint") return String(v);
+  return JSON.stringify(v);
+}
+
+async function openInput(
+  file: string | undefined,
+): Promise<{ stream: Readable; size: number | null; name: string }> {
+  if (file === undefined || file === "-") {
+    if (process.stdin.isTTY)
+      info("reading JSON lines from the terminal; end with Ctrl-D (use --file to read a file)");
+    return { stream: process.stdin, size: null, name: "stdin" };
+  }
+  let st;
+  try {
+    st = statSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR")
+      throw new UserError(`cannot read ${q(file)}: no such file (check --file)`);
+    throw new UserError(`cannot read ${q(file)}: ${(err as Error).message}`);
+  }
+  if (st.isDirectory())
+    throw new UserError(`cannot read ${q(file)}: it is a directory, not a file (check --file)`);
+  const stream = createReadStream(file, { highWaterMark: 1 << 20 });
+  // Surface open errors (EACCES) as one line before any record is appended.
+  await new Promise<void>((resolveOpen, reject) => {
+    stream.once("open", () => resolveOpen());
+    stream.once("error", (err) => reject(new UserError(`cannot read ${q(file)}: ${err.message}`)));
+  });
+  return { stream, size: st.isFile() ? st.size : null, name: file };
+}
+
+interface Progress {
+  update(bytes: number, records: number): void;
+  stop(): void;
+}
+
+async function createProgress(total: number): Promise<Progress> {
+  const { default: cliProgress } = await import("cli-progress");
+  const bar = new cliProgress.SingleBar({
+    stream: process.stderr,
+    format: "producing [{bar}] {percentage}% | {done} of {size} | {records} records | {eta_formatted} left",
+    barsize: 30,
+    hideCursor: true,
+    clearOnComplete: true,
+    fps: 10,
+  });
+  const mb = (n: number) => `${(n / (1024 * 1024)).toFixed(1)} MiB`;
+  bar.start(total, 0, { done: mb(0), size: mb(total), records: 0 });
+  return {
+    update: (bytes, records) => bar.update(bytes, { done: mb(bytes), size: mb(total), records }),
+    stop: () => bar.stop(),
+  };
+}
+
+export async function produce(topic: string, opts: ProduceOptions): Promise<void> {
+  const dataDir = resolveDataDir(opts);
+  const flush = await parseFlushOption(opts.flush);
+  const input = await openInput(opts.file);
+  const stop = shutdownSignal();
+  const keyField = opts.keyField;
+  const keyPath = keyField !== undefined && keyField.includes(".") ? keyField.split(".") : null;
+  const strict = opts.json === true;
+  const batchSize = opts.batch;
+
+  let produced = 0;
+  let notJson = 0;
+  let rejected = 0;
+  let bytesRead = 0;
+
+  await withLog(
+    dataDir,
+    async (log) => {
+      if (!log.hasTopic(topic)) {
+        const partitions = opts.partitions ?? 1;
+        log.createTopic(topic, { partitions });
+        info(`created topic ${q(topic)} with ${plural(partitions, "partition")} (it did not exist)`);
+      } else if (opts.partitions !== undefined) {
+        const existing = log.describeTopic(topic).partitions.length;
+        if (existing !== opts.partitions) {
+          info(
+            `topic ${q(topic)} already has ${plural(existing, "partition")}; --partitions ${opts.partitions} ignored`,
+          );
+        }
+      }
+      const writer = log.writer(topic);
+      const pacer = opts.rate !== undefined ? new RatePacer(opts.rate) : null;
+      const progress =
+        input.size !== null && input.size > 0 && process.stderr.isTTY && !opts.quiet
+          ? await createProgress(input.size)
+          : null;
+      const onStop = () => input.stream.destroy();
+      stop.addEventListener("abort", onStop, { once: true });
+
+      let pending: ProducerRecord[] = [];
+      const onLine = (line: string, lineNumber: number): void => {
+        if (isBlank(line)) return;
+        let parsed: unknown;
+        let valid = true;
+        try {
+          parsed = JSON.parse(line);
+        } catch (err) {
+          valid = false;
+          if (strict) {
+            rejected++;
+            warn(`line ${lineNumber}: not valid JSON: ${(err as Error).message}`);
+            return;
+          }
+          notJson++;
+        }
+        const key = keyField !== undefined && valid ? keyFromValue(parsed, keyField, keyPath) : null;
+        pending.push({ key, value: line });
+      };
+
+      /** Append everything pending, in batches, paced when --rate is given. */
+      const appendPending = async (): Promise<void> => {
+        let i = 0;
+        while (i < pending.length) {
+          if (stop.aborted) break;
+          let n = Math.min(batchSize, pending.length - i);
+          if (pacer !== null) {
+            n = await pacer.take(n, stop);
+            if (n === 0) break;
+          }
+          writer.append(i === 0 && n === pending.length ? pending : pending.slice(i, i + n));
+          produced += n;
+          i += n;
+        }
+        pending = [];
+      };
+
+      const splitter = new LineSplitter();
+      try {
+        try {
+          for await (const chunk of input.stream) {
+            const buf = chunk as Buffer;
+            bytesRead += buf.length;
+            splitter.push(buf, onLine);
+            await appendPending();
+            progress?.update(bytesRead, produced);
+            if (stop.aborted) break;
+          }
+        } catch (err) {
+          if (!stop.aborted) throw new UserError(`cannot read ${q(input.name)}: ${(err as Error).message}`);
+        }
+        if (!stop.aborted) {
+          splitter.end(onLine);
+          await appendPending();
+          progress?.update(bytesRead, produced);
+        }
+      } finally {
+        stop.removeEventListener("abort", onStop);
+        progress?.stop();
+        writer.close();
+      }
+    },
+    flush === undefined ? {} : { flush },
+  );
+
+  const details: string[] = [];
+  if (notJson > 0) details.push(`${notJson} not valid JSON`);
+  if (rejected > 0) details.push(`${plural(rejected, "line")} rejected`);
+  const summary = `produced ${plural(produced, "record")} to ${q(topic)}${details.length ? ` (${details.join(", ")})` : ""}`;
+  if (stop.aborted) {
+    warn(`interrupted; ${summary}`);
+    process.exitCode = 130;
+  } else if (produced === 0 && rejected > 0) {
+    warn(`${summary}: no line of ${input.name} was valid JSON`);
+    process.exitCode = EXIT_FAILURE;
+  } else {
+    info(summary);
+  }
+}
