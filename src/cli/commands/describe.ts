@@ -1,0 +1,19 @@
+/** `weir describe <pipeline>`: print a pipeline's graph (steps with their stable ids, outputs). */
+import type { Command } from "commander";
+import { describeGraph, formatGraph } from "../../graph/graph.js";
+import { parseExtraOptions, resolvePipeline } from "../pipelines.js";
+
+export function register(program: Command): void {
+  program
+    .command("describe")
+    .description("print a pipeline's steps (stable ids used for state, checkpoints and metrics) and outputs")
+    .argument("<pipeline>", "a built-in example (nobroker) or a pipeline module (./my-pipeline.ts)")
+    .option("--json", "print the graph as JSON")
+    .allowUnknownOption(true)
+    .allowExcessArguments(true)
+    .action(async (name: string, opts: { json?: boolean }, cmd: Command) => {
+      const { definition } = await resolvePipeline(name, parseExtraOptions(cmd.args.slice(1)));
+      const d = describeGraph(definition.graph);
+      process.stdout.write(opts.json ? JSON.stringify(d, null, 2) + "\n" : formatGraph(d) + "\n");
+    });
+}

@@ -1,0 +1,74 @@
+/**
+ * Checkpoints: the task's state, the input positions and the output positions, written together
+ * atomically. On restart the runner rolls every output back to its checkpointed end, restores the
+ * state and re-reads the input from the checkpointed position; because the task is deterministic,
+ * the outputs then end up exactly as in an uninterrupted run (DESIGN.md §4, Delivery).
+ *
+ * The order, written once here and in Runner.checkpoint():
+ *   1. flush buffered outputs to the log and fsync them;
+ *   2. read the output end offsets;
+ *   3. write {state, input positions, output positions} atomically (temp file, fsync, rename, fsync dir).
+ * A crash before 3 leaves the previous checkpoint; the outputs past its positions are rolled back.
+ */
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { WeirError } from "../errors.js";
+import { writeFileAtomic } from "../util/atomic-file.js";
+import type { TaskState } from "./task.js";
+
+/** Next offset to read, per topic and partition. */
+export type TopicPositions = Record<string, Record<string, number>>;
+
+export interface FileInputPosition {
+  /** Absolute path of the input file. */
+  path: string;
+  /** Byte position of the next unread line. */
+  bytePosition: number;
+  /** Offset the next line gets (lines are numbered like offsets in a one-partition topic). */
+  nextOffset: number;
+  /** The file was read to its end and every window fired. */
+  completed: boolean;
+}
+
+export interface Checkpoint {
+  version: 1;
+  pipeline: string;
+  /** Stable ids of the graph's steps when written (a changed graph restores what still matches). */
+  steps: string[];
+  writtenAt: string;
+  /** Count of checkpoints written so far for this pipeline (1-based). */
+  sequence: number;
+  topicInput: TopicPositions;
+  fileInput: FileInputPosition | null;
+  /** End offset of every output topic partition the pipeline writes. */
+  outputs: TopicPositions;
+  task: TaskState;
+}
+
+export class CheckpointStore {
+  readonly dir: string;
+  readonly file: string;
+
+  constructor(dataDir: string, pipeline: string) {
+    this.dir = join(dataDir, "pipelines", pipeline);
+    this.file = join(this.dir, "checkpoint.json");
+  }
+
+  load(): Checkpoint | undefined {
+    if (!existsSync(this.file)) return undefined;
+    let parsed: Checkpoint;
+    try {
+      parsed = JSON.parse(readFileSync(this.file, "utf8"));
+    } catch (err) {
+      throw new WeirError("CORRUPT", `checkpoint ${this.file} cannot be read (${(err as Error).message}); move it away to start the pipeline from scratch`);
+    }
+    if (parsed.version !== 1) throw new WeirError("CORRUPT", `checkpoint ${this.file} has unknown version ${parsed.version}`);
+    return parsed;
+  }
+
+  save(cp: Checkpoint): void {
+    mkdirSync(this.dir, { recursive: true });
+    // Non-finite numbers (a watermark at +infinity) do not survive JSON; the task stores them as null.
+    writeFileAtomic(this.file, JSON.stringify(cp));
+  }
+}

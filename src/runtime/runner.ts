@@ -1,0 +1,325 @@
+/**
+ * Runs a pipeline on the embedded log: live on its source topics, or bounded on a file.
+ *
+ * The loop: read a batch, feed it record by record to the Task, append the batch's outputs, and
+ * every `checkpointIntervalMs` (and at shutdown) write a checkpoint. The Task processes one record
+ * at a time, so batch boundaries never change what comes out (DESIGN.md §4, Determinism).
+ */
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { resolve } from "node:path";
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import type { PipelineDefinition } from "../api/pipeline.js";
+import { WeirError } from "../errors.js";
+import type { EmbeddedLog, PartitionReader } from "../log/index.js";
+import { CheckpointStore, type Checkpoint, type FileInputPosition, type TopicPositions } from "./checkpoint.js";
+import { LogOutputs, type OutputListener } from "./log-outputs.js";
+import { LatencyHistogram, RateMeter, type PipelineMetricsSnapshot } from "./metrics.js";
+import { Task } from "./task.js";
+
+export interface RunnerOptions {
+  log: EmbeddedLog;
+  /** Bounded run: this file (JSON lines) is the input of the pipeline's source topic. */
+  inputFile?: string;
+  /** Live run: stop (and close every window) once the input topics are read to their current end. */
+  untilEnd?: boolean;
+  /** Default 5000 ms. */
+  checkpointIntervalMs?: number;
+  /** Records read per partition per batch; default 1000. */
+  maxBatch?: number;
+  /** Told about every output record (e.g. `weir demo` prints alerts). */
+  onOutput?: OutputListener;
+  /** Progress and recovery messages. */
+  logger?: (message: string) => void;
+}
+
+export interface RunSummary {
+  recordsIn: number;
+  recordsOut: number;
+  deadLetters: number;
+  lateRecords: number;
+  checkpoints: number;
+  /** The bounded input had been processed to its end by an earlier run: nothing was done. */
+  alreadyComplete: boolean;
+}
+
+const FILE_CHUNK_BYTES = 4 * 1024 * 1024;
+
+export class Runner {
+  readonly task: Task;
+  private readonly outputs: LogOutputs;
+  private readonly store: CheckpointStore;
+  private readonly checkpointIntervalMs: number;
+  private readonly maxBatch: number;
+  private readonly logger: (message: string) => void;
+  private stopping = false;
+  private wake: AbortController | undefined;
+  private sequence = 0;
+  private lastCheckpointAt = 0;
+  private topicPositions: TopicPositions = {};
+  private filePosition: FileInputPosition | null = null;
+  private recordsIn = 0;
+  private readonly startedAt = new Date();
+  private readonly inputRate = new RateMeter();
+  private readonly outputRate = new RateMeter();
+  private readonly latency = new LatencyHistogram();
+  private checkpointsWritten = 0;
+  private closed = false;
+
+  constructor(
+    readonly definition: PipelineDefinition,
+    private readonly options: RunnerOptions,
+  ) {
+    this.checkpointIntervalMs = options.checkpointIntervalMs ?? 5000;
+    this.maxBatch = options.maxBatch ?? 1000;
+    this.logger = options.logger ?? ((m) => process.stderr.write(`weir: ${m}\n`));
+    this.store = new CheckpointStore(options.log.dataDir, definition.name);
+    this.task = new Task(definition.graph, { append: (t, k, v, ts) => this.outputs.append(t, k, v, ts) });
+    this.outputs = new LogOutputs(options.log, this.task.outputTopics());
+    this.outputs.listener = options.onOutput;
+  }
+
+  /** Ask the run to finish its batch, checkpoint and return (SIGINT/SIGTERM). */
+  stop(): void {
+    this.stopping = true;
+    this.wake?.abort();
+  }
+
+  async run(): Promise<RunSummary> {
+    try {
+      const cp = this.recover();
+      const alreadyComplete = this.options.inputFile !== undefined ? await this.runFile(resolve(this.options.inputFile), cp) : await this.runLive(cp);
+      return {
+        recordsIn: this.recordsIn,
+        recordsOut: this.outputs.written,
+        deadLetters: this.task.deadLetters,
+        lateRecords: this.task.lateRecords,
+        checkpoints: this.checkpointsWritten,
+        alreadyComplete,
+      };
+    } finally {
+      this.close();
+    }
+  }
+
+  /** Load the last checkpoint, roll the outputs back to it and restore the state. */
+  private recover(): Checkpoint | undefined {
+    const cp = this.store.load();
+    if (cp === undefined) {
+      // A first checkpoint before any output, so that a crash before the next one rolls back to here.
+      this.checkpoint();
+      return undefined;
+    }
+    this.sequence = cp.sequence;
+    this.outputs.rollBackTo(cp.outputs, this.logger);
+    this.task.restore(cp.task);
+    this.topicPositions = cp.topicInput;
+    this.filePosition = cp.fileInput;
+    this.logger(`${this.definition.name}: resumed from checkpoint ${cp.sequence} (${cp.writtenAt})`);
+    return cp;
+  }
+
+  /** Checkpoint steps 1-3 (see checkpoint.ts): outputs durable, then positions + state atomically. */
+  private checkpoint(): void {
+    this.outputs.flush();
+    this.outputs.sync();
+    this.sequence++;
+    this.store.save({
+      version: 1,
+      pipeline: this.definition.name,
+      steps: this.definition.graph.nodes.map((n) => n.id),
+      writtenAt: new Date().toISOString(),
+      sequence: this.sequence,
+      topicInput: this.topicPositions,
+      fileInput: this.filePosition,
+      outputs: this.outputs.positions(),
+      task: this.task.snapshot(),
+    });
+    this.checkpointsWritten++;
+    this.lastCheckpointAt = Date.now();
+  }
+
+  private maybeCheckpoint(): void {
+    if (Date.now() - this.lastCheckpointAt >= this.checkpointIntervalMs) this.checkpoint();
+  }
+
+  private afterBatch(n: number, oldestAppendTime: number): void {
+    const before = this.outputs.written;
+    this.outputs.flush();
+    const now = Date.now();
+    this.recordsIn += n;
+    this.inputRate.mark(n, now);
+    const produced = this.outputs.written - before;
+    if (produced > 0) {
+      this.outputRate.mark(produced, now);
+      if (oldestAppendTime > 0) this.latency.record(now - oldestAppendTime);
+    }
+  }
+
+  private async runFile(path: string, cp: Checkpoint | undefined): Promise<boolean> {
+    const inputs = this.task.inputTopics();
+    if (inputs.length !== 1) {
+      throw new WeirError("USAGE", `--input feeds one source topic, but pipeline ${this.definition.name} reads ${inputs.join(", ")}`);
+    }
+    const topic = inputs[0];
+    let fd: number;
+    try {
+      fd = openSync(path, "r");
+    } catch (err) {
+      throw new WeirError("USAGE", `cannot read input file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    try {
+      const size = fstatSync(fd).size;
+      const resumed = cp?.fileInput?.path === path ? cp.fileInput : null;
+      if (resumed?.completed && resumed.bytePosition >= size) {
+        this.logger(`${this.definition.name}: ${path} was already processed to its end (checkpoint in ${this.store.dir}); nothing to do`);
+        return true;
+      }
+      const pos: FileInputPosition = resumed ? { ...resumed, completed: false } : { path, bytePosition: 0, nextOffset: 0, completed: false };
+      this.filePosition = pos;
+      const chunk = Buffer.allocUnsafe(FILE_CHUNK_BYTES);
+      let carry = 0; // bytes of an incomplete line kept at the start of chunk
+      for (;;) {
+        const n = readSync(fd, chunk, carry, chunk.length - carry, pos.bytePosition + carry);
+        const filled = carry + n;
+        const atEof = n === 0;
+        if (filled === 0) break;
+        const end = atEof ? filled : chunk.lastIndexOf(10, filled - 1) + 1;
+        if (end === 0) {
+          if (filled === chunk.length) throw new WeirError("USAGE", `${path}: a line longer than ${FILE_CHUNK_BYTES} bytes at byte ${pos.bytePosition}`);
+          carry = filled;
+          continue;
+        }
+        const text = chunk.toString("utf8", 0, end);
+        pos.nextOffset = this.feedLines(topic, text, pos.nextOffset);
+        pos.bytePosition += end;
+        this.afterBatch(0, 0);
+        chunk.copy(chunk, 0, end, filled);
+        carry = filled - end;
+        if (atEof) break;
+        this.maybeCheckpoint();
+        await yieldToEventLoop(); // let signals in
+        if (this.stopping) {
+          this.checkpoint();
+          return false;
+        }
+      }
+      this.task.endOfInput();
+      pos.completed = true;
+      this.checkpoint();
+      return false;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Feed the lines of `text` (complete lines) to the task; empty lines are skipped and get no offset. */
+  private feedLines(topic: string, text: string, offset: number): number {
+    const task = this.task;
+    let start = 0;
+    let fed = 0;
+    const len = text.length;
+    while (start < len) {
+      let nl = text.indexOf("\n", start);
+      if (nl === -1) nl = len;
+      let stop = nl;
+      if (stop > start && text.charCodeAt(stop - 1) === 13) stop--;
+      if (stop > start && !isBlank(text, start, stop)) {
+        task.processLine(topic, 0, offset++, 0, text.slice(start, stop));
+        fed++;
+      }
+      start = nl + 1;
+    }
+    this.recordsIn += fed;
+    this.inputRate.mark(fed, Date.now());
+    return offset;
+  }
+
+  private async runLive(_cp: Checkpoint | undefined): Promise<boolean> {
+    const log = this.options.log;
+    const readers: Array<{ topic: string; reader: PartitionReader }> = [];
+    for (const topic of this.task.inputTopics()) {
+      log.ensureTopic(topic);
+      const { partitions } = log.describeTopic(topic);
+      const saved = this.topicPositions[topic] ?? (this.topicPositions[topic] = {});
+      for (const { partition } of partitions) {
+        const reader = log.reader(topic, partition);
+        const from = saved[partition];
+        if (from !== undefined) reader.seek(from);
+        saved[partition] = reader.position;
+        readers.push({ topic, reader });
+      }
+    }
+    const task = this.task;
+    try {
+      while (!this.stopping) {
+        let n = 0;
+        let oldest = 0;
+        for (const { topic, reader } of readers) {
+          const records = reader.poll(this.maxBatch);
+          for (let i = 0; i < records.length; i++) {
+            const r = records[i];
+            if (oldest === 0 || r.timestamp < oldest) oldest = r.timestamp;
+            task.processLine(topic, r.partition, r.offset, r.timestamp, r.value.toString("utf8"), r.headers.length > 0 ? r.headers : undefined);
+          }
+          n += records.length;
+          this.topicPositions[topic][reader.partition] = reader.position;
+        }
+        task.tick();
+        this.afterBatch(n, oldest);
+        if (n === 0) {
+          if (this.options.untilEnd && readers.every(({ reader }) => reader.position >= reader.endOffset())) {
+            task.endOfInput();
+            break;
+          }
+          this.maybeCheckpoint();
+          this.wake = new AbortController();
+          await Promise.race(readers.map(({ reader }) => reader.waitForData(250, this.wake!.signal)));
+        } else {
+          this.maybeCheckpoint();
+          if (n < this.maxBatch) await yieldToEventLoop();
+        }
+      }
+      this.checkpoint();
+      return false;
+    } finally {
+      this.wake?.abort();
+      for (const { reader } of readers) reader.close();
+    }
+  }
+
+  metrics(): PipelineMetricsSnapshot {
+    const now = Date.now();
+    const w = this.task.watermark();
+    return {
+      pipeline: this.definition.name,
+      startedAt: this.startedAt.toISOString(),
+      recordsIn: this.recordsIn,
+      inputRatePerSec: this.inputRate.rate(now),
+      recordsOut: this.outputs.written,
+      outputRatePerSec: this.outputRate.rate(now),
+      deadLetters: this.task.deadLetters,
+      lateRecords: this.task.lateRecords,
+      watermark: Number.isFinite(w) ? w : null,
+      watermarkLagMs: Number.isFinite(w) ? now - w : null,
+      stateSize: this.task.stateSize(),
+      latencyMs: { p50: this.latency.percentile(50), p99: this.latency.percentile(99), max: this.latency.max, count: this.latency.count },
+      checkpoints: this.checkpointsWritten,
+      lastCheckpointAt: this.lastCheckpointAt > 0 ? new Date(this.lastCheckpointAt).toISOString() : null,
+      steps: this.task.metrics(),
+    };
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.outputs.close();
+  }
+}
+
+function isBlank(s: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (c !== 32 && c !== 9 && c !== 13) return false;
+  }
+  return true;
+}
