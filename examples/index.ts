@@ -23,33 +23,66 @@ export interface Example {
 
 function positiveInt(flag: string, v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new WeirError("USAGE", `--${flag} must be a whole number >= 0, got ${JSON.stringify(v)}`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new WeirError("USAGE", `--${flag} must be a whole number >= 0, got ${JSON.stringify(v)}`);
   return n;
 }
 
 function emitMode(v: string): EmitMode {
-  if (v !== "crossing" && v !== "changes" && v !== "final") throw new WeirError("USAGE", `--emit must be crossing, changes or final, got ${JSON.stringify(v)}`);
+  if (v !== "crossing" && v !== "changes" && v !== "final")
+    throw new WeirError("USAGE", `--emit must be crossing, changes or final, got ${JSON.stringify(v)}`);
   return v;
 }
 
 export const EXAMPLES: readonly Example[] = [
   {
     name: "nobroker",
-    description: "NoBroker property interactions: paid_user, property_status and possible_broker rules (seed 000)",
+    description:
+      "NoBroker property interactions: paid_user, property_status and possible_broker rules (seed 000)",
     options: [
-      { flag: "emit", description: "alert emission: crossing (once per key), changes (every update), final (when the window closes)", default: NOBROKER_DEFAULTS.emit },
-      { flag: "paid-threshold", description: "paid_user when a user's interactions reach this many", default: String(NOBROKER_DEFAULTS.paidThreshold) },
-      { flag: "property-threshold", description: "property_status when a property's interactions exceed this many", default: String(NOBROKER_DEFAULTS.propertyThreshold) },
-      { flag: "broker-threshold", description: "possible_broker when a user's interactions in one window exceed this many", default: String(NOBROKER_DEFAULTS.brokerThreshold) },
+      {
+        flag: "emit",
+        description:
+          "alert emission: crossing (once per key), changes (every update), final (when the window closes)",
+        default: NOBROKER_DEFAULTS.emit,
+      },
+      {
+        flag: "paid-threshold",
+        description: "paid_user when a user's interactions reach this many",
+        default: String(NOBROKER_DEFAULTS.paidThreshold),
+      },
+      {
+        flag: "property-threshold",
+        description: "property_status when a property's interactions exceed this many",
+        default: String(NOBROKER_DEFAULTS.propertyThreshold),
+      },
+      {
+        flag: "broker-threshold",
+        description: "possible_broker when a user's interactions in one window exceed this many",
+        default: String(NOBROKER_DEFAULTS.brokerThreshold),
+      },
       { flag: "window", description: "the possible_broker window", default: NOBROKER_DEFAULTS.window },
-      { flag: "max-out-of-orderness", description: "how far the watermark trails the newest event", default: NOBROKER_DEFAULTS.maxOutOfOrderness },
+      {
+        flag: "max-out-of-orderness",
+        description: "how far the watermark trails the newest event",
+        default: NOBROKER_DEFAULTS.maxOutOfOrderness,
+      },
     ],
     build: (v) =>
       nobroker({
         emit: emitMode(v["emit"] ?? NOBROKER_DEFAULTS.emit),
-        paidThreshold: positiveInt("paid-threshold", v["paid-threshold"] ?? String(NOBROKER_DEFAULTS.paidThreshold)),
-        propertyThreshold: positiveInt("property-threshold", v["property-threshold"] ?? String(NOBROKER_DEFAULTS.propertyThreshold)),
-        brokerThreshold: positiveInt("broker-threshold", v["broker-threshold"] ?? String(NOBROKER_DEFAULTS.brokerThreshold)),
+        paidThreshold: positiveInt(
+          "paid-threshold",
+          v["paid-threshold"] ?? String(NOBROKER_DEFAULTS.paidThreshold),
+        ),
+        propertyThreshold: positiveInt(
+          "property-threshold",
+          v["property-threshold"] ?? String(NOBROKER_DEFAULTS.propertyThreshold),
+        ),
+        brokerThreshold: positiveInt(
+          "broker-threshold",
+          v["broker-threshold"] ?? String(NOBROKER_DEFAULTS.brokerThreshold),
+        ),
         window: v["window"] ?? NOBROKER_DEFAULTS.window,
         maxOutOfOrderness: v["max-out-of-orderness"] ?? NOBROKER_DEFAULTS.maxOutOfOrderness,
       }),

@@ -1,6 +1,22 @@
 /** Weir's public API. */
-export { pipeline, type PipelineDefinition, type PipelineContext, type SourceOptions } from "./api/pipeline.js";
-export { Stream, KeyedStream, WindowedStream, Table, WindowedTable, type Update, type WindowedUpdate, type StepOptions, type SinkOptions, type EmitOptions } from "./api/stream.js";
+export {
+  pipeline,
+  type PipelineDefinition,
+  type PipelineContext,
+  type SourceOptions,
+} from "./api/pipeline.js";
+export {
+  Stream,
+  KeyedStream,
+  WindowedStream,
+  Table,
+  WindowedTable,
+  type Update,
+  type WindowedUpdate,
+  type StepOptions,
+  type SinkOptions,
+  type EmitOptions,
+} from "./api/stream.js";
 export { schema, compile, type Infer, type Schema } from "./schema/index.js";
 export { windows, type Window, type WindowSpec } from "./time/windows.js";
 export type { Key, RecordContext, EmitMode } from "./graph/graph.js";

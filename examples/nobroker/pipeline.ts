@@ -46,7 +46,11 @@ export function nobroker(options: Partial<NoBrokerOptions> = {}): PipelineDefini
   const running: "crossing" | "changes" = o.emit === "changes" ? "changes" : "crossing";
   return pipeline("nobroker", (p) => {
     const events = p
-      .source("events", { schema: Interaction, eventTime: (e) => e.date, maxOutOfOrderness: o.maxOutOfOrderness })
+      .source("events", {
+        schema: Interaction,
+        eventTime: (e) => e.date,
+        maxOutOfOrderness: o.maxOutOfOrderness,
+      })
       .filter((e) => e.event === "Interaction", { name: "interactions" });
 
     events

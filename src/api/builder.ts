@@ -20,9 +20,16 @@ export class GraphBuilder {
   idFor(kind: string, name: string | undefined): string {
     if (name !== undefined) {
       if (!STEP_NAME.test(name)) {
-        throw new WeirError("INVALID_PIPELINE", `step name ${JSON.stringify(name)} must be 1-100 characters of letters, digits and _ . : - / ( )`);
+        throw new WeirError(
+          "INVALID_PIPELINE",
+          `step name ${JSON.stringify(name)} must be 1-100 characters of letters, digits and _ . : - / ( )`,
+        );
       }
-      if (this.ids.has(name)) throw new WeirError("INVALID_PIPELINE", `two steps are named ${JSON.stringify(name)}; step names must be unique`);
+      if (this.ids.has(name))
+        throw new WeirError(
+          "INVALID_PIPELINE",
+          `two steps are named ${JSON.stringify(name)}; step names must be unique`,
+        );
       return name;
     }
     // Sources and sinks are named after their topic (`source:events`, `to:paid_user`) while that is unique.
@@ -38,7 +45,11 @@ export class GraphBuilder {
   }
 
   add<N extends GraphNode>(node: N): N {
-    if (this.ids.has(node.id)) throw new WeirError("INVALID_PIPELINE", `two steps are named ${JSON.stringify(node.id)}; step names must be unique`);
+    if (this.ids.has(node.id))
+      throw new WeirError(
+        "INVALID_PIPELINE",
+        `two steps are named ${JSON.stringify(node.id)}; step names must be unique`,
+      );
     this.ids.add(node.id);
     this.nodes.push(Object.freeze(node) as unknown as GraphNode);
     return node;
@@ -46,7 +57,10 @@ export class GraphBuilder {
 
   build(): PipelineGraph {
     if (!this.nodes.some((n) => n.kind === "source")) {
-      throw new WeirError("INVALID_PIPELINE", `pipeline ${this.pipeline} has no source; add one with p.source("topic", { schema })`);
+      throw new WeirError(
+        "INVALID_PIPELINE",
+        `pipeline ${this.pipeline} has no source; add one with p.source("topic", { schema })`,
+      );
     }
     return Object.freeze({ pipeline: this.pipeline, nodes: Object.freeze([...this.nodes]) });
   }

@@ -22,7 +22,10 @@ export interface SourceOptions<T> extends StepOptions {
 
 export interface PipelineContext {
   /** Read a topic. Each record is a line of JSON text. */
-  source<S extends Schema<any>>(topic: string, options: SourceOptions<Infer<S>> & { schema: S }): Stream<Infer<S>>;
+  source<S extends Schema<any>>(
+    topic: string,
+    options: SourceOptions<Infer<S>> & { schema: S },
+  ): Stream<Infer<S>>;
   source(topic: string, options?: SourceOptions<unknown>): Stream<unknown>;
 }
 
@@ -35,19 +38,39 @@ const PIPELINE_NAME = /^[A-Za-z0-9_-]{1,100}$/;
 
 export function pipeline(name: string, build: (p: PipelineContext) => void): PipelineDefinition {
   if (!PIPELINE_NAME.test(name)) {
-    throw new WeirError("INVALID_PIPELINE", `pipeline name ${JSON.stringify(name)} must be 1-100 letters, digits, '_' or '-'`);
+    throw new WeirError(
+      "INVALID_PIPELINE",
+      `pipeline name ${JSON.stringify(name)} must be 1-100 letters, digits, '_' or '-'`,
+    );
   }
   const b = new GraphBuilder(name);
   const p: PipelineContext = {
     source(topic: string, options: SourceOptions<any> = {}): Stream<any> {
       if (!/^[A-Za-z0-9._-]{1,249}$/.test(topic)) {
-        throw new WeirError("INVALID_PIPELINE", `source topic name ${JSON.stringify(topic)} must be 1-249 characters of letters, digits, '.', '_' and '-'`);
+        throw new WeirError(
+          "INVALID_PIPELINE",
+          `source topic name ${JSON.stringify(topic)} must be 1-249 characters of letters, digits, '.', '_' and '-'`,
+        );
       }
       const bound = options.maxOutOfOrderness;
-      const maxOutOfOrdernessMs = bound === undefined ? DEFAULT_MAX_OUT_OF_ORDERNESS_MS : typeof bound === "number" ? bound : parseDuration(bound);
-      if (!(maxOutOfOrdernessMs >= 0)) throw new WeirError("INVALID_PIPELINE", `maxOutOfOrderness must be >= 0, got ${bound}`);
+      const maxOutOfOrdernessMs =
+        bound === undefined
+          ? DEFAULT_MAX_OUT_OF_ORDERNESS_MS
+          : typeof bound === "number"
+            ? bound
+            : parseDuration(bound);
+      if (!(maxOutOfOrdernessMs >= 0))
+        throw new WeirError("INVALID_PIPELINE", `maxOutOfOrderness must be >= 0, got ${bound}`);
       const id = b.idFor(`source:${topic}`, options.name);
-      b.add({ kind: "source", id, input: null, topic, schema: options.schema, eventTime: options.eventTime, maxOutOfOrdernessMs });
+      b.add({
+        kind: "source",
+        id,
+        input: null,
+        topic,
+        schema: options.schema,
+        eventTime: options.eventTime,
+        maxOutOfOrdernessMs,
+      });
       return new Stream(b, id);
     },
   };
@@ -56,5 +79,10 @@ export function pipeline(name: string, build: (p: PipelineContext) => void): Pip
 }
 
 export function isPipelineDefinition(x: unknown): x is PipelineDefinition {
-  return typeof x === "object" && x !== null && typeof (x as PipelineDefinition).name === "string" && typeof (x as PipelineDefinition).graph === "object";
+  return (
+    typeof x === "object" &&
+    x !== null &&
+    typeof (x as PipelineDefinition).name === "string" &&
+    typeof (x as PipelineDefinition).graph === "object"
+  );
 }

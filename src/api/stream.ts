@@ -52,7 +52,10 @@ export class Stream<T> {
     readonly stepId: string,
   ) {}
 
-  filter<S extends T>(predicate: (value: T, ctx: RecordContext) => value is S, options?: StepOptions): Stream<S>;
+  filter<S extends T>(
+    predicate: (value: T, ctx: RecordContext) => value is S,
+    options?: StepOptions,
+  ): Stream<S>;
   filter(predicate: (value: T, ctx: RecordContext) => boolean, options?: StepOptions): Stream<T>;
   filter(predicate: (value: T, ctx: RecordContext) => boolean, options: StepOptions = {}): Stream<T> {
     const id = this.b.idFor("filter", options.name);
@@ -82,11 +85,17 @@ export class Stream<T> {
   /** Write every record (as JSON) to a topic. */
   to(topic: string, options: SinkOptions<T> = {}): void {
     if (!/^[A-Za-z0-9._-]{1,249}$/.test(topic)) {
-      throw new WeirError("INVALID_PIPELINE", `output topic name ${JSON.stringify(topic)} must be 1-249 characters of letters, digits, '.', '_' and '-'`);
+      throw new WeirError(
+        "INVALID_PIPELINE",
+        `output topic name ${JSON.stringify(topic)} must be 1-249 characters of letters, digits, '.', '_' and '-'`,
+      );
     }
     const partitions = options.partitions ?? 1;
     if (!Number.isInteger(partitions) || partitions < 1) {
-      throw new WeirError("INVALID_PIPELINE", `partitions of topic ${topic} must be a positive integer, got ${partitions}`);
+      throw new WeirError(
+        "INVALID_PIPELINE",
+        `partitions of topic ${topic} must be a positive integer, got ${partitions}`,
+      );
     }
     const id = this.b.idFor(`to:${topic}`, options.name);
     this.b.add({ kind: "sink", id, input: this.stepId, topic, keyFn: options.key, partitions });
@@ -122,7 +131,12 @@ export class KeyedStream<K extends Key, T> extends Stream<T> {
   }
 
   window(spec: WindowSpec, options: WindowStepOptions = {}): WindowedStream<K, T> {
-    const lateness = options.allowedLateness === undefined ? 0 : typeof options.allowedLateness === "number" ? options.allowedLateness : parseDuration(options.allowedLateness);
+    const lateness =
+      options.allowedLateness === undefined
+        ? 0
+        : typeof options.allowedLateness === "number"
+          ? options.allowedLateness
+          : parseDuration(options.allowedLateness);
     return new WindowedStream<K, T>(this.b, this.stepId, spec, lateness, options.name);
   }
 
@@ -167,10 +181,20 @@ export class WindowedStream<K extends Key, T> {
 
   private agg<R>(fn: AggregateFunction<T, any, R>, options: StepOptions = {}): WindowedTable<K, R> {
     if (this.spec.type === "session" && !fn.merge) {
-      throw new WeirError("INVALID_PIPELINE", `a session window needs an aggregate with merge(a, b); ${fn.name} has none`);
+      throw new WeirError(
+        "INVALID_PIPELINE",
+        `a session window needs an aggregate with merge(a, b); ${fn.name} has none`,
+      );
     }
     const id = this.b.idFor(`window-${fn.name}`, options.name ?? this.name);
-    this.b.add({ kind: "aggregate", id, input: this.input, fn, window: this.spec, allowedLatenessMs: this.allowedLatenessMs });
+    this.b.add({
+      kind: "aggregate",
+      id,
+      input: this.input,
+      fn,
+      window: this.spec,
+      allowedLatenessMs: this.allowedLatenessMs,
+    });
     return new WindowedTable<K, R>(this.b, id);
   }
 }
@@ -192,7 +216,10 @@ export class Table<K extends Key, V> {
   ) {}
 
   /** A rule: records for keys whose value satisfies the predicate. */
-  when(predicate: (value: V, key: K) => boolean, options: EmitOptions<"crossing" | "changes"> = {}): Stream<Update<K, V>> {
+  when(
+    predicate: (value: V, key: K) => boolean,
+    options: EmitOptions<"crossing" | "changes"> = {},
+  ): Stream<Update<K, V>> {
     return emitStep(this.b, this.stepId, options.emit ?? "crossing", predicate, options.name, false);
   }
 
@@ -210,7 +237,10 @@ export class WindowedTable<K extends Key, V> {
     readonly stepId: string,
   ) {}
 
-  when(predicate: (value: V, key: K) => boolean, options: EmitOptions<EmitMode> = {}): Stream<WindowedUpdate<K, V>> {
+  when(
+    predicate: (value: V, key: K) => boolean,
+    options: EmitOptions<EmitMode> = {},
+  ): Stream<WindowedUpdate<K, V>> {
     return emitStep(this.b, this.stepId, options.emit ?? "crossing", predicate, options.name, true);
   }
 
@@ -231,10 +261,16 @@ function emitStep<R>(
   windowed: boolean,
 ): Stream<R> {
   if (!EMIT_MODES.includes(mode)) {
-    throw new WeirError("INVALID_PIPELINE", `emit must be one of ${EMIT_MODES.join(", ")}, got ${JSON.stringify(mode)}`);
+    throw new WeirError(
+      "INVALID_PIPELINE",
+      `emit must be one of ${EMIT_MODES.join(", ")}, got ${JSON.stringify(mode)}`,
+    );
   }
   if (mode === "final" && !windowed) {
-    throw new WeirError("INVALID_PIPELINE", `emit "final" needs a window: a running aggregate never closes (use "crossing" or "changes")`);
+    throw new WeirError(
+      "INVALID_PIPELINE",
+      `emit "final" needs a window: a running aggregate never closes (use "crossing" or "changes")`,
+    );
   }
   const id = b.idFor(predicate ? "when" : "updates", name);
   b.add({ kind: "emit", id, input, mode, predicate });

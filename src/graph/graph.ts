@@ -79,7 +79,8 @@ export interface SinkNode extends NodeBase {
   readonly partitions: number;
 }
 
-export type GraphNode = SourceNode | FilterNode | MapNode | FlatMapNode | KeyByNode | AggregateNode | EmitNode | SinkNode;
+export type GraphNode =
+  SourceNode | FilterNode | MapNode | FlatMapNode | KeyByNode | AggregateNode | EmitNode | SinkNode;
 export type NodeKind = GraphNode["kind"];
 
 export interface PipelineGraph {
@@ -97,7 +98,9 @@ export interface GraphDescription {
 
 export function describeGraph(graph: PipelineGraph): GraphDescription {
   const steps = graph.nodes.map((n) => ({ id: n.id, kind: n.kind, input: n.input, detail: detailOf(n) }));
-  const outputs = [...new Set(graph.nodes.filter((n): n is SinkNode => n.kind === "sink").map((n) => n.topic))];
+  const outputs = [
+    ...new Set(graph.nodes.filter((n): n is SinkNode => n.kind === "sink").map((n) => n.topic)),
+  ];
   outputs.push(`${graph.pipeline}.dlq`);
   if (graph.nodes.some((n) => n.kind === "aggregate" && n.window && n.window.time === "event")) {
     outputs.push(`${graph.pipeline}.late`);
@@ -111,7 +114,8 @@ function detailOf(n: GraphNode): string {
       return `topic ${n.topic}; schema ${n.schema ? n.schema.describe() : "any JSON"}; watermark max event time - ${n.maxOutOfOrdernessMs} ms`;
     case "aggregate":
       return n.window
-        ? `${n.fn.name} over ${describeWindow(n.window)}` + (n.allowedLatenessMs > 0 ? `, allowed lateness ${n.allowedLatenessMs} ms` : "")
+        ? `${n.fn.name} over ${describeWindow(n.window)}` +
+            (n.allowedLatenessMs > 0 ? `, allowed lateness ${n.allowedLatenessMs} ms` : "")
         : `${n.fn.name} (running)`;
     case "emit":
       return n.predicate ? `when(...) emit ${n.mode}` : `stream of updates (${n.mode})`;

@@ -4,7 +4,13 @@
  */
 import type { Key, RecordContext } from "../graph/graph.js";
 import type { AggregateFunction } from "./aggregations.js";
-import { StepFailure, type Operator, type Stateful, type StepCounters, type UpdateConsumer } from "./types.js";
+import {
+  StepFailure,
+  type Operator,
+  type Stateful,
+  type StepCounters,
+  type UpdateConsumer,
+} from "./types.js";
 
 interface AggregateSnapshot {
   entries: Array<[Key, unknown]>;
@@ -31,7 +37,8 @@ export class AggregateOperator implements Operator, Stateful {
   push(value: unknown, ctx: RecordContext): void {
     this.counters.recordsIn++;
     const key = ctx.key;
-    if (key === undefined) throw new StepFailure(this.id, new Error("aggregate needs a keyed stream (keyBy before it)"));
+    if (key === undefined)
+      throw new StepFailure(this.id, new Error("aggregate needs a keyed stream (keyBy before it)"));
     const fn = this.fn;
     let result: unknown;
     try {
@@ -45,7 +52,8 @@ export class AggregateOperator implements Operator, Stateful {
     }
     this.counters.recordsOut++;
     const consumers = this.consumers;
-    for (let i = 0; i < consumers.length; i++) consumers[i].update(key, result, undefined, ctx, this.fired[i]);
+    for (let i = 0; i < consumers.length; i++)
+      consumers[i].update(key, result, undefined, ctx, this.fired[i]);
   }
 
   /** The current value for a key (the serving view of the table). */

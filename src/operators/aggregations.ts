@@ -29,7 +29,10 @@ export interface AggregateSpec<T, A, R = A> {
 
 const identity = <X>(x: X): X => x;
 
-export function fromSpec<T, A, R>(spec: AggregateSpec<T, A, R>, name = "aggregate"): AggregateFunction<T, A, R> {
+export function fromSpec<T, A, R>(
+  spec: AggregateSpec<T, A, R>,
+  name = "aggregate",
+): AggregateFunction<T, A, R> {
   return {
     name,
     init: spec.init,
@@ -104,7 +107,9 @@ export function maxOf<T>(field: (v: T) => number): AggregateFunction<T, number, 
   };
 }
 
-export function distinctCountOf<T>(field: (v: T) => string | number): AggregateFunction<T, Set<string | number>, number> {
+export function distinctCountOf<T>(
+  field: (v: T) => string | number,
+): AggregateFunction<T, Set<string | number>, number> {
   return {
     name: "distinctCount",
     init: () => new Set(),

@@ -46,7 +46,8 @@ export class EmitOperator implements UpdateConsumer {
   }
 
   private emit(key: Key, value: unknown, window: Window | undefined, ctx: RecordContext): void {
-    const record: Update<Key, unknown> | WindowedUpdate<Key, unknown> = window === undefined ? { key, value } : { key, window, value };
+    const record: Update<Key, unknown> | WindowedUpdate<Key, unknown> =
+      window === undefined ? { key, value } : { key, window, value };
     this.counters.recordsOut++;
     this.next.push(record, ctx);
   }

@@ -19,7 +19,10 @@ export class KeyByOperator implements Operator {
       throw new StepFailure(this.id, err);
     }
     if (typeof key !== "number" && typeof key !== "string") {
-      throw new StepFailure(this.id, new Error(`key must be a string or a number, got ${key === null ? "null" : typeof key}`));
+      throw new StepFailure(
+        this.id,
+        new Error(`key must be a string or a number, got ${key === null ? "null" : typeof key}`),
+      );
     }
     if (key !== key) throw new StepFailure(this.id, new Error("key is NaN"));
     const outer = ctx.key;

@@ -10,7 +10,14 @@ import type { SessionWindowSpec, Window } from "../time/windows.js";
 import type { AggregateFunction } from "./aggregations.js";
 import type { Clock, LateHandler } from "./window-aggregate.js";
 import { lateReason } from "./window-aggregate.js";
-import { StepFailure, type Operator, type Stateful, type StepCounters, type TimeDriven, type UpdateConsumer } from "./types.js";
+import {
+  StepFailure,
+  type Operator,
+  type Stateful,
+  type StepCounters,
+  type TimeDriven,
+  type UpdateConsumer,
+} from "./types.js";
 
 interface Session {
   key: Key;
@@ -43,7 +50,15 @@ export class SessionAggregateOperator implements Operator, Stateful, TimeDriven 
   private nextDue = Infinity;
   private readonly gapMs: number;
   private readonly processingTime: boolean;
-  private readonly fireCtx: RecordContext = { key: undefined, timestamp: 0, topic: "", partition: -1, offset: -1, raw: "", headers: undefined };
+  private readonly fireCtx: RecordContext = {
+    key: undefined,
+    timestamp: 0,
+    topic: "",
+    partition: -1,
+    offset: -1,
+    raw: "",
+    headers: undefined,
+  };
 
   constructor(
     readonly id: string,
@@ -64,7 +79,8 @@ export class SessionAggregateOperator implements Operator, Stateful, TimeDriven 
   push(value: unknown, ctx: RecordContext): void {
     this.counters.recordsIn++;
     const key = ctx.key;
-    if (key === undefined) throw new StepFailure(this.id, new Error("a window needs a keyed stream (keyBy before it)"));
+    if (key === undefined)
+      throw new StepFailure(this.id, new Error("a window needs a keyed stream (keyBy before it)"));
     const now = this.clock.now();
     const t = this.processingTime ? now : ctx.timestamp;
     const end = t + this.gapMs;
@@ -79,7 +95,13 @@ export class SessionAggregateOperator implements Operator, Stateful, TimeDriven 
     let session: Session;
     try {
       if (touching.length === 0) {
-        session = this.newSession(key, t, end, fn.init(), this.consumers.map(() => new Set<Key>()));
+        session = this.newSession(
+          key,
+          t,
+          end,
+          fn.init(),
+          this.consumers.map(() => new Set<Key>()),
+        );
         list.push(session);
         list.sort((a, b) => a.start - b.start);
         this.sessions.set(key, list);
@@ -115,14 +137,24 @@ export class SessionAggregateOperator implements Operator, Stateful, TimeDriven 
   }
 
   private newSession(key: Key, start: number, end: number, acc: unknown, fired: Set<Key>[]): Session {
-    return { key, start, end, window: Object.freeze({ start: new Date(start), end: new Date(end) }), acc, fired, closed: false, seq: this.seq++ };
+    return {
+      key,
+      start,
+      end,
+      window: Object.freeze({ start: new Date(start), end: new Date(end) }),
+      acc,
+      fired,
+      closed: false,
+      seq: this.seq++,
+    };
   }
 
   onTime(): void {
     const now = this.clock.now();
     if (now < this.nextDue) return;
     const due: Session[] = [];
-    for (const list of this.sessions.values()) for (const s of list) if (!s.closed && s.end <= now) due.push(s);
+    for (const list of this.sessions.values())
+      for (const s of list) if (!s.closed && s.end <= now) due.push(s);
     due.sort((a, b) => a.end - b.end || a.seq - b.seq);
     const ctx = this.fireCtx;
     for (const s of due) {
@@ -154,7 +186,15 @@ export class SessionAggregateOperator implements Operator, Stateful, TimeDriven 
     const out: SessionSnapshot[] = [];
     for (const list of this.sessions.values()) {
       for (const s of list) {
-        out.push({ key: s.key, start: s.start, end: s.end, acc: save ? save(s.acc) : s.acc, fired: s.fired.map((f) => f.size > 0), closed: s.closed, seq: s.seq });
+        out.push({
+          key: s.key,
+          start: s.start,
+          end: s.end,
+          acc: save ? save(s.acc) : s.acc,
+          fired: s.fired.map((f) => f.size > 0),
+          closed: s.closed,
+          seq: s.seq,
+        });
       }
     }
     return out;

@@ -22,7 +22,12 @@ export class TopicSinkOperator implements Operator {
       throw new StepFailure(this.id, err);
     }
     if (text === undefined) throw new StepFailure(this.id, new Error(`cannot write ${typeof value} as JSON`));
-    this.output.append(this.topic, key === null || key === undefined ? null : String(key), text, ctx.timestamp);
+    this.output.append(
+      this.topic,
+      key === null || key === undefined ? null : String(key),
+      text,
+      ctx.timestamp,
+    );
     this.counters.recordsOut++;
   }
 }

@@ -22,7 +22,15 @@ export class SourceOperator {
   /** Highest event time seen (for metrics and for the timestamps of dead letters from files). */
   maxEventTime = -Infinity;
   deadLetters = 0;
-  private readonly ctx: RecordContext = { key: undefined, timestamp: 0, topic: "", partition: 0, offset: 0, raw: "", headers: undefined };
+  private readonly ctx: RecordContext = {
+    key: undefined,
+    timestamp: 0,
+    topic: "",
+    partition: 0,
+    offset: 0,
+    raw: "",
+    headers: undefined,
+  };
 
   constructor(
     readonly id: string,
@@ -37,7 +45,13 @@ export class SourceOperator {
    * One input record. `logTimestamp` is the record's timestamp in the log (its event time when the
    * pipeline names no eventTime field).
    */
-  processLine(line: string, partition: number, offset: number, logTimestamp: number, headers?: readonly RecordHeader[]): void {
+  processLine(
+    line: string,
+    partition: number,
+    offset: number,
+    logTimestamp: number,
+    headers?: readonly RecordHeader[],
+  ): void {
     this.counters.recordsIn++;
     const ctx = this.ctx;
     ctx.key = undefined;
@@ -59,7 +73,9 @@ export class SourceOperator {
         return this.reject(`invalid JSON: ${(err as Error).message}`);
       }
       if (typeof value !== "object" || value === null || Array.isArray(value)) {
-        return this.reject(`expected a JSON object, got ${value === null ? "null" : Array.isArray(value) ? "array" : typeof value}`);
+        return this.reject(
+          `expected a JSON object, got ${value === null ? "null" : Array.isArray(value) ? "array" : typeof value}`,
+        );
       }
     }
 
@@ -72,7 +88,8 @@ export class SourceOperator {
         return this.reject(`event time: ${(err as Error).message}`);
       }
       t = typeof et === "number" ? et : et instanceof Date ? et.getTime() : NaN;
-      if (!Number.isFinite(t)) return this.reject(`event time: expected a Date or epoch milliseconds, got ${describe(et)}`);
+      if (!Number.isFinite(t))
+        return this.reject(`event time: expected a Date or epoch milliseconds, got ${describe(et)}`);
       ctx.timestamp = t;
     }
 

@@ -9,9 +9,21 @@
  * Processing time: the same with the wall clock in place of event time and watermark; never late.
  */
 import type { Key, RecordContext } from "../graph/graph.js";
-import { alignedStart, type HoppingWindowSpec, type TumblingWindowSpec, type Window } from "../time/windows.js";
+import {
+  alignedStart,
+  type HoppingWindowSpec,
+  type TumblingWindowSpec,
+  type Window,
+} from "../time/windows.js";
 import type { AggregateFunction } from "./aggregations.js";
-import { StepFailure, type Operator, type Stateful, type StepCounters, type TimeDriven, type UpdateConsumer } from "./types.js";
+import {
+  StepFailure,
+  type Operator,
+  type Stateful,
+  type StepCounters,
+  type TimeDriven,
+  type UpdateConsumer,
+} from "./types.js";
 
 /** The time a windowed step lives by: the watermark of its sources, or the wall clock. */
 export interface Clock {
@@ -53,7 +65,15 @@ export class WindowAggregateOperator implements Operator, Stateful, TimeDriven {
   private readonly sizeMs: number;
   private readonly slideMs: number;
   private readonly processingTime: boolean;
-  private readonly fireCtx: RecordContext = { key: undefined, timestamp: 0, topic: "", partition: -1, offset: -1, raw: "", headers: undefined };
+  private readonly fireCtx: RecordContext = {
+    key: undefined,
+    timestamp: 0,
+    topic: "",
+    partition: -1,
+    offset: -1,
+    raw: "",
+    headers: undefined,
+  };
 
   constructor(
     readonly id: string,
@@ -77,14 +97,19 @@ export class WindowAggregateOperator implements Operator, Stateful, TimeDriven {
   push(value: unknown, ctx: RecordContext): void {
     this.counters.recordsIn++;
     const key = ctx.key;
-    if (key === undefined) throw new StepFailure(this.id, new Error("a window needs a keyed stream (keyBy before it)"));
+    if (key === undefined)
+      throw new StepFailure(this.id, new Error("a window needs a keyed stream (keyBy before it)"));
     const now = this.clock.now();
     const t = this.processingTime ? now : ctx.timestamp;
     const lateBound = this.processingTime ? -Infinity : now - this.allowedLatenessMs; // end <= lateBound -> late
     let lateWindow: [number, number] | undefined;
     // Windows containing t: starts aligned to the slide, from the latest back while start + size > t.
     const first = alignedStart(t, this.slideMs);
-    for (let start = first - (Math.ceil(this.sizeMs / this.slideMs) - 1) * this.slideMs; start <= first; start += this.slideMs) {
+    for (
+      let start = first - (Math.ceil(this.sizeMs / this.slideMs) - 1) * this.slideMs;
+      start <= first;
+      start += this.slideMs
+    ) {
       const end = start + this.sizeMs;
       if (end <= t) continue;
       if (end <= lateBound) {
@@ -226,7 +251,12 @@ function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-export function lateReason(t: number, [start, end]: [number, number], watermark: number, allowedLatenessMs: number): string {
+export function lateReason(
+  t: number,
+  [start, end]: [number, number],
+  watermark: number,
+  allowedLatenessMs: number,
+): string {
   const lateness = allowedLatenessMs > 0 ? ` plus allowed lateness ${allowedLatenessMs} ms` : "";
   return `late: event time ${iso(t)} falls in window [${iso(start)}, ${iso(end)}) which closed at watermark ${iso(watermark)}${lateness}`;
 }

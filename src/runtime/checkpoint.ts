@@ -60,9 +60,13 @@ export class CheckpointStore {
     try {
       parsed = JSON.parse(readFileSync(this.file, "utf8"));
     } catch (err) {
-      throw new WeirError("CORRUPT", `checkpoint ${this.file} cannot be read (${(err as Error).message}); move it away to start the pipeline from scratch`);
+      throw new WeirError(
+        "CORRUPT",
+        `checkpoint ${this.file} cannot be read (${(err as Error).message}); move it away to start the pipeline from scratch`,
+      );
     }
-    if (parsed.version !== 1) throw new WeirError("CORRUPT", `checkpoint ${this.file} has unknown version ${parsed.version}`);
+    if (parsed.version !== 1)
+      throw new WeirError("CORRUPT", `checkpoint ${this.file} has unknown version ${parsed.version}`);
     return parsed;
   }
 

@@ -78,7 +78,9 @@ export class LogOutputs implements OutputCollector {
         const end = w.endOffset(partition);
         if (end > offset) {
           w.truncate(partition, offset);
-          report(`rolled back ${end - offset} record(s) of ${topic}/${partition} written after the last checkpoint`);
+          report(
+            `rolled back ${end - offset} record(s) of ${topic}/${partition} written after the last checkpoint`,
+          );
         }
       }
     }

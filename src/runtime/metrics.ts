@@ -14,7 +14,13 @@ export class LatencyHistogram {
 
   record(ms: number): void {
     if (!(ms >= 0)) return;
-    const i = ms <= LatencyHistogram.MIN_MS ? 0 : Math.min(this.buckets.length - 1, 1 + Math.floor(Math.log(ms / LatencyHistogram.MIN_MS) / Math.log(LatencyHistogram.GROWTH)));
+    const i =
+      ms <= LatencyHistogram.MIN_MS
+        ? 0
+        : Math.min(
+            this.buckets.length - 1,
+            1 + Math.floor(Math.log(ms / LatencyHistogram.MIN_MS) / Math.log(LatencyHistogram.GROWTH)),
+          );
     this.buckets[i]++;
     this.count++;
     if (ms > this.max) this.max = ms;
@@ -27,7 +33,8 @@ export class LatencyHistogram {
     let seen = 0;
     for (let i = 0; i < this.buckets.length; i++) {
       seen += this.buckets[i];
-      if (seen >= rank) return Math.min(this.max, LatencyHistogram.MIN_MS * Math.pow(LatencyHistogram.GROWTH, i));
+      if (seen >= rank)
+        return Math.min(this.max, LatencyHistogram.MIN_MS * Math.pow(LatencyHistogram.GROWTH, i));
     }
     return this.max;
   }
@@ -53,7 +60,8 @@ export class RateMeter {
   rate(nowMs: number): number {
     this.roll(nowMs);
     let sum = 0;
-    for (let i = 1; i < this.slots.length; i++) sum += this.slots[(this.slotSecond - i + this.slots.length * 2) % this.slots.length];
+    for (let i = 1; i < this.slots.length; i++)
+      sum += this.slots[(this.slotSecond - i + this.slots.length * 2) % this.slots.length];
     return sum / (this.slots.length - 1);
   }
 

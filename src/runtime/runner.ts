@@ -11,7 +11,12 @@ import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { PipelineDefinition } from "../api/pipeline.js";
 import { WeirError } from "../errors.js";
 import type { EmbeddedLog, PartitionReader } from "../log/index.js";
-import { CheckpointStore, type Checkpoint, type FileInputPosition, type TopicPositions } from "./checkpoint.js";
+import {
+  CheckpointStore,
+  type Checkpoint,
+  type FileInputPosition,
+  type TopicPositions,
+} from "./checkpoint.js";
 import { LogOutputs, type OutputListener } from "./log-outputs.js";
 import { LatencyHistogram, RateMeter, type PipelineMetricsSnapshot } from "./metrics.js";
 import { Task } from "./task.js";
@@ -87,7 +92,10 @@ export class Runner {
   async run(): Promise<RunSummary> {
     try {
       const cp = this.recover();
-      const alreadyComplete = this.options.inputFile !== undefined ? await this.runFile(resolve(this.options.inputFile), cp) : await this.runLive(cp);
+      const alreadyComplete =
+        this.options.inputFile !== undefined
+          ? await this.runFile(resolve(this.options.inputFile), cp)
+          : await this.runLive(cp);
       return {
         recordsIn: this.recordsIn,
         recordsOut: this.outputs.written,
@@ -158,23 +166,33 @@ export class Runner {
   private async runFile(path: string, cp: Checkpoint | undefined): Promise<boolean> {
     const inputs = this.task.inputTopics();
     if (inputs.length !== 1) {
-      throw new WeirError("USAGE", `--input feeds one source topic, but pipeline ${this.definition.name} reads ${inputs.join(", ")}`);
+      throw new WeirError(
+        "USAGE",
+        `--input feeds one source topic, but pipeline ${this.definition.name} reads ${inputs.join(", ")}`,
+      );
     }
     const topic = inputs[0];
     let fd: number;
     try {
       fd = openSync(path, "r");
     } catch (err) {
-      throw new WeirError("USAGE", `cannot read input file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new WeirError(
+        "USAGE",
+        `cannot read input file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
     }
     try {
       const size = fstatSync(fd).size;
       const resumed = cp?.fileInput?.path === path ? cp.fileInput : null;
       if (resumed?.completed && resumed.bytePosition >= size) {
-        this.logger(`${this.definition.name}: ${path} was already processed to its end (checkpoint in ${this.store.dir}); nothing to do`);
+        this.logger(
+          `${this.definition.name}: ${path} was already processed to its end (checkpoint in ${this.store.dir}); nothing to do`,
+        );
         return true;
       }
-      const pos: FileInputPosition = resumed ? { ...resumed, completed: false } : { path, bytePosition: 0, nextOffset: 0, completed: false };
+      const pos: FileInputPosition = resumed
+        ? { ...resumed, completed: false }
+        : { path, bytePosition: 0, nextOffset: 0, completed: false };
       this.filePosition = pos;
       const chunk = Buffer.allocUnsafe(FILE_CHUNK_BYTES);
       let carry = 0; // bytes of an incomplete line kept at the start of chunk
@@ -185,7 +203,11 @@ export class Runner {
         if (filled === 0) break;
         const end = atEof ? filled : chunk.lastIndexOf(10, filled - 1) + 1;
         if (end === 0) {
-          if (filled === chunk.length) throw new WeirError("USAGE", `${path}: a line longer than ${FILE_CHUNK_BYTES} bytes at byte ${pos.bytePosition}`);
+          if (filled === chunk.length)
+            throw new WeirError(
+              "USAGE",
+              `${path}: a line longer than ${FILE_CHUNK_BYTES} bytes at byte ${pos.bytePosition}`,
+            );
           carry = filled;
           continue;
         }
@@ -259,7 +281,14 @@ export class Runner {
           for (let i = 0; i < records.length; i++) {
             const r = records[i];
             if (oldest === 0 || r.timestamp < oldest) oldest = r.timestamp;
-            task.processLine(topic, r.partition, r.offset, r.timestamp, r.value.toString("utf8"), r.headers.length > 0 ? r.headers : undefined);
+            task.processLine(
+              topic,
+              r.partition,
+              r.offset,
+              r.timestamp,
+              r.value.toString("utf8"),
+              r.headers.length > 0 ? r.headers : undefined,
+            );
           }
           n += records.length;
           this.topicPositions[topic][reader.partition] = reader.position;
@@ -302,7 +331,12 @@ export class Runner {
       watermark: Number.isFinite(w) ? w : null,
       watermarkLagMs: Number.isFinite(w) ? now - w : null,
       stateSize: this.task.stateSize(),
-      latencyMs: { p50: this.latency.percentile(50), p99: this.latency.percentile(99), max: this.latency.max, count: this.latency.count },
+      latencyMs: {
+        p50: this.latency.percentile(50),
+        p99: this.latency.percentile(99),
+        max: this.latency.max,
+        count: this.latency.count,
+      },
       checkpoints: this.checkpointsWritten,
       lastCheckpointAt: this.lastCheckpointAt > 0 ? new Date(this.lastCheckpointAt).toISOString() : null,
       steps: this.task.metrics(),

@@ -18,7 +18,15 @@ import { TopicSinkOperator } from "../operators/sink.js";
 import { SourceOperator } from "../operators/source.js";
 import { SessionAggregateOperator } from "../operators/session-aggregate.js";
 import { WindowAggregateOperator, type Clock } from "../operators/window-aggregate.js";
-import { Fanout, NOWHERE, type Operator, type OutputCollector, type Stateful, type StepCounters, type TimeDriven } from "../operators/types.js";
+import {
+  Fanout,
+  NOWHERE,
+  type Operator,
+  type OutputCollector,
+  type Stateful,
+  type StepCounters,
+  type TimeDriven,
+} from "../operators/types.js";
 
 export interface TaskOptions {
   /** The wall clock for processing-time windows (tests pass a fake one). */
@@ -91,7 +99,14 @@ export class Task {
       let op: any;
       switch (node.kind) {
         case "source":
-          op = new SourceOperator(node.id, node.topic, node.schema ? compile(node.schema) : undefined, node.eventTime, node.maxOutOfOrdernessMs, deadLetter);
+          op = new SourceOperator(
+            node.id,
+            node.topic,
+            node.schema ? compile(node.schema) : undefined,
+            node.eventTime,
+            node.maxOutOfOrdernessMs,
+            deadLetter,
+          );
           this.sources.push(op);
           this.sourcesByTopic.set(node.topic, [...(this.sourcesByTopic.get(node.topic) ?? []), op]);
           break;
@@ -112,11 +127,26 @@ export class Task {
             op = new AggregateOperator(node.id, node.fn);
           } else {
             const source = sourceOf(node);
-            const clock: Clock = node.window.time === "processing" ? wallClock : { now: () => source.watermark };
+            const clock: Clock =
+              node.window.time === "processing" ? wallClock : { now: () => source.watermark };
             op =
               node.window.type === "session"
-                ? new SessionAggregateOperator(node.id, node.fn, node.window, node.allowedLatenessMs, clock, late)
-                : new WindowAggregateOperator(node.id, node.fn, node.window, node.allowedLatenessMs, clock, late);
+                ? new SessionAggregateOperator(
+                    node.id,
+                    node.fn,
+                    node.window,
+                    node.allowedLatenessMs,
+                    clock,
+                    late,
+                  )
+                : new WindowAggregateOperator(
+                    node.id,
+                    node.fn,
+                    node.window,
+                    node.allowedLatenessMs,
+                    clock,
+                    late,
+                  );
             if (node.window.time === "processing") this.processingTimeSteps.push(op);
             else source.timeDriven.push(op);
           }
@@ -126,7 +156,10 @@ export class Task {
         case "emit": {
           const parent = byId.get(node.input!);
           if (parent === undefined || parent.node.kind !== "aggregate") {
-            throw new WeirError("INVALID_PIPELINE", `step ${node.id}: when()/toStream() must follow an aggregate`);
+            throw new WeirError(
+              "INVALID_PIPELINE",
+              `step ${node.id}: when()/toStream() must follow an aggregate`,
+            );
           }
           op = new EmitOperator(node.id, node.mode, node.predicate);
           parent.op.addConsumer(op);
@@ -134,7 +167,8 @@ export class Task {
         }
         case "sink":
           op = new TopicSinkOperator(node.id, node.topic, node.keyFn, this.output);
-          if (!this.outputs.some((o) => o.topic === node.topic)) this.outputs.push({ topic: node.topic, partitions: node.partitions });
+          if (!this.outputs.some((o) => o.topic === node.topic))
+            this.outputs.push({ topic: node.topic, partitions: node.partitions });
           break;
       }
       byId.set(node.id, { node, op });
@@ -150,10 +184,14 @@ export class Task {
     for (const { node, op } of byId.values()) {
       if (node.kind === "aggregate" || node.kind === "sink") continue;
       const kids = children.get(node.id) ?? [];
-      (op as Wireable).next = kids.length === 0 ? NOWHERE : kids.length === 1 ? kids[0] : new Fanout(`${node.id}/fanout`, kids);
+      (op as Wireable).next =
+        kids.length === 0 ? NOWHERE : kids.length === 1 ? kids[0] : new Fanout(`${node.id}/fanout`, kids);
     }
     if (this.outputs.some((o) => o.topic === this.deadLetterTopic || o.topic === this.lateTopic)) {
-      throw new WeirError("INVALID_PIPELINE", `topics ${this.deadLetterTopic} and ${this.lateTopic} are written by Weir itself; pick another output name`);
+      throw new WeirError(
+        "INVALID_PIPELINE",
+        `topics ${this.deadLetterTopic} and ${this.lateTopic} are written by Weir itself; pick another output name`,
+      );
     }
   }
 
@@ -164,19 +202,33 @@ export class Task {
 
   /** Topics this task writes (its sinks, then dead letters and late records). */
   outputTopics(): OutputTopic[] {
-    return [...this.outputs, { topic: this.deadLetterTopic, partitions: 1 }, { topic: this.lateTopic, partitions: 1 }];
+    return [
+      ...this.outputs,
+      { topic: this.deadLetterTopic, partitions: 1 },
+      { topic: this.lateTopic, partitions: 1 },
+    ];
   }
 
   /** Feed one input record (a line of JSON text) read from `topic`. */
-  processLine(topic: string, partition: number, offset: number, timestamp: number, line: string, headers?: readonly RecordHeader[]): void {
+  processLine(
+    topic: string,
+    partition: number,
+    offset: number,
+    timestamp: number,
+    line: string,
+    headers?: readonly RecordHeader[],
+  ): void {
     const sources = this.sourcesByTopic.get(topic);
-    if (sources === undefined) throw new WeirError("USAGE", `pipeline ${this.pipeline} does not read topic ${topic}`);
-    for (let i = 0; i < sources.length; i++) sources[i].processLine(line, partition, offset, timestamp, headers);
+    if (sources === undefined)
+      throw new WeirError("USAGE", `pipeline ${this.pipeline} does not read topic ${topic}`);
+    for (let i = 0; i < sources.length; i++)
+      sources[i].processLine(line, partition, offset, timestamp, headers);
   }
 
   /** Force the watermark of the sources reading `topic` (all sources when omitted) forward. */
   advanceWatermark(watermark: number, topic?: string): void {
-    for (const s of topic === undefined ? this.sources : (this.sourcesByTopic.get(topic) ?? [])) s.advanceWatermark(watermark);
+    for (const s of topic === undefined ? this.sources : (this.sourcesByTopic.get(topic) ?? []))
+      s.advanceWatermark(watermark);
   }
 
   /** The input is complete: the watermark becomes +infinity and every window fires. */
@@ -217,7 +269,8 @@ export class Task {
     const steps: Record<string, unknown> = {};
     for (const s of this.stateful) steps[s.id] = s.snapshot();
     const sources: TaskState["sources"] = {};
-    for (const s of this.sources) sources[s.id] = { watermark: finiteOrNull(s.watermark), maxEventTime: finiteOrNull(s.maxEventTime) };
+    for (const s of this.sources)
+      sources[s.id] = { watermark: finiteOrNull(s.watermark), maxEventTime: finiteOrNull(s.maxEventTime) };
     return { version: 1, steps, sources };
   }
 
@@ -238,5 +291,11 @@ function finiteOrNull(x: number): number | null {
 
 /** The dead-letter / late-record envelope (DESIGN.md §4). */
 export function envelope(reason: string, ctx: RecordContext): string {
-  return JSON.stringify({ error: reason, raw: ctx.raw, topic: ctx.topic, partition: ctx.partition, offset: ctx.offset });
+  return JSON.stringify({
+    error: reason,
+    raw: ctx.raw,
+    topic: ctx.topic,
+    partition: ctx.partition,
+    offset: ctx.offset,
+  });
 }

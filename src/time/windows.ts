@@ -38,7 +38,10 @@ type Duration = string | number;
 function toMs(d: Duration, what: string): number {
   const ms = typeof d === "number" ? d : parseDuration(d);
   if (!Number.isFinite(ms) || ms <= 0 || !Number.isInteger(ms)) {
-    throw new WeirError("USAGE", `${what} must be a positive whole number of milliseconds or a duration like "1m", got ${JSON.stringify(d)}`);
+    throw new WeirError(
+      "USAGE",
+      `${what} must be a positive whole number of milliseconds or a duration like "1m", got ${JSON.stringify(d)}`,
+    );
   }
   return ms;
 }
@@ -51,13 +54,21 @@ export interface WindowOptions {
 export const windows = {
   /** Fixed-size, non-overlapping windows: [k*size, (k+1)*size). */
   tumbling(size: Duration, options: WindowOptions = {}): TumblingWindowSpec {
-    return Object.freeze({ type: "tumbling", sizeMs: toMs(size, "window size"), time: options.time ?? "event" });
+    return Object.freeze({
+      type: "tumbling",
+      sizeMs: toMs(size, "window size"),
+      time: options.time ?? "event",
+    });
   },
   /** Fixed-size windows starting every `slide`: an event belongs to size/slide windows. */
   hopping(size: Duration, slide: Duration, options: WindowOptions = {}): HoppingWindowSpec {
     const sizeMs = toMs(size, "window size");
     const slideMs = toMs(slide, "window slide");
-    if (slideMs > sizeMs) throw new WeirError("USAGE", `hopping window slide (${slideMs} ms) must not exceed its size (${sizeMs} ms)`);
+    if (slideMs > sizeMs)
+      throw new WeirError(
+        "USAGE",
+        `hopping window slide (${slideMs} ms) must not exceed its size (${sizeMs} ms)`,
+      );
     return Object.freeze({ type: "hopping", sizeMs, slideMs, time: options.time ?? "event" });
   },
   /** Per-key windows that stay open while events keep arriving within `gap`: [first, last + gap). */

@@ -10,14 +10,20 @@ import { fileURLToPath } from "node:url";
 import { hasStackTrace, lines, runCli, tempDataDir } from "./helpers.js";
 
 const fromSources = import.meta.url.endsWith(".ts");
-const sample = fileURLToPath(new URL(fromSources ? "../../examples/nobroker/sample.jsonl" : "../../../examples/nobroker/sample.jsonl", import.meta.url));
+const sample = fileURLToPath(
+  new URL(
+    fromSources ? "../../examples/nobroker/sample.jsonl" : "../../../examples/nobroker/sample.jsonl",
+    import.meta.url,
+  ),
+);
 
 test("weir run nobroker --input FILE runs bounded, exits 0, and the alert topics hold the seed's answers", async (t) => {
   const dir = tempDataDir(t);
   const r = await runCli(["run", "nobroker", "--input", sample, "--data-dir", dir]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /25 records in/);
-  const consume = async (topic: string) => lines((await runCli(["consume", topic, "--data-dir", dir])).stdout);
+  const consume = async (topic: string) =>
+    lines((await runCli(["consume", topic, "--data-dir", dir])).stdout);
   assert.deepEqual(await consume("paid_user"), ['{"user":1,"interactions_count":9}']);
   assert.deepEqual(await consume("property_status"), ['{"property":1,"property_interactions_count":6}']);
   assert.deepEqual(await consume("possible_broker"), [
@@ -40,13 +46,17 @@ test("weir run on a live topic with --until-end reads what was produced, then st
   assert.equal((await runCli(["produce", "events", "--file", sample, "--data-dir", dir])).code, 0);
   const r = await runCli(["run", "nobroker", "--until-end", "--data-dir", dir]);
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(lines((await runCli(["consume", "paid_user", "--data-dir", dir])).stdout), ['{"user":1,"interactions_count":9}']);
+  assert.deepEqual(lines((await runCli(["consume", "paid_user", "--data-dir", dir])).stdout), [
+    '{"user":1,"interactions_count":9}',
+  ]);
 });
 
 test("a user's TypeScript pipeline module runs, with dead letters for bad lines", async (t) => {
   const dir = tempDataDir(t);
   const work = dirname(dir);
-  const api = fileURLToPath(new URL(fromSources ? "../../src/index.ts" : "../../src/index.js", import.meta.url));
+  const api = fileURLToPath(
+    new URL(fromSources ? "../../src/index.ts" : "../../src/index.js", import.meta.url),
+  );
   const file = join(work, "big-spenders.ts");
   writeFileSync(
     file,
@@ -63,11 +73,23 @@ export default pipeline("spenders", (p) => {
 `,
   );
   const input = join(work, "sales.jsonl");
-  writeFileSync(input, ['{"customer":"ann","amount":60}', '{"customer":"bob","amount":10}', "oops", '{"customer":"ann","amount":50}'].join("\n") + "\n");
+  writeFileSync(
+    input,
+    [
+      '{"customer":"ann","amount":60}',
+      '{"customer":"bob","amount":10}',
+      "oops",
+      '{"customer":"ann","amount":50}',
+    ].join("\n") + "\n",
+  );
   const r = await runCli(["run", file, "--input", input, "--data-dir", dir]);
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(lines((await runCli(["consume", "big_spenders", "--data-dir", dir])).stdout), ['{"customer":"ann","total":110}']);
-  const dlq = lines((await runCli(["consume", "spenders.dlq", "--data-dir", dir])).stdout).map((l) => JSON.parse(l));
+  assert.deepEqual(lines((await runCli(["consume", "big_spenders", "--data-dir", dir])).stdout), [
+    '{"customer":"ann","total":110}',
+  ]);
+  const dlq = lines((await runCli(["consume", "spenders.dlq", "--data-dir", dir])).stdout).map((l) =>
+    JSON.parse(l),
+  );
   assert.equal(dlq.length, 1);
   assert.equal(dlq[0].raw, "oops");
   assert.equal(dlq[0].offset, 2);
@@ -82,18 +104,35 @@ export default pipeline("spenders", (p) => {
 test("weir describe nobroker prints every step with its stable id", async () => {
   const r = await runCli(["describe", "nobroker"]);
   assert.equal(r.code, 0, r.stderr);
-  for (const id of ["source:events", "interactions", "by-user", "user-interactions", "paid-user-rule", "possible-broker-rule", "to:possible_broker"]) {
+  for (const id of [
+    "source:events",
+    "interactions",
+    "by-user",
+    "user-interactions",
+    "paid-user-rule",
+    "possible-broker-rule",
+    "to:possible_broker",
+  ]) {
     assert.match(r.stdout, new RegExp(`\\b${id.replace(/[:-]/g, "\\$&")}\\b`));
   }
   const json = JSON.parse((await runCli(["describe", "nobroker", "--json"])).stdout);
-  assert.deepEqual(json.outputs, ["paid_user", "property_status", "possible_broker", "nobroker.dlq", "nobroker.late"]);
+  assert.deepEqual(json.outputs, [
+    "paid_user",
+    "property_status",
+    "possible_broker",
+    "nobroker.dlq",
+    "nobroker.late",
+  ]);
 });
 
 test("mistakes get one clear line and a non-zero exit, never a stack trace", async (t) => {
   const dir = tempDataDir(t);
   const cases: Array<[string[], RegExp]> = [
     [["run", "no-such-pipeline"], /no pipeline file .* and no built-in example named "no-such-pipeline"/],
-    [["run", "nobroker", "--emit", "sometimes", "--input", sample], /--emit must be crossing, changes or final/],
+    [
+      ["run", "nobroker", "--emit", "sometimes", "--input", sample],
+      /--emit must be crossing, changes or final/,
+    ],
     [["run", "nobroker", "--bogus", "1"], /unknown option --bogus for nobroker/],
     [["run", "nobroker", "--input", "/no/such/file.jsonl"], /cannot read input file/],
   ];

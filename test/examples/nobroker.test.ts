@@ -23,7 +23,12 @@ test("the seed's 25-line sample: paid_user user 1, property_status property 1, p
   assert.deepEqual(t.readValues("paid_user"), [{ user: 1, interactions_count: 9 }]);
   assert.deepEqual(t.readValues("property_status"), [{ property: 1, property_interactions_count: 6 }]);
   assert.deepEqual(t.readValues("possible_broker"), [
-    { window_start: "2021-11-30T00:00:00.000Z", window_end: "2021-11-30T00:01:00.000Z", user_id: 1, threat_user_interactions: 11 },
+    {
+      window_start: "2021-11-30T00:00:00.000Z",
+      window_end: "2021-11-30T00:01:00.000Z",
+      user_id: 1,
+      threat_user_interactions: 11,
+    },
   ]);
   assert.deepEqual(t.deadLetters(), []);
   assert.deepEqual(t.lateRecords(), []);
@@ -62,7 +67,12 @@ test("emit final reports each window's count once, when it closes", () => {
   assert.deepEqual(t.readValues("possible_broker"), [], "nothing before the window closes");
   t.end();
   assert.deepEqual(t.readValues("possible_broker"), [
-    { window_start: "2021-11-30T00:00:00.000Z", window_end: "2021-11-30T00:01:00.000Z", user_id: 1, threat_user_interactions: 23 },
+    {
+      window_start: "2021-11-30T00:00:00.000Z",
+      window_end: "2021-11-30T00:01:00.000Z",
+      user_id: 1,
+      threat_user_interactions: 23,
+    },
   ]);
   // The running rules have no window: they stay "crossing".
   assert.deepEqual(t.readValues("paid_user"), [{ user: 1, interactions_count: 9 }]);

@@ -22,12 +22,60 @@ const sales = [
 ];
 
 test("count, sum, avg, min, max, distinctCount", () => {
-  assert.deepEqual(run((k) => k.count(), sales), [["a", 1], ["b", 1], ["a", 2], ["a", 3]]);
-  assert.deepEqual(run((k) => k.sum((s: any) => s.qty), sales), [["a", 2], ["b", 1], ["a", 7], ["a", 9]]);
-  assert.deepEqual(run((k) => k.avg((s: any) => s.qty), sales), [["a", 2], ["b", 1], ["a", 3.5], ["a", 3]]);
-  assert.deepEqual(run((k) => k.min((s: any) => s.price), sales), [["a", 1.5], ["b", 10], ["a", 0.5], ["a", 0.5]]);
-  assert.deepEqual(run((k) => k.max((s: any) => s.price), sales), [["a", 1.5], ["b", 10], ["a", 1.5], ["a", 2]]);
-  assert.deepEqual(run((k) => k.distinctCount((s: any) => s.qty), sales), [["a", 1], ["b", 1], ["a", 2], ["a", 2]]);
+  assert.deepEqual(
+    run((k) => k.count(), sales),
+    [
+      ["a", 1],
+      ["b", 1],
+      ["a", 2],
+      ["a", 3],
+    ],
+  );
+  assert.deepEqual(
+    run((k) => k.sum((s: any) => s.qty), sales),
+    [
+      ["a", 2],
+      ["b", 1],
+      ["a", 7],
+      ["a", 9],
+    ],
+  );
+  assert.deepEqual(
+    run((k) => k.avg((s: any) => s.qty), sales),
+    [
+      ["a", 2],
+      ["b", 1],
+      ["a", 3.5],
+      ["a", 3],
+    ],
+  );
+  assert.deepEqual(
+    run((k) => k.min((s: any) => s.price), sales),
+    [
+      ["a", 1.5],
+      ["b", 10],
+      ["a", 0.5],
+      ["a", 0.5],
+    ],
+  );
+  assert.deepEqual(
+    run((k) => k.max((s: any) => s.price), sales),
+    [
+      ["a", 1.5],
+      ["b", 10],
+      ["a", 1.5],
+      ["a", 2],
+    ],
+  );
+  assert.deepEqual(
+    run((k) => k.distinctCount((s: any) => s.qty), sales),
+    [
+      ["a", 1],
+      ["b", 1],
+      ["a", 2],
+      ["a", 2],
+    ],
+  );
 });
 
 test("a general aggregate with init/add/result", () => {
@@ -40,16 +88,24 @@ test("a general aggregate with init/add/result", () => {
       }),
     sales,
   );
-  assert.deepEqual(out, [["a", 1.5], ["b", 10], ["a", 0.79], ["a", 1.06]]);
+  assert.deepEqual(out, [
+    ["a", 1.5],
+    ["b", 10],
+    ["a", 0.79],
+    ["a", 1.06],
+  ]);
 });
 
 test("a step that throws turns the record into a dead letter naming the step; other records go on", () => {
   const d = pipeline("boom", (p) => {
     p.source("sales", { schema: Sale })
-      .map((s) => {
-        if (s.qty === 5) throw new Error("five is not allowed");
-        return s;
-      }, { name: "picky" })
+      .map(
+        (s) => {
+          if (s.qty === 5) throw new Error("five is not allowed");
+          return s;
+        },
+        { name: "picky" },
+      )
       .keyBy((s) => s.item)
       .count()
       .toStream()

@@ -2,7 +2,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { pipeline, schema, TestDriver } from "../../src/index.js";
 
-const Interaction = schema.object({ user_id: schema.int(), date: schema.timestamp(), event: schema.string() });
+const Interaction = schema.object({
+  user_id: schema.int(),
+  date: schema.timestamp(),
+  event: schema.string(),
+});
 
 const d = pipeline("p", (p) => {
   p.source("events", { schema: Interaction, eventTime: (e) => e.date })

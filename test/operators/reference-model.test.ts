@@ -22,14 +22,21 @@ interface Ev {
 }
 
 function line(e: Ev): string {
-  if (e.malformed) return `{"user_id":"${e.user}","property_id":${e.property},"date":"x","event":"${e.kind}"}`;
+  if (e.malformed)
+    return `{"user_id":"${e.user}","property_id":${e.property},"date":"x","event":"${e.kind}"}`;
   const d = new Date(e.t).toISOString().replace("T", " ").slice(0, 19);
   return JSON.stringify({ user_id: e.user, property_id: e.property, date: d, event: e.kind });
 }
 
 /** The obviously-correct model: one loop, no cleverness. */
 function model(events: Ev[], emit: EmitMode) {
-  const out = { paid_user: [] as unknown[], property_status: [] as unknown[], possible_broker: [] as unknown[], dlq: 0, late: [] as number[] };
+  const out = {
+    paid_user: [] as unknown[],
+    property_status: [] as unknown[],
+    possible_broker: [] as unknown[],
+    dlq: 0,
+    late: [] as number[],
+  };
   const userCount = new Map<number, number>();
   const propCount = new Map<number, number>();
   const win = new Map<string, { user: number; start: number; n: number; fired: boolean }>(); // insertion order = first seen
@@ -39,9 +46,12 @@ function model(events: Ev[], emit: EmitMode) {
   let maxT = -Infinity;
   const fire = () => {
     // Windows with end <= W close in order of end, keys in first-seen order.
-    const due = [...win.entries()].filter(([, w]) => w.start + MINUTE <= W).sort((a, b) => a[1].start - b[1].start);
+    const due = [...win.entries()]
+      .filter(([, w]) => w.start + MINUTE <= W)
+      .sort((a, b) => a[1].start - b[1].start);
     for (const [k, w] of due) {
-      if (emit === "final" && w.n > thresholds.brokerThreshold) out.possible_broker.push(broker(w.user, w.start, w.n));
+      if (emit === "final" && w.n > thresholds.brokerThreshold)
+        out.possible_broker.push(broker(w.user, w.start, w.n));
       win.delete(k);
     }
   };
@@ -79,7 +89,8 @@ function model(events: Ev[], emit: EmitMode) {
         win.set(k, w);
         w.n++;
         if (w.n > thresholds.brokerThreshold) {
-          if (emit === "changes" || (emit === "crossing" && !w.fired)) out.possible_broker.push(broker(e.user, start, w.n));
+          if (emit === "changes" || (emit === "crossing" && !w.fired))
+            out.possible_broker.push(broker(e.user, start, w.n));
           w.fired = true;
         }
       }
@@ -110,7 +121,11 @@ const arbEvent = (i: number): fc.Arbitrary<Ev> =>
 const arbEvents = fc
   .integer({ min: 1, max: 200 })
   .chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => arbEvent(i))))
-  .chain((evs) => fc.array(fc.nat(evs.length), { maxLength: 5 }).map((bad) => evs.map((e, i) => (bad.includes(i) ? { ...e, malformed: true } : e))));
+  .chain((evs) =>
+    fc
+      .array(fc.nat(evs.length), { maxLength: 5 })
+      .map((bad) => evs.map((e, i) => (bad.includes(i) ? { ...e, malformed: true } : e))),
+  );
 
 for (const emit of ["crossing", "changes", "final"] as const) {
   test(`engine equals the reference model on random inputs (emit ${emit})`, () => {
@@ -123,7 +138,10 @@ for (const emit of ["crossing", "changes", "final"] as const) {
         assert.deepEqual(t.readValues("property_status"), expected.property_status);
         assert.deepEqual(t.readValues("possible_broker"), expected.possible_broker);
         assert.equal(t.deadLetters().length, expected.dlq);
-        assert.deepEqual(t.lateRecords().map((r) => r.offset), expected.late);
+        assert.deepEqual(
+          t.lateRecords().map((r) => r.offset),
+          expected.late,
+        );
       }),
       { numRuns: 150 },
     );
@@ -138,7 +156,13 @@ test("restoring a snapshot mid-stream continues exactly as an uninterrupted run"
       const whole = new TestDriver(nobroker(thresholds)).sendAll("events", lines).end();
       const split = new TestDriver(nobroker(thresholds)).sendAll("events", lines.slice(0, at));
       split.restart(split.snapshot()).sendAll("events", lines.slice(at)).end();
-      for (const topic of ["paid_user", "property_status", "possible_broker", "nobroker.late", "nobroker.dlq"]) {
+      for (const topic of [
+        "paid_user",
+        "property_status",
+        "possible_broker",
+        "nobroker.late",
+        "nobroker.dlq",
+      ]) {
         assert.deepEqual(split.allValues(topic), whole.allValues(topic), topic);
       }
     }),

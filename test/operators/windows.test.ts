@@ -20,7 +20,11 @@ function perMinute(emit: EmitMode, options: { allowedLateness?: string; bound?: 
   });
 }
 
-const ev = (user: number, at: string, kind?: string) => ({ user, at: `2021-11-30 ${at}`, ...(kind ? { kind } : {}) });
+const ev = (user: number, at: string, kind?: string) => ({
+  user,
+  at: `2021-11-30 ${at}`,
+  ...(kind ? { kind } : {}),
+});
 
 test("a window fires (final) exactly when the watermark reaches its end", () => {
   const t = new TestDriver(perMinute("final"));
@@ -28,7 +32,9 @@ test("a window fires (final) exactly when the watermark reaches its end", () => 
   t.send("in", ev(1, "00:01:04")); // W = 00:00:59
   assert.deepEqual(t.readValues("out"), []);
   t.send("in", ev(2, "00:01:05")); // W = 00:01:00 = end of [00:00, 00:01)
-  assert.deepEqual(t.readValues("out"), [{ key: 1, start: "2021-11-30T00:00:00.000Z", end: "2021-11-30T00:01:00.000Z", n: 1 }]);
+  assert.deepEqual(t.readValues("out"), [
+    { key: 1, start: "2021-11-30T00:00:00.000Z", end: "2021-11-30T00:01:00.000Z", n: 1 },
+  ]);
 });
 
 test("out of order within the bound still counts; beyond it the event is late and changes nothing", () => {
@@ -74,7 +80,10 @@ test("the event is judged against the watermark before it; the watermark never d
   t.send("in", ev(1, "00:00:30"));
   // This event moves W to 00:01:00 itself; its own window [00:01,00:02) is not late, and [00:00,00:01) fires.
   t.send("in", ev(1, "00:01:00"));
-  assert.deepEqual(t.readValues("out").map((r) => r.n), [1]);
+  assert.deepEqual(
+    t.readValues("out").map((r) => r.n),
+    [1],
+  );
   t.send("in", ev(1, "00:00:40")); // now late: end 00:01:00 <= W 00:01:00
   assert.equal(t.lateRecords().length, 1);
   t.send("in", ev(2, "00:00:00")); // older again: W stays 00:01:00
@@ -85,7 +94,10 @@ test("records a later filter drops still advance the watermark", () => {
   const t = new TestDriver(perMinute("final"));
   t.send("in", ev(1, "00:00:10"));
   t.send("in", ev(9, "00:01:30", "skip")); // dropped by the filter, W = 00:01:25
-  assert.deepEqual(t.readValues("out").map((r) => [r.key, r.n]), [[1, 1]]);
+  assert.deepEqual(
+    t.readValues("out").map((r) => [r.key, r.n]),
+    [[1, 1]],
+  );
   t.send("in", ev(1, "00:00:20"));
   assert.equal(t.lateRecords().length, 1);
 });
@@ -97,7 +109,10 @@ test("allowed lateness keeps a fired window open and re-emits its final value", 
   t.send("in", ev(1, "00:00:20")); // end + 30s = 00:01:30 > W: not late, re-emits 2
   t.send("in", ev(1, "00:01:40")); // W = 00:01:35: the old window is gone
   t.send("in", ev(1, "00:00:30")); // late now
-  const out = t.readValues("out").filter((r) => r.start === "2021-11-30T00:00:00.000Z").map((r) => r.n);
+  const out = t
+    .readValues("out")
+    .filter((r) => r.start === "2021-11-30T00:00:00.000Z")
+    .map((r) => r.n);
   assert.deepEqual(out, [1, 2]);
   assert.equal(t.lateRecords().length, 1);
 });
@@ -113,7 +128,14 @@ test("crossing emits once per key and window; changes on every update", () => {
         .map(({ key, window, value }) => `${key}@${window.start.toISOString().slice(11, 16)}=${value}`)
         .to("out");
     });
-  const input = [ev(1, "00:00:01"), ev(1, "00:00:02"), ev(1, "00:00:03"), ev(2, "00:00:04"), ev(1, "00:01:01"), ev(1, "00:01:02")];
+  const input = [
+    ev(1, "00:00:01"),
+    ev(1, "00:00:02"),
+    ev(1, "00:00:03"),
+    ev(2, "00:00:04"),
+    ev(1, "00:01:01"),
+    ev(1, "00:01:02"),
+  ];
   const crossing = new TestDriver(mk("crossing")).sendAll("in", input).end();
   assert.deepEqual(crossing.readValues("out"), ["1@00:00=2", "1@00:01=2"]);
   const changes = new TestDriver(mk("changes")).sendAll("in", input).end();
@@ -127,7 +149,10 @@ test("hopping windows: an event counts in every window that contains it", () => 
       .window(windows.hopping("1m", "30s"))
       .count()
       .toStream({ emit: "final" })
-      .map(({ window, value }) => `${window.start.toISOString().slice(11, 19)}-${window.end.toISOString().slice(11, 19)}:${value}`)
+      .map(
+        ({ window, value }) =>
+          `${window.start.toISOString().slice(11, 19)}-${window.end.toISOString().slice(11, 19)}:${value}`,
+      )
       .to("out");
   });
   const t = new TestDriver(d).sendAll("in", [ev(1, "00:00:10"), ev(1, "00:00:40"), ev(1, "00:01:10")]).end();
@@ -146,7 +171,10 @@ test("session windows merge events within the gap and close after it", () => {
       .window(windows.session("30s"))
       .count()
       .toStream({ emit: "final" })
-      .map(({ key, window, value }) => `${key}:${window.start.toISOString().slice(11, 19)}-${window.end.toISOString().slice(11, 19)}:${value}`)
+      .map(
+        ({ key, window, value }) =>
+          `${key}:${window.start.toISOString().slice(11, 19)}-${window.end.toISOString().slice(11, 19)}:${value}`,
+      )
       .to("out");
   });
   const t = new TestDriver(d);
@@ -164,7 +192,10 @@ test("session windows: an event bridging two sessions merges them", () => {
       .window(windows.session("10s"))
       .count()
       .toStream({ emit: "final" })
-      .map(({ window, value }) => `${window.start.toISOString().slice(11, 19)}-${window.end.toISOString().slice(11, 19)}:${value}`)
+      .map(
+        ({ window, value }) =>
+          `${window.start.toISOString().slice(11, 19)}-${window.end.toISOString().slice(11, 19)}:${value}`,
+      )
       .to("out");
   });
   const t = new TestDriver(d).sendAll("in", [ev(1, "00:00:00"), ev(1, "00:00:15"), ev(1, "00:00:08")]).end();

@@ -34,12 +34,16 @@ test("a bounded run on the seed's sample writes the three alert topics and exits
   const dir = tempDir(t);
   const file = join(dir, "sample.jsonl");
   const at = "2021-11-30 00:00:00";
-  const lines = [...Array(10).fill(1), 2, ...Array(13).fill(1), 2].map((u) => JSON.stringify({ user_id: u, property_id: 1, date: at, event: "Interaction" }));
+  const lines = [...Array(10).fill(1), 2, ...Array(13).fill(1), 2].map((u) =>
+    JSON.stringify({ user_id: u, property_id: 1, date: at, event: "Interaction" }),
+  );
   writeFileSync(file, lines.join("\n")); // no final newline: the last line still counts
   const out = await runFile(join(dir, "data"), file);
   assert.deepEqual(out.paid_user, ['{"user":1,"interactions_count":9}']);
   assert.deepEqual(out.property_status, ['{"property":1,"property_interactions_count":6}']);
-  assert.deepEqual(out.possible_broker, ['{"window_start":"2021-11-30T00:00:00.000Z","window_end":"2021-11-30T00:01:00.000Z","user_id":1,"threat_user_interactions":11}']);
+  assert.deepEqual(out.possible_broker, [
+    '{"window_start":"2021-11-30T00:00:00.000Z","window_end":"2021-11-30T00:01:00.000Z","user_id":1,"threat_user_interactions":11}',
+  ]);
   assert.deepEqual(out["nobroker.dlq"], []);
 });
 
@@ -59,7 +63,10 @@ test("outputs do not depend on batch sizes: a live run with any batch size equal
   const file = join(dir, "in.jsonl");
   writeFileSync(file, lines.join("\r\n") + "\r\n\n"); // CRLF and a blank line change nothing
   const expected = await runFile(join(dir, "file"), file);
-  assert.ok(expected["nobroker.late"].length > 0 && expected["nobroker.dlq"].length > 0, "the input exercises late and dead letters");
+  assert.ok(
+    expected["nobroker.late"].length > 0 && expected["nobroker.dlq"].length > 0,
+    "the input exercises late and dead letters",
+  );
   for (const maxBatch of [1, 7, 1000]) {
     const data = join(dir, `live-${maxBatch}`);
     const log = EmbeddedLog.open(data, { logger: () => {} });
@@ -68,7 +75,8 @@ test("outputs do not depend on batch sizes: a live run with any batch size equal
     for (let i = 0; i < lines.length; i += 333) w.append(lines.slice(i, i + 333).map((value) => ({ value })));
     w.close();
     await new Runner(nobroker(), { log, untilEnd: true, maxBatch, logger: () => {} }).run();
-    for (const topic of OUTPUTS) assert.deepEqual(readTopic(log, topic), expected[topic], `${topic} with batch ${maxBatch}`);
+    for (const topic of OUTPUTS)
+      assert.deepEqual(readTopic(log, topic), expected[topic], `${topic} with batch ${maxBatch}`);
     log.close();
   }
 });
@@ -88,7 +96,8 @@ test("a live run stopped and restarted continues where it was, without duplicate
   const first = new Runner(nobroker(), { log, logger: () => {} });
   const running = first.run();
   // Stop once the first part has been processed.
-  for (let i = 0; i < 200 && first.metrics().recordsIn < 1200; i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 200 && first.metrics().recordsIn < 1200; i++)
+    await new Promise((r) => setTimeout(r, 10));
   first.stop();
   await running;
   w.append(lines.slice(1200).map((value) => ({ value })));
