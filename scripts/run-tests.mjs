@@ -19,7 +19,9 @@ function walk(dir) {
   return out;
 }
 
-const files = walk(testRoot).filter((f) => filters.length === 0 || filters.some((s) => relative(testRoot, f).includes(s)));
+const files = walk(testRoot).filter(
+  (f) => filters.length === 0 || filters.some((s) => relative(testRoot, f).includes(s)),
+);
 if (files.length === 0) {
   console.error(`run-tests: no test files matched ${filters.join(" ") || "(all)"} under ${testRoot}`);
   process.exit(1);

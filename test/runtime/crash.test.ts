@@ -4,7 +4,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EmbeddedLog } from "../../src/log/index.js";
@@ -44,38 +44,47 @@ test(
     );
 
     const crashed = join(dir, "crashed");
-    let kills = 0;
-    let seed = 12345;
-    const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
-    for (let attempt = 0; attempt < 30; attempt++) {
-      const p = spawnCli([
-        "run",
-        "nobroker",
-        "--input",
-        input,
-        "--data-dir",
-        crashed,
-        "--checkpoint-interval",
-        "100ms",
-      ]);
-      p.end();
-      if (kills < 5) {
-        // Sometimes during start-up and recovery, mostly while processing.
-        await new Promise((res) => setTimeout(res, 150 + Math.floor(rnd() * 1200)));
-        p.kill("SIGKILL");
-        const res = await p.exited;
-        if (res.signal === "SIGKILL") {
-          kills++;
-          continue;
-        }
-        assert.equal(res.code, 0, res.stderr); // it finished before the kill
-        break;
-      }
-      const res = await p.exited;
-      assert.equal(res.code, 0, res.stderr);
-      break;
+  const checkpointFile = join(crashed, "pipelines", "nobroker", "checkpoint.json");
+  const sequence = (): number => {
+    try {
+      return (JSON.parse(readFileSync(checkpointFile, "utf8")) as { sequence: number }).sequence;
+    } catch {
+      return 0; // not written yet (or being replaced: the rename is atomic, the read may race it)
     }
-    assert.ok(kills >= 2, `the run was killed only ${kills} times`);
+  };
+  const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
+  let kills = 0;
+  let stderr = "";
+  let seed = 12345;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const before = sequence();
+    const p = spawnCli(["run", "nobroker", "--input", input, "--data-dir", crashed, "--checkpoint-interval", "50ms"]);
+    p.end();
+    let exited = false;
+    void p.exited.then(() => (exited = true));
+    if (kills < 4) {
+      if (kills === 0) {
+        await sleep(rnd() * 150); // during start-up
+      } else {
+        // Mid-run: after one or two more checkpoints, at a random moment before the next.
+        const target = before + 1 + Math.floor(rnd() * 2);
+        for (let i = 0; i < 4000 && !exited && sequence() < target; i++) await sleep(5);
+        await sleep(rnd() * 40);
+      }
+      p.kill("SIGKILL");
+    }
+    const res = await p.exited;
+    stderr += res.stderr;
+    if (res.signal === "SIGKILL") {
+      kills++;
+      continue;
+    }
+    assert.equal(res.code, 0, res.stderr);
+    break;
+  }
+  assert.equal(kills, 4, `the run was killed ${kills} times`);
+  assert.match(stderr, /resumed from checkpoint/, "restarts resumed from checkpoints written by killed runs");
     const actual = outputsOf(crashed);
     for (const topic of OUTPUTS) {
       assert.equal(actual[topic].length, expected[topic].length, `${topic}: record count`);
