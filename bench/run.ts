@@ -36,7 +36,9 @@ for (const [group, run] of Object.entries(GROUPS)) {
     if (r.note) console.log(`${"".padEnd(10)}${r.note}`);
   }
 }
-const dir = fileURLToPath(new URL(import.meta.url.endsWith(".ts") ? "./results/" : "../../bench/results/", import.meta.url));
+const dir = fileURLToPath(
+  new URL(import.meta.url.endsWith(".ts") ? "./results/" : "../../bench/results/", import.meta.url),
+);
 mkdirSync(dir, { recursive: true });
 const file = `${dir}${new Date().toISOString().replace(/[:.]/g, "-")}.json`;
 writeFileSync(file, JSON.stringify({ machine, at: new Date().toISOString(), results: all }, null, 2) + "\n");

@@ -44,47 +44,60 @@ test(
     );
 
     const crashed = join(dir, "crashed");
-  const checkpointFile = join(crashed, "pipelines", "nobroker", "checkpoint.json");
-  const sequence = (): number => {
-    try {
-      return (JSON.parse(readFileSync(checkpointFile, "utf8")) as { sequence: number }).sequence;
-    } catch {
-      return 0; // not written yet (or being replaced: the rename is atomic, the read may race it)
-    }
-  };
-  const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
-  let kills = 0;
-  let stderr = "";
-  let seed = 12345;
-  const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
-  for (let attempt = 0; attempt < 10; attempt++) {
-    const before = sequence();
-    const p = spawnCli(["run", "nobroker", "--input", input, "--data-dir", crashed, "--checkpoint-interval", "50ms"]);
-    p.end();
-    let exited = false;
-    void p.exited.then(() => (exited = true));
-    if (kills < 4) {
-      if (kills === 0) {
-        await sleep(rnd() * 150); // during start-up
-      } else {
-        // Mid-run: after one or two more checkpoints, at a random moment before the next.
-        const target = before + 1 + Math.floor(rnd() * 2);
-        for (let i = 0; i < 4000 && !exited && sequence() < target; i++) await sleep(5);
-        await sleep(rnd() * 40);
+    const checkpointFile = join(crashed, "pipelines", "nobroker", "checkpoint.json");
+    const sequence = (): number => {
+      try {
+        return (JSON.parse(readFileSync(checkpointFile, "utf8")) as { sequence: number }).sequence;
+      } catch {
+        return 0; // not written yet (or being replaced: the rename is atomic, the read may race it)
       }
-      p.kill("SIGKILL");
+    };
+    const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
+    let kills = 0;
+    let stderr = "";
+    let seed = 12345;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const before = sequence();
+      const p = spawnCli([
+        "run",
+        "nobroker",
+        "--input",
+        input,
+        "--data-dir",
+        crashed,
+        "--checkpoint-interval",
+        "50ms",
+      ]);
+      p.end();
+      let exited = false;
+      void p.exited.then(() => (exited = true));
+      if (kills < 4) {
+        if (kills === 0) {
+          await sleep(rnd() * 150); // during start-up
+        } else {
+          // Mid-run: after one or two more checkpoints, at a random moment before the next.
+          const target = before + 1 + Math.floor(rnd() * 2);
+          for (let i = 0; i < 4000 && !exited && sequence() < target; i++) await sleep(5);
+          await sleep(rnd() * 40);
+        }
+        p.kill("SIGKILL");
+      }
+      const res = await p.exited;
+      stderr += res.stderr;
+      if (res.signal === "SIGKILL") {
+        kills++;
+        continue;
+      }
+      assert.equal(res.code, 0, res.stderr);
+      break;
     }
-    const res = await p.exited;
-    stderr += res.stderr;
-    if (res.signal === "SIGKILL") {
-      kills++;
-      continue;
-    }
-    assert.equal(res.code, 0, res.stderr);
-    break;
-  }
-  assert.equal(kills, 4, `the run was killed ${kills} times`);
-  assert.match(stderr, /resumed from checkpoint/, "restarts resumed from checkpoints written by killed runs");
+    assert.equal(kills, 4, `the run was killed ${kills} times`);
+    assert.match(
+      stderr,
+      /resumed from checkpoint/,
+      "restarts resumed from checkpoints written by killed runs",
+    );
     const actual = outputsOf(crashed);
     for (const topic of OUTPUTS) {
       assert.equal(actual[topic].length, expected[topic].length, `${topic}: record count`);
