@@ -14,7 +14,7 @@ import { pipeline, schema, windows, type EmitMode, type PipelineDefinition } fro
 export const Interaction = schema.object({
   user_id: schema.int(),
   property_id: schema.int(),
-  date: schema.timestamp(),
+  date: schema.timestamp({ as: "ms" }),
   event: schema.string(),
 });
 
