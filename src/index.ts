@@ -4,6 +4,7 @@ export {
   type PipelineDefinition,
   type PipelineContext,
   type SourceOptions,
+  type PipelineOptions,
 } from "./api/pipeline.js";
 export {
   Stream,
@@ -17,7 +18,16 @@ export {
   type SinkOptions,
   type EmitOptions,
 } from "./api/stream.js";
-export { schema, compile, type Infer, type Schema } from "./schema/index.js";
+export {
+  schema,
+  compile,
+  parseEventTime,
+  formatTimestamp,
+  type Infer,
+  type Schema,
+  type CompiledSchema,
+} from "./schema/index.js";
+export { parseDuration } from "./util/duration.js";
 export { windows, type Window, type WindowSpec } from "./time/windows.js";
 export type { Key, RecordContext, EmitMode } from "./graph/graph.js";
 export { describeGraph, formatGraph } from "./graph/graph.js";

@@ -55,13 +55,13 @@ export class GraphBuilder {
     return node;
   }
 
-  build(): PipelineGraph {
+  build(zone?: string): PipelineGraph {
     if (!this.nodes.some((n) => n.kind === "source")) {
       throw new WeirError(
         "INVALID_PIPELINE",
         `pipeline ${this.pipeline} has no source; add one with p.source("topic", { schema })`,
       );
     }
-    return Object.freeze({ pipeline: this.pipeline, nodes: Object.freeze([...this.nodes]) });
+    return Object.freeze({ pipeline: this.pipeline, zone, nodes: Object.freeze([...this.nodes]) });
   }
 }

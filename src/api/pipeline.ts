@@ -4,7 +4,7 @@
  */
 import { WeirError } from "../errors.js";
 import type { PipelineGraph } from "../graph/graph.js";
-import type { Infer, Schema } from "../schema/index.js";
+import { normalizeZone, type Infer, type Schema } from "../schema/index.js";
 import { parseDuration } from "../util/duration.js";
 import { GraphBuilder } from "./builder.js";
 import { Stream, type StepOptions } from "./stream.js";
@@ -36,7 +36,19 @@ export interface PipelineDefinition {
 
 const PIPELINE_NAME = /^[A-Za-z0-9_-]{1,100}$/;
 
-export function pipeline(name: string, build: (p: PipelineContext) => void): PipelineDefinition {
+export interface PipelineOptions {
+  /**
+   * Zone of event times written without one ("2021-11-30 00:00:00"), as an IANA name
+   * ("Asia/Kolkata") or an offset ("+05:30"). Default UTC. A timestamp field may set its own.
+   */
+  zone?: string;
+}
+
+export function pipeline(
+  name: string,
+  build: (p: PipelineContext) => void,
+  options: PipelineOptions = {},
+): PipelineDefinition {
   if (!PIPELINE_NAME.test(name)) {
     throw new WeirError(
       "INVALID_PIPELINE",
@@ -74,8 +86,9 @@ export function pipeline(name: string, build: (p: PipelineContext) => void): Pip
       return new Stream(b, id);
     },
   };
+  if (options.zone !== undefined) normalizeZone(options.zone); // an unknown zone fails here, with its name
   build(p);
-  return Object.freeze({ name, graph: b.build() });
+  return Object.freeze({ name, graph: b.build(options.zone) });
 }
 
 export function isPipelineDefinition(x: unknown): x is PipelineDefinition {

@@ -85,6 +85,8 @@ export type NodeKind = GraphNode["kind"];
 
 export interface PipelineGraph {
   readonly pipeline: string;
+  /** IANA zone (or "+hh:mm") of zone-less date-times in the sources; undefined: UTC. */
+  readonly zone: string | undefined;
   /** In creation order, which is also a topological order (inputs come first). */
   readonly nodes: readonly GraphNode[];
 }

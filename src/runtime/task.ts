@@ -102,7 +102,7 @@ export class Task {
           op = new SourceOperator(
             node.id,
             node.topic,
-            node.schema ? compile(node.schema) : undefined,
+            node.schema ? compile(node.schema, { zone: graph.zone }) : undefined,
             node.eventTime,
             node.maxOutOfOrdernessMs,
             deadLetter,

@@ -4,10 +4,10 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { hasStackTrace, lines, runCli, tempDataDir } from "./helpers.js";
+import { hasStackTrace, lines, runCli, spawnCli, tempDataDir } from "./helpers.js";
 
 const fromSources = import.meta.url.endsWith(".ts");
 const sample = fileURLToPath(
@@ -143,4 +143,28 @@ test("mistakes get one clear line and a non-zero exit, never a stack trace", asy
     assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
     assert.ok(!hasStackTrace(r.stderr), r.stderr);
   }
+});
+
+test("a live run picks up produced events, and SIGTERM checkpoints and exits 0", async (t) => {
+  const dir = tempDataDir(t);
+  const p = spawnCli(["run", "nobroker", "--data-dir", dir]);
+  p.end();
+  await p.waitForStderr((s) => /running on events/.test(s), 20_000);
+  assert.equal((await runCli(["produce", "events", "--file", sample, "--data-dir", dir])).code, 0);
+  let paid: string[] = [];
+  for (let i = 0; i < 200 && paid.length === 0; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    paid = lines((await runCli(["consume", "paid_user", "--data-dir", dir])).stdout);
+  }
+  assert.deepEqual(paid, ['{"user":1,"interactions_count":9}']);
+  p.kill("SIGTERM");
+  const res = await p.exited;
+  assert.equal(res.code, 0, res.stderr);
+  const cp = JSON.parse(readFileSync(join(dir, "pipelines", "nobroker", "checkpoint.json"), "utf8"));
+  assert.deepEqual(cp.topicInput, { events: { "0": 25 } });
+  // A restart resumes there: nothing is processed twice.
+  const again = await runCli(["run", "nobroker", "--until-end", "--data-dir", dir]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, /0 records in/);
+  assert.deepEqual(lines((await runCli(["consume", "paid_user", "--data-dir", dir])).stdout), paid);
 });

@@ -44,3 +44,18 @@ test("bad lines become dead letters with the reason, raw line and position; the 
     assert.deepEqual(Object.keys(x), ["error", "raw", "topic", "partition", "offset"]);
   }
 });
+
+test("a pipeline's zone applies to zone-less event times", () => {
+  const Ev = schema.object({ user_id: schema.int(), date: schema.timestamp({ as: "ms" }) });
+  const d = pipeline(
+    "z",
+    (p) => {
+      p.source("in", { schema: Ev, eventTime: (e) => e.date })
+        .map((e) => new Date(e.date))
+        .to("out");
+    },
+    { zone: "Asia/Kolkata" },
+  );
+  const t = new TestDriver(d).send("in", { user_id: 1, date: "2021-11-30 05:30:00" });
+  assert.deepEqual(t.readValues("out"), ["2021-11-30T00:00:00.000Z"]);
+});
