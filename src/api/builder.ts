@@ -62,6 +62,14 @@ export class GraphBuilder {
         `pipeline ${this.pipeline} has no source; add one with p.source("topic", { schema })`,
       );
     }
+    for (const n of this.nodes) {
+      if (n.kind === "sink" && (n.topic === `${this.pipeline}.dlq` || n.topic === `${this.pipeline}.late`)) {
+        throw new WeirError(
+          "INVALID_PIPELINE",
+          `topic ${n.topic} is written by Weir itself (dead letters and late records); pick another output name`,
+        );
+      }
+    }
     return Object.freeze({ pipeline: this.pipeline, zone, nodes: Object.freeze([...this.nodes]) });
   }
 }

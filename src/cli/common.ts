@@ -16,6 +16,7 @@ import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { InvalidArgumentError } from "commander";
 import { WeirError } from "../errors.js";
+import { parseDuration } from "../util/duration.js";
 import type { FlushPolicy, LogOptions } from "../log/types.js";
 import type { EmbeddedLog } from "../log/index.js";
 
@@ -129,30 +130,18 @@ export function parseRate(value: string): number {
   return perSecond;
 }
 
-const DURATION_UNITS: Record<string, number> = {
-  ms: 1,
-  s: 1000,
-  sec: 1000,
-  m: 60_000,
-  min: 60_000,
-  h: 3_600_000,
-  hr: 3_600_000,
-  d: 86_400_000,
-  day: 86_400_000,
-  days: 86_400_000,
-  w: 604_800_000,
-  week: 604_800_000,
-  weeks: 604_800_000,
-};
-
-/** Parse a duration to milliseconds: `500ms`, `30s`, `5m`, `12h`, `7d`, `2w`; a plain number is ms. */
+/**
+ * Parse a duration to milliseconds for a flag: `500ms`, `30s`, `5m`, `12h`, `7d`, `2w`, `1h30m`
+ * (see util/duration.ts); a plain number is milliseconds.
+ */
 export function parseDurationMs(value: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$/.exec(value);
-  if (!m) throw new Error("expected a duration like 500ms, 30s, 5m, 12h or 7d.");
-  const [, num, unit] = m;
-  const factor = unit === "" ? 1 : DURATION_UNITS[unit.toLowerCase()];
-  if (factor === undefined) throw new Error(`unknown duration unit "${unit}"; use ms, s, m, h, d or w.`);
-  return Math.round(Number(num) * factor);
+  const v = value.trim();
+  if (/^\d+$/.test(v)) return Number(v);
+  try {
+    return parseDuration(v);
+  } catch (err) {
+    return invalid(`${(err as Error).message.replace(/^invalid duration "[^"]*": /, "")}.`);
+  }
 }
 
 /** A retention duration: a duration (see parseDurationMs) or `forever` / `-1` for no time limit. */

@@ -3,7 +3,7 @@
  * step's consumers (`when` / `toStream`).
  */
 import type { Key, RecordContext } from "../graph/graph.js";
-import type { AggregateFunction } from "./aggregations.js";
+import { foldInto, type AggregateFunction } from "./aggregations.js";
 import {
   StepFailure,
   type Operator,
@@ -39,17 +39,7 @@ export class AggregateOperator implements Operator, Stateful {
     const key = ctx.key;
     if (key === undefined)
       throw new StepFailure(this.id, new Error("aggregate needs a keyed stream (keyBy before it)"));
-    const fn = this.fn;
-    let result: unknown;
-    try {
-      let acc = this.accs.get(key);
-      if (acc === undefined) acc = fn.init();
-      acc = fn.add(acc, value);
-      this.accs.set(key, acc);
-      result = fn.result(acc);
-    } catch (err) {
-      throw new StepFailure(this.id, err);
-    }
+    const result = foldInto(this.fn, this.accs, key, value, this.id);
     this.counters.recordsOut++;
     const consumers = this.consumers;
     for (let i = 0; i < consumers.length; i++)

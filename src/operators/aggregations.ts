@@ -2,6 +2,7 @@
  * Aggregate functions: how a keyed (and possibly windowed) aggregation folds records into an
  * accumulator. `add` returns the new accumulator, so immutable numbers and mutable objects both work.
  */
+import { StepFailure } from "./types.js";
 
 export interface AggregateFunction<T, A, R> {
   /** Shown by `weir describe` and used in default step names. */
@@ -119,4 +120,26 @@ export function distinctCountOf<T>(
     save: (acc) => Array.from(acc),
     load: (s) => new Set(s as Array<string | number>),
   };
+}
+
+/**
+ * Fold `value` into the accumulator of `key` in `accs` and return the aggregate's new result.
+ * A throwing user function fails the record as a step failure of `stepId`.
+ */
+export function foldInto(
+  fn: AggregateFunction<any, any, any>,
+  accs: Map<string | number, unknown>,
+  key: string | number,
+  value: unknown,
+  stepId: string,
+): unknown {
+  try {
+    let acc = accs.get(key);
+    if (acc === undefined) acc = fn.init();
+    acc = fn.add(acc, value);
+    accs.set(key, acc);
+    return fn.result(acc);
+  } catch (err) {
+    throw new StepFailure(stepId, err);
+  }
 }

@@ -15,7 +15,7 @@ import {
   type TumblingWindowSpec,
   type Window,
 } from "../time/windows.js";
-import type { AggregateFunction } from "./aggregations.js";
+import { foldInto, type AggregateFunction } from "./aggregations.js";
 import {
   StepFailure,
   type Operator,
@@ -127,17 +127,7 @@ export class WindowAggregateOperator implements Operator, Stateful, TimeDriven {
       b = this.byStart.get(start) ?? this.openBucket(start, end);
       this.last = b;
     }
-    const fn = this.fn;
-    let result: unknown;
-    try {
-      let acc = b.accs.get(key);
-      if (acc === undefined) acc = fn.init();
-      acc = fn.add(acc, value);
-      b.accs.set(key, acc);
-      result = fn.result(acc);
-    } catch (err) {
-      throw new StepFailure(this.id, err);
-    }
+    const result = foldInto(this.fn, b.accs, key, value, this.id);
     this.counters.recordsOut++;
     const consumers = this.consumers;
     for (let i = 0; i < consumers.length; i++) {

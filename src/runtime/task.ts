@@ -187,12 +187,6 @@ export class Task {
       (op as Wireable).next =
         kids.length === 0 ? NOWHERE : kids.length === 1 ? kids[0] : new Fanout(`${node.id}/fanout`, kids);
     }
-    if (this.outputs.some((o) => o.topic === this.deadLetterTopic || o.topic === this.lateTopic)) {
-      throw new WeirError(
-        "INVALID_PIPELINE",
-        `topics ${this.deadLetterTopic} and ${this.lateTopic} are written by Weir itself; pick another output name`,
-      );
-    }
   }
 
   /** Topics this task reads. */

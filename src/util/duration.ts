@@ -1,12 +1,19 @@
 /**
- * Durations as Weir's options and CLI flags write them: "500ms", "30s", "1m", "2h", "1d", and
+ * Durations as Weir's options and CLI flags write them: "500ms", "30s", "1m", "2h", "1d", "1w", and
  * compounds such as "1h30m" (as in Go's time.ParseDuration, without negative values).
  */
 import { WeirError } from "../errors.js";
 
-const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const WHOLE = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/;
-const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
+const UNIT_MS: Readonly<Record<string, number>> = {
+  ms: 1,
+  s: 1_000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+};
+const WHOLE = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w))+$/;
+const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/g;
 
 /** A duration: a string such as "1h30m", or a number of milliseconds. */
 export type Duration = string | number;
@@ -18,7 +25,7 @@ function bad(input: unknown, why: string): WeirError {
 
 /**
  * Milliseconds of a duration. Numbers are taken as milliseconds (non-negative integers). Strings are
- * one or more `<number><unit>` parts, unit ms, s, m, h or d ("1h30m", "1.5s"); "0" is zero.
+ * one or more `<number><unit>` parts, unit ms, s, m, h, d or w ("1h30m", "1.5s"); "0" is zero.
  * Throws WeirError USAGE on anything else.
  */
 export function parseDuration(input: Duration): number {
@@ -37,8 +44,8 @@ export function parseDuration(input: Duration): number {
     const why = /^-/.test(s)
       ? "durations cannot be negative"
       : /^\d+(?:\.\d+)?$/.test(s)
-        ? `a unit is missing (ms, s, m, h or d), e.g. "${s}s" or "${s}ms"`
-        : 'expected a number and a unit (ms, s, m, h or d) such as "500ms", "30s", "1m", "2h", "1d" or "1h30m"';
+        ? `a unit is missing (ms, s, m, h, d or w), e.g. "${s}s" or "${s}ms"`
+        : 'expected a number and a unit (ms, s, m, h, d or w) such as "500ms", "30s", "1m", "2h", "1d" or "1h30m"';
     throw bad(input, why);
   }
   let total = 0;

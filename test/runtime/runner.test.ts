@@ -47,6 +47,44 @@ test("a bounded run on the seed's sample writes the three alert topics and exits
   assert.deepEqual(out["nobroker.dlq"], []);
 });
 
+test("the runner keeps metrics: records in and out per step, dead letters, late records, state size", async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, "in.jsonl");
+  const lines = makeInput(3000, 5);
+  writeFileSync(file, lines.join("\n") + "\n");
+  const log = EmbeddedLog.open(join(dir, "data"), { logger: () => {} });
+  const runner = new Runner(nobroker(), { log, inputFile: file, logger: () => {} });
+  const summary = await runner.run();
+  const m = runner.metrics();
+  log.close();
+  assert.equal(m.recordsIn, 3000);
+  assert.equal(summary.recordsIn, 3000);
+  assert.ok(m.deadLetters > 0 && m.lateRecords > 0);
+  const step = (id: string) => m.steps.find((s) => s.id === id)!;
+  assert.equal(step("source:events").recordsIn, 3000);
+  assert.equal(step("source:events").recordsOut, 3000 - m.deadLetters);
+  assert.equal(step("interactions").recordsIn, 3000 - m.deadLetters);
+  assert.equal(step("user-interactions").recordsIn, step("interactions").recordsOut);
+  assert.equal(
+    step("user-interactions").stateSize,
+    new Set(
+      lines
+        .filter((l) => l.includes('"Interaction"') && !l.includes("oops"))
+        .map((l) => JSON.parse(l).user_id),
+    ).size,
+  );
+  assert.equal(
+    step("to:paid_user").recordsOut,
+    summary.recordsOut -
+      m.deadLetters -
+      m.lateRecords -
+      step("to:property_status").recordsOut -
+      step("to:possible_broker").recordsOut,
+  );
+  assert.equal(m.watermark, null, "the watermark is +infinity after the end of a bounded input");
+  assert.ok(m.checkpoints >= 2);
+});
+
 test("a completed bounded run is not repeated by running it again", async (t) => {
   const dir = tempDir(t);
   const file = join(dir, "in.jsonl");

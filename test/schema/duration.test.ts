@@ -68,7 +68,7 @@ test("bad input is a USAGE error that names the input and shows the accepted for
     );
   }
   assert.throws(() => parseDuration("10"), {
-    message: 'invalid duration "10": a unit is missing (ms, s, m, h or d), e.g. "10s" or "10ms"',
+    message: 'invalid duration "10": a unit is missing (ms, s, m, h, d or w), e.g. "10s" or "10ms"',
   });
   assert.throws(() => parseDuration("-1s"), { message: /cannot be negative/ });
   assert.throws(() => parseDuration("1x"), { message: /"500ms", "30s", "1m", "2h", "1d" or "1h30m"/ });
