@@ -25,13 +25,11 @@ export class KeyByOperator implements Operator {
       );
     }
     if (key !== key) throw new StepFailure(this.id, new Error("key is NaN"));
+    // Restore the outer key for sibling branches (a Fanout also restores it when a branch throws).
     const outer = ctx.key;
     ctx.key = key;
     this.counters.recordsOut++;
-    try {
-      this.next.push(value, ctx);
-    } finally {
-      ctx.key = outer;
-    }
+    this.next.push(value, ctx);
+    ctx.key = outer;
   }
 }

@@ -67,8 +67,10 @@ export class Fanout implements Operator {
   /** Every branch sees the record even when an earlier branch's step fails; the first failure is rethrown after. */
   push(value: unknown, ctx: RecordContext): void {
     const t = this.targets;
+    const key = ctx.key;
     let failure: StepFailure | undefined;
     for (let i = 0; i < t.length; i++) {
+      ctx.key = key;
       try {
         t[i].push(value, ctx);
       } catch (err) {
@@ -76,6 +78,7 @@ export class Fanout implements Operator {
         failure ??= err;
       }
     }
+    ctx.key = key;
     if (failure) throw failure;
   }
 }
