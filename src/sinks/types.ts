@@ -1,0 +1,87 @@
+/**
+ * Storage sinks beyond topics: the versioned serving table and the date-partitioned lake.
+ *
+ * Both take part in the engine's checkpoints the same way output topics do (docs/architecture.md):
+ * between checkpoints they write freely; at a checkpoint the runner asks each for its position and
+ * stores it in the checkpoint; after a crash it rolls each back to the checkpointed position and
+ * the deterministic replay writes the same rows again — so tables and lake end up exactly as in an
+ * uninterrupted run.
+ */
+
+/** Where the record that caused an update came from. */
+export interface SourcePosition {
+  topic: string;
+  partition: number;
+  offset: number;
+}
+
+/** One update of a versioned table: the new value of `key`, which becomes its next version. */
+export interface TableUpdate extends SourcePosition {
+  key: string;
+  value: unknown;
+  /** Event time of the update, ms since the epoch. */
+  eventTime: number;
+  /**
+   * The pipeline's update sequence number for this table: 1, 2, 3, ... in the order updates are
+   * made, never reused. Rollback and idempotence are keyed by it.
+   */
+  seq: number;
+}
+
+/** One stored version of a key, as `weir table` prints it. */
+export interface TableVersion {
+  key: string;
+  version: number;
+  eventTime: number;
+  value: unknown;
+  source: SourcePosition;
+}
+
+export interface TableSpec {
+  /** Table name: letters, digits, '_' (a SQL identifier). */
+  name: string;
+  /** Versions kept per key (HBase VERSIONS); older ones are removed at checkpoints. */
+  versions: number;
+}
+
+/**
+ * A store of versioned tables: SQLite in the data directory (default) or PostgreSQL. Methods are
+ * async (PostgreSQL); every write is atomic per call. A store that is down throws an error with
+ * `retryable: true`; the runner waits and retries with backoff.
+ */
+export interface VersionedTableStore {
+  /** Human-readable location, e.g. "sqlite:/data/.weir/tables.db" or "postgres://host/db". */
+  readonly location: string;
+  /** Create the table (and its latest-value view) if missing. */
+  ensureTable(spec: TableSpec): Promise<void>;
+  /** Append updates in order, in one transaction; each gets version = previous version of its key + 1. */
+  writeBatch(table: string, updates: readonly TableUpdate[]): Promise<void>;
+  /** The highest seq written to the table (0 when empty). */
+  lastSeq(table: string): Promise<number>;
+  /** Remove every update with seq > `seq` (rollback to a checkpoint). */
+  rollbackTo(table: string, seq: number): Promise<void>;
+  /** Drop versions beyond the table's `versions` among updates with seq <= `seq` (called after a checkpoint). */
+  compact(table: string, seq: number): Promise<void>;
+  /** Latest version per key (or of one key), or up to `versions` newest versions each, newest first. */
+  read(table: string, options?: { key?: string; versions?: number }): Promise<TableVersion[]>;
+  listTables(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+export type LakeFormat = "parquet" | "jsonl" | "csv";
+
+export interface LakeDatasetSpec {
+  /** Dataset name: a folder under `<data>/lake/`. */
+  name: string;
+  format: LakeFormat;
+  /** Hive-style partition column; "date" partitions by the record's event date (UTC), `date=YYYY-MM-DD`. */
+  partitionBy: "date" | "none";
+  /** Roll (publish) a file when it holds this many rows or bytes, or at every checkpoint. */
+  maxRowsPerFile?: number;
+}
+
+/** What a lake dataset's checkpoint position records: files published up to this commit. */
+export interface LakePosition {
+  /** The commit sequence of the last published batch of files (0: none). */
+  commit: number;
+}
