@@ -1,0 +1,136 @@
+/**
+ * Tests that need a real service (PostgreSQL, Kafka, Chromium) and what to do when it is missing.
+ *
+ *   test("writes to PostgreSQL", async (t) => {
+ *     if (pg.url === undefined) return requireService(t, "PostgreSQL", pg.unavailable);
+ *     ...
+ *   });
+ *
+ * On a developer's machine a missing service SKIPS the test with a loud, named reason. In CI
+ * (WEIR_REQUIRE_SERVICES=1, set by .ci/run) it FAILS: a service that CI should have provisioned
+ * must never turn into a silently skipped test.
+ *
+ * `usePostgres()` provisions a throwaway PostgreSQL cluster through scripts/postgres.sh for the
+ * tests of one file (its own directory and port, so test files running in parallel do not stop
+ * each other's server), and stops it afterwards only if it started it.
+ */
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { after, before, type TestContext } from "node:test";
+
+/** True when missing services must fail tests instead of skipping them (CI). */
+export function servicesRequired(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.WEIR_REQUIRE_SERVICES === "1" || env.WEIR_REQUIRE_SERVICES === "true";
+}
+
+/**
+ * Skip the test (or fail it, when WEIR_REQUIRE_SERVICES=1) because `name` is not available.
+ * Call it and return: `return requireService(t, "PostgreSQL", why)`.
+ */
+export function requireService(t: TestContext, name: string, reason: string | undefined): void {
+  const message = `${name} not available: ${reason ?? "unknown reason"}`;
+  if (servicesRequired()) {
+    throw new Error(`${message} (WEIR_REQUIRE_SERVICES=1: this test needs ${name} and must not skip)`);
+  }
+  process.stderr.write(`\n!!! SKIPPED ${t.name}: ${message}\n`);
+  t.skip(message);
+}
+
+/** The repository root (the directory with package.json), from sources or from dist/. */
+export function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 8; i++) {
+    if (existsSync(join(dir, "package.json")) && existsSync(join(dir, "scripts"))) return dir;
+    dir = dirname(dir);
+  }
+  throw new Error(`cannot find the repository root above ${fileURLToPath(import.meta.url)}`);
+}
+
+export interface ScriptResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run scripts/postgres.sh COMMAND with the cluster's directory and port. Never rejects. */
+export function postgresScript(
+  command: "start" | "stop" | "status" | "url" | "clean",
+  cluster: { dir: string; port: number },
+  timeoutMs = 120_000,
+): Promise<ScriptResult> {
+  const script = join(repoRoot(), "scripts", "postgres.sh");
+  return new Promise((resolveRun) => {
+    execFile(
+      "bash",
+      [script, command],
+      {
+        env: { ...process.env, WEIR_PG_DIR: cluster.dir, WEIR_PG_PORT: String(cluster.port) },
+        timeout: timeoutMs,
+        killSignal: "SIGKILL",
+      },
+      (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof err.code === "number" ? err.code : 1;
+        const why = err !== null && err.killed ? `\n(killed after ${timeoutMs} ms)` : "";
+        resolveRun({ code, stdout: String(stdout), stderr: String(stderr) + why });
+      },
+    );
+  });
+}
+
+export interface PostgresService {
+  readonly dir: string;
+  readonly port: number;
+  /** The server's URL once started (undefined when it could not be provisioned). */
+  url: string | undefined;
+  /** Why PostgreSQL is not available (set when url is undefined). */
+  unavailable: string | undefined;
+  /** Stop the server (for outage tests); throws when the script fails. */
+  stop(): Promise<void>;
+  /** Start it again; throws when the script fails. */
+  start(): Promise<void>;
+}
+
+/**
+ * Provision PostgreSQL for the tests of a file: call inside the file's top `describe()` (it
+ * registers that suite's `before` and `after` hooks; root-level hooks of node 20 do not run before
+ * suites). Each file passes its own port and directory. `after` hooks run in the order they are
+ * registered: register the ones that close your clients before calling this.
+ */
+export function usePostgres(options: { port: number; dir: string }): PostgresService {
+  const cluster = { dir: options.dir, port: options.port };
+  let startedByUs = false;
+  let createdByUs = false;
+  const run = async (command: "start" | "stop") => {
+    const r = await postgresScript(command, cluster);
+    if (r.code !== 0)
+      throw new Error(`scripts/postgres.sh ${command} failed (exit ${r.code}): ${r.stderr.trim()}`);
+  };
+  const service: PostgresService = {
+    dir: cluster.dir,
+    port: cluster.port,
+    url: undefined,
+    unavailable: undefined,
+    stop: () => run("stop"),
+    start: () => run("start"),
+  };
+  before(async () => {
+    createdByUs = !existsSync(cluster.dir);
+    const status = await postgresScript("status", cluster);
+    const running = status.code === 0;
+    const r = await postgresScript("start", cluster);
+    if (r.code !== 0) {
+      const lines = r.stderr.trim().split("\n");
+      service.unavailable = `scripts/postgres.sh start failed (exit ${r.code}): ${lines.slice(-3).join(" | ")}`;
+      return;
+    }
+    startedByUs = !running;
+    service.url = (await postgresScript("url", cluster)).stdout.trim();
+  });
+  after(async () => {
+    if (createdByUs) await postgresScript("clean", cluster);
+    else if (startedByUs) await postgresScript("stop", cluster);
+  });
+  return service;
+}
