@@ -78,6 +78,8 @@ export interface LakeDatasetSpec {
   partitionBy: "date" | "none";
   /** Roll (publish) a file when it holds this many rows or bytes, or at every checkpoint. */
   maxRowsPerFile?: number;
+  /** Roll a file when its rows take this many bytes as JSON lines (default 256 MiB). */
+  maxBytesPerFile?: number;
 }
 
 /** What a lake dataset's checkpoint position records: files published up to this commit. */

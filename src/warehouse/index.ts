@@ -1,0 +1,191 @@
+/**
+ * The warehouse: SQL over the lake and the versioned tables with an in-memory DuckDB.
+ *
+ *   const wh = await openWarehouse(dataDir);
+ *   const reader = await wh.run("SELECT date, count(*) FROM interactions GROUP BY ALL");
+ *   wh.close();
+ *
+ * - Every lake dataset is a view named after it (`lake.NAME`, and `NAME` when no table has that
+ *   name) over exactly the files its manifest lists: unpublished, rolled-back or stray files are
+ *   never read. Hive partition folders become columns (`date`), except when the rows have a field of
+ *   that name (NoBroker's `date` timestamp), which then keeps its own value.
+ * - Every versioned table is a table `tables.NAME` holding every stored version (key, version,
+ *   event_time, value JSON, source_topic, source_partition, source_offset, seq) and a view
+ *   `tables.NAME_latest` with the newest version per key; both also without the schema prefix.
+ * - Timestamps are UTC (the session time zone is UTC).
+ */
+import { join } from "node:path";
+import type { DuckDBConnection, DuckDBInstance, DuckDBResult, DuckDBResultReader } from "@duckdb/node-api";
+import type { VersionedTableStore } from "../sinks/types.js";
+import { quoteIdent } from "../sinks/lake/columns.js";
+import { createLakeViewSql, lakeViews, type LakeView } from "./lake-views.js";
+import { TABLES_DB, createTable, fillTable, sqliteTables, storeTables, type TableSource } from "./tables.js";
+
+export { lakeViews, lakeView, type LakeView } from "./lake-views.js";
+export { TABLES_DB } from "./tables.js";
+
+export const LAKE_SCHEMA = "lake";
+export const TABLES_SCHEMA = "tables";
+
+export interface WarehouseOptions {
+  /** Read the versioned tables through this store (e.g. PostgreSQL), instead of a SQLite file. */
+  tableStore?: VersionedTableStore;
+  /** The SQLite table store file to read (default `<dataDir>/tables.db`; none when it does not exist). */
+  sqlitePath?: string;
+  /**
+   * "eager" (default): copy every table into DuckDB now. "lazy": create them empty and fill each
+   * the first time `run`/`stream` is given SQL that names it (or on `loadTables`).
+   */
+  tables?: "eager" | "lazy";
+}
+
+export class Warehouse {
+  /** Unqualified names that are taken (lake datasets first); a table with such a name is only `tables.NAME`. */
+  readonly notes: string[] = [];
+  private readonly unloaded = new Map<string, TableSource>();
+
+  private constructor(
+    readonly instance: DuckDBInstance,
+    readonly connection: DuckDBConnection,
+    /** The lake datasets with a view. */
+    readonly datasets: readonly LakeView[],
+    /** The versioned tables. */
+    readonly tables: readonly string[],
+    private readonly release: () => void,
+  ) {}
+
+  static async open(dataDir: string, options: WarehouseOptions = {}): Promise<Warehouse> {
+    const { DuckDBInstance } = await import("@duckdb/node-api");
+    const instance = await DuckDBInstance.create(":memory:");
+    let connection: DuckDBConnection | undefined;
+    let closeSources = () => {};
+    try {
+      connection = await instance.connect();
+      await connection.run("SET TimeZone = 'UTC'");
+      await connection.run(`CREATE SCHEMA ${LAKE_SCHEMA}; CREATE SCHEMA ${TABLES_SCHEMA}`);
+      const views = lakeViews(dataDir).filter((v) => v.select !== undefined);
+      const taken = new Set<string>();
+      for (const v of views) {
+        await connection.run(createLakeViewSql(LAKE_SCHEMA, v)!);
+        await connection.run(
+          `CREATE VIEW main.${quoteIdent(v.name)} AS SELECT * FROM ${LAKE_SCHEMA}.${quoteIdent(v.name)}`,
+        );
+        taken.add(v.name.toLowerCase());
+      }
+      let sources: TableSource[];
+      if (options.tableStore !== undefined) {
+        sources = await storeTables(options.tableStore);
+      } else {
+        const sqlite = await sqliteTables(options.sqlitePath ?? join(dataDir, TABLES_DB));
+        sources = sqlite.tables;
+        closeSources = sqlite.close;
+      }
+      const wh = new Warehouse(
+        instance,
+        connection,
+        views,
+        sources.map((s) => s.name),
+        () => closeSources(),
+      );
+      for (const t of sources) {
+        const names = await createTable(connection, TABLES_SCHEMA, t);
+        wh.unloaded.set(t.name.toLowerCase(), t);
+        if (names.some((n) => taken.has(n.toLowerCase()))) {
+          wh.notes.push(
+            `table ${t.name} is only available as ${TABLES_SCHEMA}.${t.name} (a lake dataset has its name)`,
+          );
+          continue;
+        }
+        for (const n of names) {
+          await connection.run(
+            `CREATE VIEW main.${quoteIdent(n)} AS SELECT * FROM ${TABLES_SCHEMA}.${quoteIdent(n)}`,
+          );
+          taken.add(n.toLowerCase());
+        }
+      }
+      if (options.tables !== "lazy") await wh.loadTables();
+      return wh;
+    } catch (err) {
+      closeSources();
+      connection?.closeSync();
+      instance.closeSync();
+      throw err;
+    }
+  }
+
+  /** Copy tables into DuckDB: those named (or `NAME_latest`), or all. Each is loaded once. */
+  async loadTables(names?: Iterable<string>): Promise<void> {
+    const wanted =
+      names === undefined
+        ? [...this.unloaded.keys()]
+        : [...names].map((n) => n.toLowerCase().replace(/_latest$/, "")).filter((n) => this.unloaded.has(n));
+    for (const key of new Set(wanted)) {
+      const t = this.unloaded.get(key);
+      if (t === undefined) continue;
+      this.unloaded.delete(key);
+      await fillTable(this.connection, TABLES_SCHEMA, t);
+    }
+  }
+
+  /**
+   * Load the tables `sql` mentions: every word of the text that names a table or its `_latest`
+   * view (a name inside a string literal loads it too — harmless). DuckDB's own getTableNames
+   * comes back empty once views exist, so the text is scanned instead.
+   */
+  private async prepareFor(sql: string): Promise<void> {
+    if (this.unloaded.size === 0) return;
+    const words = sql.toLowerCase().match(/[a-z_][a-z0-9_$]*/g) ?? [];
+    await this.loadTables(words.filter((w) => this.unloaded.has(w.replace(/_latest$/, ""))));
+  }
+
+  /**
+   * Run `sql` (one or more statements separated by `;`); the result of the last one is streamed:
+   * read it with `fetchChunk()` / `yieldRows()`.
+   */
+  async stream(sql: string): Promise<DuckDBResult> {
+    await this.prepareFor(sql);
+    const statements = await this.connection.extractStatements(sql);
+    if (statements.count === 0) throw new Error("no SQL statement given");
+    for (let i = 0; i < statements.count - 1; i++) {
+      const p = await statements.prepare(i);
+      try {
+        await p.run();
+      } finally {
+        p.destroySync();
+      }
+    }
+    const last = await statements.prepare(statements.count - 1);
+    return last.stream();
+  }
+
+  /** Run `sql` and read the whole result of its last statement. */
+  async run(sql: string): Promise<DuckDBResultReader> {
+    await this.prepareFor(sql);
+    const statements = await this.connection.extractStatements(sql);
+    if (statements.count === 0) throw new Error("no SQL statement given");
+    let reader: DuckDBResultReader | undefined;
+    for (let i = 0; i < statements.count; i++) {
+      const p = await statements.prepare(i);
+      try {
+        reader = await p.runAndReadAll();
+      } finally {
+        p.destroySync();
+      }
+    }
+    return reader!;
+  }
+
+  close(): void {
+    try {
+      this.release();
+    } finally {
+      this.connection.closeSync();
+      this.instance.closeSync();
+    }
+  }
+}
+
+/** Open an in-memory DuckDB with a view per lake dataset and per versioned table (see Warehouse). */
+export function openWarehouse(dataDir: string, options: WarehouseOptions = {}): Promise<Warehouse> {
+  return Warehouse.open(dataDir, options);
+}
