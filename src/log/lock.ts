@@ -110,15 +110,18 @@ function isAlive(owner: LockOwner): boolean {
     if (errnoCode(err) === "ESRCH") return false;
     // EPERM: alive, owned by another user
   }
-  if (owner.start !== null) {
-    const start = processStartTime(owner.pid);
+  const stat = processStat(owner.pid);
+  // A killed process its parent has not reaped yet (a zombie) holds nothing any more.
+  if (stat !== null && stat[0] === "Z") return false;
+  if (owner.start !== null && stat !== null) {
+    const start = stat[19] ?? null;
     if (start !== null && start !== owner.start) return false; // the pid was recycled
   }
   return true;
 }
 
-/** Field 22 of /proc/<pid>/stat (start time in clock ticks after boot); null when unavailable. */
-function processStartTime(pid: number): string | null {
+/** The fields of /proc/<pid>/stat after the command name (state first); null when unavailable. */
+function processStat(pid: number): string[] | null {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -126,8 +129,12 @@ function processStartTime(pid: number): string | null {
     return null;
   }
   // The command name (field 2) is in parentheses and may contain spaces; count fields after it.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return fields[19] ?? null;
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+}
+
+/** Field 22 of /proc/<pid>/stat (start time in clock ticks after boot); null when unavailable. */
+function processStartTime(pid: number): string | null {
+  return processStat(pid)?.[19] ?? null;
 }
 
 function parseOwner(content: string): LockOwner | null {
