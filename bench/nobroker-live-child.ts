@@ -4,7 +4,10 @@ import { EmbeddedLog } from "../src/log/index.js";
 import { Runner } from "../src/runtime/runner.js";
 
 const log = EmbeddedLog.open(process.argv[2], { logger: () => {} });
-const runner = new Runner(nobroker({ paidThreshold: 1, emit: "changes" }), { log, logger: () => {} });
+const runner = new Runner(nobroker({ paidThreshold: 1, emit: "changes", tables: false, lake: false }), {
+  log,
+  logger: () => {},
+});
 process.on("SIGTERM", () => runner.stop());
 const done = runner.run();
 process.stdout.write("ready\n");

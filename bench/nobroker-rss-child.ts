@@ -7,7 +7,7 @@ const [dir, file, users] = process.argv.slice(2);
 const log = EmbeddedLog.open(dir, { logger: () => {} });
 const start = Date.now();
 // The checkpoint at the end serializes all 1M users' state too.
-await new Runner(nobroker(), { log, inputFile: file, logger: () => {} }).run();
+await new Runner(nobroker({ tables: false, lake: false }), { log, inputFile: file, logger: () => {} }).run();
 const ms = Date.now() - start;
 log.close();
 process.stdout.write(

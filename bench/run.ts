@@ -5,15 +5,19 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
+import { runLakeBench } from "./lake.js";
 import { runLogBench } from "./log.js";
 import { runNoBrokerBench } from "./nobroker.js";
 import { runSchemaBench } from "./schema.js";
+import { runTableBench } from "./table.js";
 import type { BenchResult } from "./types.js";
 
 const GROUPS: Record<string, () => Promise<BenchResult[]>> = {
   log: runLogBench,
   schema: () => runSchemaBench(),
   nobroker: runNoBrokerBench,
+  lake: runLakeBench,
+  table: runTableBench,
 };
 
 const wanted = process.argv.slice(2);

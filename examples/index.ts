@@ -28,6 +28,12 @@ function positiveInt(flag: string, v: string): number {
   return n;
 }
 
+function onOff(flag: string, v: string): boolean {
+  if (v === "on" || v === "true") return true;
+  if (v === "off" || v === "false") return false;
+  throw new WeirError("USAGE", `--${flag} must be on or off, got ${JSON.stringify(v)}`);
+}
+
 function emitMode(v: string): EmitMode {
   if (v !== "crossing" && v !== "changes" && v !== "final")
     throw new WeirError("USAGE", `--emit must be crossing, changes or final, got ${JSON.stringify(v)}`);
@@ -67,6 +73,16 @@ export const EXAMPLES: readonly Example[] = [
         description: "how far the watermark trails the newest event",
         default: NOBROKER_DEFAULTS.maxOutOfOrderness,
       },
+      {
+        flag: "tables",
+        description: "keep user_interactions and property_interactions as versioned tables: on or off",
+        default: "on",
+      },
+      {
+        flag: "lake",
+        description: "land valid events in the lake as dataset interactions: on or off",
+        default: "on",
+      },
     ],
     build: (v) =>
       nobroker({
@@ -85,6 +101,8 @@ export const EXAMPLES: readonly Example[] = [
         ),
         window: v["window"] ?? NOBROKER_DEFAULTS.window,
         maxOutOfOrderness: v["max-out-of-orderness"] ?? NOBROKER_DEFAULTS.maxOutOfOrderness,
+        tables: onOff("tables", v["tables"] ?? "on"),
+        lake: onOff("lake", v["lake"] ?? "on"),
       }),
   },
 ];

@@ -8,6 +8,10 @@
  * Each alert fires once per key (per key and window) by default ("crossing"); `emit: "changes"` is the
  * seed's own behaviour (a record on every update past the threshold); `emit: "final"` reports each
  * window's count when it closes (the running rules have no window to close and stay "crossing").
+ *
+ * Storage (issue 4): the running counts are kept as versioned tables `user_interactions` and
+ * `property_interactions` (3 versions per key), and every valid event is landed in the lake as
+ * dataset `interactions` (Parquet, `date=YYYY-MM-DD` folders). `tables: false` / `lake: false` turn them off.
  */
 import { pipeline, schema, windows, type EmitMode, type PipelineDefinition } from "../../src/index.js";
 
@@ -30,6 +34,10 @@ export interface NoBrokerOptions {
   emit: EmitMode;
   /** How far the watermark trails the newest event. */
   maxOutOfOrderness: string;
+  /** Keep user_interactions and property_interactions as versioned tables (HBase VERSIONS in the seed). */
+  tables: boolean;
+  /** Land the valid events as lake dataset `interactions`, partitioned by date. */
+  lake: boolean;
 }
 
 export const NOBROKER_DEFAULTS: NoBrokerOptions = Object.freeze({
@@ -39,33 +47,50 @@ export const NOBROKER_DEFAULTS: NoBrokerOptions = Object.freeze({
   window: "1m",
   emit: "crossing",
   maxOutOfOrderness: "5s",
+  tables: true,
+  lake: true,
 });
 
 export function nobroker(options: Partial<NoBrokerOptions> = {}): PipelineDefinition {
   const o = { ...NOBROKER_DEFAULTS, ...options };
   const running: "crossing" | "changes" = o.emit === "changes" ? "changes" : "crossing";
   return pipeline("nobroker", (p) => {
-    const events = p
-      .source("events", {
-        schema: Interaction,
-        eventTime: (e) => e.date,
-        maxOutOfOrderness: o.maxOutOfOrderness,
-      })
-      .filter((e) => e.event === "Interaction", { name: "interactions" });
+    const valid = p.source("events", {
+      schema: Interaction,
+      eventTime: (e) => e.date,
+      maxOutOfOrderness: o.maxOutOfOrderness,
+    });
+    // Every valid event is kept in the lake for audit and reprocessing (the seed's daily files).
+    if (o.lake)
+      valid.map((e) => ({ ...e, date: new Date(e.date) }), { name: "lake-row" }).toLake("interactions");
 
-    events
-      .keyBy((e) => e.user_id, { name: "by-user" })
-      .count({ name: "user-interactions" })
+    const events = valid.filter((e) => e.event === "Interaction", { name: "interactions" });
+
+    const users = events.keyBy((e) => e.user_id, { name: "by-user" }).count({ name: "user-interactions" });
+    users
       .when((n) => n >= o.paidThreshold, { emit: running, name: "paid-user-rule" })
       .map(({ key, value }) => ({ user: key, interactions_count: value }))
       .to("paid_user");
+    if (o.tables) {
+      users
+        .toStream({ name: "user-updates" })
+        .map(({ key, value }) => ({ user: key, interactions_count: value }))
+        .toTable("user_interactions", { versions: 3 });
+    }
 
-    events
+    const properties = events
       .keyBy((e) => e.property_id, { name: "by-property" })
-      .count({ name: "property-interactions" })
+      .count({ name: "property-interactions" });
+    properties
       .when((n) => n > o.propertyThreshold, { emit: running, name: "property-status-rule" })
       .map(({ key, value }) => ({ property: key, property_interactions_count: value }))
       .to("property_status");
+    if (o.tables) {
+      properties
+        .toStream({ name: "property-updates" })
+        .map(({ key, value }) => ({ property: key, property_interactions_count: value }))
+        .toTable("property_interactions", { versions: 3 });
+    }
 
     events
       .keyBy((e) => e.user_id, { name: "by-user-windowed" })

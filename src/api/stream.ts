@@ -15,6 +15,8 @@ import {
   type AggregateFunction,
   type AggregateSpec,
 } from "../operators/aggregations.js";
+import { checkTableName } from "../sinks/table/common.js";
+import type { LakeFormat } from "../sinks/types.js";
 import type { Window, WindowSpec } from "../time/windows.js";
 import { parseDuration } from "../util/duration.js";
 import type { GraphBuilder } from "./builder.js";
@@ -100,7 +102,64 @@ export class Stream<T> {
     const id = this.b.idFor(`to:${topic}`, options.name);
     this.b.add({ kind: "sink", id, input: this.stepId, topic, keyFn: options.key, partitions });
   }
+
+  /**
+   * Keep every record as the newest version of its key in a versioned table (SQLite in the data
+   * directory, or PostgreSQL): `weir table NAME` and `weir query` read it.
+   */
+  toTable(table: string, options: TableOptions<T> = {}): void {
+    try {
+      checkTableName(table);
+    } catch (err) {
+      throw new WeirError("INVALID_PIPELINE", (err as Error).message);
+    }
+    const versions = options.versions ?? 3;
+    if (!Number.isInteger(versions) || versions < 1) {
+      throw new WeirError(
+        "INVALID_PIPELINE",
+        `versions of table ${table} must be a positive integer, got ${versions}`,
+      );
+    }
+    const id = this.b.idFor(`table:${table}`, options.name);
+    this.b.add({ kind: "table", id, input: this.stepId, table, versions, keyFn: options.key });
+  }
+
+  /** Land every record as a row of a lake dataset (Parquet, JSON lines or CSV files under the data directory). */
+  toLake(dataset: string, options: LakeOptions = {}): void {
+    if (!SQL_NAME.test(dataset)) {
+      throw new WeirError(
+        "INVALID_PIPELINE",
+        `lake dataset name ${JSON.stringify(dataset)} must be a SQL name: a letter or '_' then letters, digits or '_' (at most 63)`,
+      );
+    }
+    const format = options.format ?? "parquet";
+    if (format !== "parquet" && format !== "jsonl" && format !== "csv") {
+      throw new WeirError(
+        "INVALID_PIPELINE",
+        `lake format must be parquet, jsonl or csv, got ${JSON.stringify(format)}`,
+      );
+    }
+    const partitionBy = options.partitionBy ?? "date";
+    const id = this.b.idFor(`lake:${dataset}`, options.name);
+    this.b.add({ kind: "lake", id, input: this.stepId, dataset, format, partitionBy });
+  }
 }
+
+export interface TableOptions<T> extends StepOptions {
+  /** The row key; defaults to the stream's key (after keyBy or an aggregate). */
+  key?: (value: T) => Key;
+  /** Versions kept per key (HBase VERSIONS), default 3. */
+  versions?: number;
+}
+
+export interface LakeOptions extends StepOptions {
+  /** File format of the dataset, default "parquet". */
+  format?: LakeFormat;
+  /** "date" (default): Hive-style `date=YYYY-MM-DD` folders by the record's event time; "none": one folder. */
+  partitionBy?: "date" | "none";
+}
+
+const SQL_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 export interface WindowStepOptions extends StepOptions {
   /** Events up to this much behind the watermark still update their window (default 0). */

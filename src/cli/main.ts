@@ -28,6 +28,9 @@ const COMMANDS: readonly string[] = [
   "describe",
   "generate",
   "demo",
+  "table",
+  "query",
+  "lake",
 ];
 
 export interface CommandModule {
@@ -127,6 +130,11 @@ function reportError(
     process.stderr.write(`weir: ${oneLine(err.message)}\n`);
     if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
     return err.exitCode;
+  }
+  // The environment failing in a way Weir understands (a store that is down, a corrupt file): one line.
+  if (err instanceof WeirError && !err.isUserError && err.code !== "INTERNAL" && !debug) {
+    process.stderr.write(`weir: ${oneLine(err.message)} (run with --debug for details)\n`);
+    return EXIT_FAILURE;
   }
   if (err instanceof WeirError && err.isUserError) {
     process.stderr.write(`weir: ${oneLine(err.message)}\n`);

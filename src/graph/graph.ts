@@ -8,6 +8,7 @@ import type { AggregateFunction } from "../operators/aggregations.js";
 import type { WindowSpec } from "../time/windows.js";
 import { describeWindow } from "../time/windows.js";
 import type { AnySchema } from "../schema/index.js";
+import type { LakeFormat } from "../sinks/types.js";
 
 /** Keys of keyed streams: primitive, so equal keys are equal in a Map and serialize as they are. */
 export type Key = string | number;
@@ -79,8 +80,32 @@ export interface SinkNode extends NodeBase {
   readonly partitions: number;
 }
 
+/** `.toTable(name, ...)`: each record becomes the next version of its key in a versioned table. */
+export interface TableSinkNode extends NodeBase {
+  readonly kind: "table";
+  readonly table: string;
+  readonly versions: number;
+  readonly keyFn: ((value: any) => Key) | undefined;
+}
+/** `.toLake(name, ...)`: each record becomes a row of a date-partitioned lake dataset. */
+export interface LakeSinkNode extends NodeBase {
+  readonly kind: "lake";
+  readonly dataset: string;
+  readonly format: LakeFormat;
+  readonly partitionBy: "date" | "none";
+}
+
 export type GraphNode =
-  SourceNode | FilterNode | MapNode | FlatMapNode | KeyByNode | AggregateNode | EmitNode | SinkNode;
+  | SourceNode
+  | FilterNode
+  | MapNode
+  | FlatMapNode
+  | KeyByNode
+  | AggregateNode
+  | EmitNode
+  | SinkNode
+  | TableSinkNode
+  | LakeSinkNode;
 export type NodeKind = GraphNode["kind"];
 
 export interface PipelineGraph {
@@ -95,7 +120,12 @@ export interface PipelineGraph {
 export interface GraphDescription {
   pipeline: string;
   steps: Array<{ id: string; kind: NodeKind; input: string | null; detail: string }>;
+  /** Topics written. */
   outputs: string[];
+  /** Versioned tables written. */
+  tables: string[];
+  /** Lake datasets written. */
+  datasets: string[];
 }
 
 export function describeGraph(graph: PipelineGraph): GraphDescription {
@@ -107,7 +137,9 @@ export function describeGraph(graph: PipelineGraph): GraphDescription {
   if (graph.nodes.some((n) => n.kind === "aggregate" && n.window && n.window.time === "event")) {
     outputs.push(`${graph.pipeline}.late`);
   }
-  return { pipeline: graph.pipeline, steps, outputs };
+  const tables = [...new Set(graph.nodes.flatMap((n) => (n.kind === "table" ? [n.table] : [])))];
+  const datasets = [...new Set(graph.nodes.flatMap((n) => (n.kind === "lake" ? [n.dataset] : [])))];
+  return { pipeline: graph.pipeline, steps, outputs, tables, datasets };
 }
 
 function detailOf(n: GraphNode): string {
@@ -123,6 +155,10 @@ function detailOf(n: GraphNode): string {
       return n.predicate ? `when(...) emit ${n.mode}` : `stream of updates (${n.mode})`;
     case "sink":
       return `to topic ${n.topic}`;
+    case "table":
+      return `to versioned table ${n.table} (${n.versions} versions per key)`;
+    case "lake":
+      return `to lake dataset ${n.dataset} (${n.format}, partitioned by ${n.partitionBy})`;
     default:
       return n.kind;
   }
@@ -136,5 +172,7 @@ export function formatGraph(d: GraphDescription): string {
     lines.push(`  ${s.id.padEnd(idWidth)}  ${s.detail}${from}`);
   }
   lines.push(`outputs: ${d.outputs.join(", ")}`);
+  if (d.tables.length > 0) lines.push(`tables: ${d.tables.join(", ")}`);
+  if (d.datasets.length > 0) lines.push(`lake datasets: ${d.datasets.join(", ")}`);
   return lines.join("\n");
 }

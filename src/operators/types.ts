@@ -33,9 +33,13 @@ export interface TimeDriven {
   onTime(): void;
 }
 
-/** Where the operators' records leave the pipeline: output topics, dead letters, late records. */
+/** Where the operators' records leave the pipeline: output topics, dead letters, late records, tables, lake. */
 export interface OutputCollector {
   append(topic: string, key: string | null, value: string, timestamp: number): void;
+  /** The next version of `key` in a versioned table; `seq` numbers the table's updates from 1. */
+  upsert(table: string, key: string, value: unknown, ctx: RecordContext, seq: number): void;
+  /** A row for a lake dataset. */
+  land(dataset: string, row: unknown, eventTime: number): void;
 }
 
 /** A consumer of an aggregate's updates (the `when` / `toStream` step). */

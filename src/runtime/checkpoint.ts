@@ -5,15 +5,18 @@
  * the outputs then end up exactly as in an uninterrupted run (DESIGN.md §4, Delivery).
  *
  * The order, written once here and in Runner.checkpoint():
- *   1. flush buffered outputs to the log and fsync them;
- *   2. read the output end offsets;
- *   3. write {state, input positions, output positions} atomically (temp file, fsync, rename, fsync dir).
- * A crash before 3 leaves the previous checkpoint; the outputs past its positions are rolled back.
+ *   1. flush buffered outputs: topics to the log, table updates to the table store, lake rows
+ *      published as files of commit <sequence>; fsync the topics;
+ *   2. read the output positions (topic end offsets, table update numbers, lake commits);
+ *   3. write {state, input positions, output positions} atomically (temp file, fsync, rename, fsync dir);
+ *   4. compact the tables (versions beyond their limit that no checkpoint needs any more).
+ * A crash before 3 leaves the previous checkpoint; everything past its positions is rolled back.
  */
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { WeirError } from "../errors.js";
 import { writeFileAtomic } from "../util/atomic-file.js";
+import type { LakePosition } from "../sinks/types.js";
 import type { TaskState } from "./task.js";
 
 /** Next offset to read, per topic and partition. */
@@ -42,6 +45,10 @@ export interface Checkpoint {
   fileInput: FileInputPosition | null;
   /** End offset of every output topic partition the pipeline writes. */
   outputs: TopicPositions;
+  /** Last update number of every versioned table the pipeline writes. */
+  tables?: Record<string, number>;
+  /** Last published commit of every lake dataset the pipeline writes. */
+  lake?: Record<string, LakePosition>;
   task: TaskState;
 }
 

@@ -5,13 +5,12 @@
  */
 import type { EmbeddedLog, TopicWriter } from "../log/index.js";
 import type { ProducerRecord } from "../log/types.js";
-import type { OutputCollector } from "../operators/types.js";
 import type { TopicPositions } from "./checkpoint.js";
 import type { OutputTopic } from "./task.js";
 
 export type OutputListener = (topic: string, key: string | null, value: string) => void;
 
-export class LogOutputs implements OutputCollector {
+export class LogOutputs {
   private readonly writers = new Map<string, TopicWriter>();
   private readonly pending = new Map<string, ProducerRecord[]>();
   /** Records appended to the log so far (not counting what a restart rolled back). */

@@ -18,6 +18,7 @@ import {
   type TopicPositions,
 } from "./checkpoint.js";
 import { LogOutputs, type OutputListener } from "./log-outputs.js";
+import { LakeOutputs, TableOutputs } from "./storage-outputs.js";
 import { LatencyHistogram, RateMeter, type PipelineMetricsSnapshot } from "./metrics.js";
 import { Task } from "./task.js";
 
@@ -35,6 +36,8 @@ export interface RunnerOptions {
   onOutput?: OutputListener;
   /** Progress and recovery messages. */
   logger?: (message: string) => void;
+  /** Where versioned tables live: "sqlite" (default, in the data directory), "sqlite:/path.db" or "postgres://...". */
+  tableStore?: string;
 }
 
 export interface RunSummary {
@@ -69,6 +72,8 @@ export class Runner {
   private readonly latency = new LatencyHistogram();
   private checkpointsWritten = 0;
   private closed = false;
+  private tables: TableOutputs | undefined;
+  private lake: LakeOutputs | undefined;
 
   constructor(
     readonly definition: PipelineDefinition,
@@ -78,7 +83,11 @@ export class Runner {
     this.maxBatch = options.maxBatch ?? 1000;
     this.logger = options.logger ?? ((m) => process.stderr.write(`weir: ${m}\n`));
     this.store = new CheckpointStore(options.log.dataDir, definition.name);
-    this.task = new Task(definition.graph, { append: (t, k, v, ts) => this.outputs.append(t, k, v, ts) });
+    this.task = new Task(definition.graph, {
+      append: (t, k, v, ts) => this.outputs.append(t, k, v, ts),
+      upsert: (table, key, value, ctx, seq) => this.tables!.add(table, key, value, ctx, seq),
+      land: (dataset, row, eventTime) => this.lake!.land(dataset, row, eventTime),
+    });
     this.outputs = new LogOutputs(options.log, this.task.outputTopics());
     this.outputs.listener = options.onOutput;
   }
@@ -91,7 +100,8 @@ export class Runner {
 
   async run(): Promise<RunSummary> {
     try {
-      const cp = this.recover();
+      await this.openStorage();
+      const cp = await this.recover();
       const alreadyComplete =
         this.options.inputFile !== undefined
           ? await this.runFile(resolve(this.options.inputFile), cp)
@@ -105,20 +115,42 @@ export class Runner {
         alreadyComplete,
       };
     } finally {
-      this.close();
+      await this.close();
     }
   }
 
+  private async openStorage(): Promise<void> {
+    const { dataDir } = this.options.log;
+    if (this.task.tables().length > 0) {
+      this.tables = await TableOutputs.open(
+        this.options.tableStore,
+        dataDir,
+        this.task.tables(),
+        this.logger,
+        () => this.stopping,
+      );
+    }
+    if (this.task.lakeDatasets().length > 0)
+      this.lake = await LakeOutputs.open(dataDir, this.task.lakeDatasets());
+  }
+
   /** Load the last checkpoint, roll the outputs back to it and restore the state. */
-  private recover(): Checkpoint | undefined {
+  private async recover(): Promise<Checkpoint | undefined> {
     const cp = this.store.load();
     if (cp === undefined) {
+      // Tables and lake may hold output of an earlier state of this pipeline: number new ones after them.
+      for (const { commit } of Object.values(this.lake?.positions() ?? {}))
+        this.sequence = Math.max(this.sequence, commit);
+      for (const [table, seq] of Object.entries((await this.tables?.lastSeqs()) ?? {}))
+        this.task.continueTableSeq(table, seq);
       // A first checkpoint before any output, so that a crash before the next one rolls back to here.
-      this.checkpoint();
+      await this.checkpoint();
       return undefined;
     }
     this.sequence = cp.sequence;
     this.outputs.rollBackTo(cp.outputs, this.logger);
+    await this.tables?.rollBackTo(cp.tables ?? {});
+    await this.lake?.rollBackTo(cp.lake ?? {});
     this.task.restore(cp.task);
     this.topicPositions = cp.topicInput;
     this.filePosition = cp.fileInput;
@@ -127,10 +159,13 @@ export class Runner {
   }
 
   /** Checkpoint steps 1-3 (see checkpoint.ts): outputs durable, then positions + state atomically. */
-  private checkpoint(): void {
+  private async checkpoint(): Promise<void> {
     this.outputs.flush();
-    this.outputs.sync();
+    await this.tables?.flush();
     this.sequence++;
+    await this.lake?.publish(this.sequence);
+    this.outputs.sync();
+    const tableSeqs = this.task.tableSeqs();
     this.store.save({
       version: 1,
       pipeline: this.definition.name,
@@ -140,19 +175,25 @@ export class Runner {
       topicInput: this.topicPositions,
       fileInput: this.filePosition,
       outputs: this.outputs.positions(),
+      tables: tableSeqs,
+      lake: this.lake?.positions() ?? {},
       task: this.task.snapshot(),
     });
     this.checkpointsWritten++;
     this.lastCheckpointAt = Date.now();
+    this.lake?.checkpointed(this.sequence);
+    // Versions beyond each table's limit can go once the checkpoint no longer needs them.
+    await this.tables?.compact(tableSeqs);
   }
 
-  private maybeCheckpoint(): void {
-    if (Date.now() - this.lastCheckpointAt >= this.checkpointIntervalMs) this.checkpoint();
+  private async maybeCheckpoint(): Promise<void> {
+    if (Date.now() - this.lastCheckpointAt >= this.checkpointIntervalMs) await this.checkpoint();
   }
 
-  private afterBatch(n: number, oldestAppendTime: number): void {
+  private async afterBatch(n: number, oldestAppendTime: number): Promise<void> {
     const before = this.outputs.written;
     this.outputs.flush();
+    await this.tables?.flush();
     const now = Date.now();
     this.recordsIn += n;
     this.inputRate.mark(n, now);
@@ -214,20 +255,20 @@ export class Runner {
         const text = chunk.toString("utf8", 0, end);
         pos.nextOffset = this.feedLines(topic, text, pos.nextOffset);
         pos.bytePosition += end;
-        this.afterBatch(0, 0);
+        await this.afterBatch(0, 0);
         chunk.copy(chunk, 0, end, filled);
         carry = filled - end;
         if (atEof) break;
-        this.maybeCheckpoint();
+        await this.maybeCheckpoint();
         await yieldToEventLoop(); // let signals in
         if (this.stopping) {
-          this.checkpoint();
+          await this.checkpoint();
           return false;
         }
       }
       this.task.endOfInput();
       pos.completed = true;
-      this.checkpoint();
+      await this.checkpoint();
       return false;
     } finally {
       closeSync(fd);
@@ -294,21 +335,21 @@ export class Runner {
           this.topicPositions[topic][reader.partition] = reader.position;
         }
         task.tick();
-        this.afterBatch(n, oldest);
+        await this.afterBatch(n, oldest);
         if (n === 0) {
           if (this.options.untilEnd && readers.every(({ reader }) => reader.position >= reader.endOffset())) {
             task.endOfInput();
             break;
           }
-          this.maybeCheckpoint();
+          await this.maybeCheckpoint();
           this.wake = new AbortController();
           await Promise.race(readers.map(({ reader }) => reader.waitForData(250, this.wake!.signal)));
         } else {
-          this.maybeCheckpoint();
+          await this.maybeCheckpoint();
           if (n < this.maxBatch) await yieldToEventLoop();
         }
       }
-      this.checkpoint();
+      await this.checkpoint();
       return false;
     } finally {
       this.wake?.abort();
@@ -343,10 +384,12 @@ export class Runner {
     };
   }
 
-  private close(): void {
+  private async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.outputs.close();
+    await this.tables?.close();
+    await this.lake?.close();
   }
 }
 

@@ -15,6 +15,9 @@ import { FlatMapOperator } from "../operators/flat-map.js";
 import { KeyByOperator } from "../operators/key-by.js";
 import { MapOperator } from "../operators/map.js";
 import { TopicSinkOperator } from "../operators/sink.js";
+import { TableSinkOperator, type TableSequence } from "../operators/table-sink.js";
+import { LakeSinkOperator } from "../operators/lake-sink.js";
+import type { LakeDatasetSpec, TableSpec } from "../sinks/types.js";
 import { SourceOperator } from "../operators/source.js";
 import { SessionAggregateOperator } from "../operators/session-aggregate.js";
 import { WindowAggregateOperator, type Clock } from "../operators/window-aggregate.js";
@@ -38,6 +41,8 @@ export interface TaskState {
   version: 1;
   steps: Record<string, unknown>;
   sources: Record<string, { watermark: number | null; maxEventTime: number | null }>;
+  /** Last update number per versioned table. */
+  tables?: Record<string, number>;
 }
 
 export interface StepMetrics {
@@ -67,6 +72,9 @@ export class Task {
   private readonly processingTimeSteps: TimeDriven[] = [];
   private readonly steps: Array<{ node: GraphNode; counters: StepCounters; state?: Stateful }> = [];
   private readonly outputs: OutputTopic[] = [];
+  private readonly tableSpecs: TableSpec[] = [];
+  private readonly tableSeq = new Map<string, TableSequence>();
+  private readonly lakeSpecs: LakeDatasetSpec[] = [];
 
   constructor(
     readonly graph: PipelineGraph,
@@ -165,6 +173,25 @@ export class Task {
           parent.op.addConsumer(op);
           break;
         }
+        case "table":
+          if (!this.tableSeq.has(node.table)) {
+            this.tableSeq.set(node.table, { seq: 0 });
+            this.tableSpecs.push({ name: node.table, versions: node.versions });
+          }
+          op = new TableSinkOperator(
+            node.id,
+            node.table,
+            this.tableSeq.get(node.table)!,
+            node.keyFn,
+            this.output,
+          );
+          break;
+        case "lake":
+          op = new LakeSinkOperator(node.id, node.dataset, this.output);
+          if (!this.lakeSpecs.some((d) => d.name === node.dataset)) {
+            this.lakeSpecs.push({ name: node.dataset, format: node.format, partitionBy: node.partitionBy });
+          }
+          break;
         case "sink":
           op = new TopicSinkOperator(node.id, node.topic, node.keyFn, this.output);
           if (!this.outputs.some((o) => o.topic === node.topic))
@@ -182,7 +209,8 @@ export class Task {
 
     // Wire each step to its children.
     for (const { node, op } of byId.values()) {
-      if (node.kind === "aggregate" || node.kind === "sink") continue;
+      if (node.kind === "aggregate" || node.kind === "sink" || node.kind === "table" || node.kind === "lake")
+        continue;
       const kids = children.get(node.id) ?? [];
       (op as Wireable).next =
         kids.length === 0 ? NOWHERE : kids.length === 1 ? kids[0] : new Fanout(`${node.id}/fanout`, kids);
@@ -201,6 +229,32 @@ export class Task {
       { topic: this.deadLetterTopic, partitions: 1 },
       { topic: this.lateTopic, partitions: 1 },
     ];
+  }
+
+  /** Versioned tables this task writes. */
+  tables(): readonly TableSpec[] {
+    return this.tableSpecs;
+  }
+
+  /** Lake datasets this task writes. */
+  lakeDatasets(): readonly LakeDatasetSpec[] {
+    return this.lakeSpecs;
+  }
+
+  /** The last update number of each table (checkpointed with the task's state). */
+  tableSeqs(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [table, { seq }] of this.tableSeq) out[table] = seq;
+    return out;
+  }
+
+  /**
+   * Continue a table's update numbers after `seq` (a fresh pipeline state writing to a table that
+   * already holds updates).
+   */
+  continueTableSeq(table: string, seq: number): void {
+    const counter = this.tableSeq.get(table);
+    if (counter !== undefined && counter.seq < seq) counter.seq = seq;
   }
 
   /** Feed one input record (a line of JSON text) read from `topic`. */
@@ -265,10 +319,14 @@ export class Task {
     const sources: TaskState["sources"] = {};
     for (const s of this.sources)
       sources[s.id] = { watermark: finiteOrNull(s.watermark), maxEventTime: finiteOrNull(s.maxEventTime) };
-    return { version: 1, steps, sources };
+    return { version: 1, steps, sources, tables: this.tableSeqs() };
   }
 
   restore(state: TaskState): void {
+    for (const [table, seq] of Object.entries(state.tables ?? {})) {
+      const counter = this.tableSeq.get(table);
+      if (counter !== undefined) counter.seq = seq;
+    }
     for (const s of this.stateful) if (s.id in state.steps) s.restore(state.steps[s.id]);
     for (const s of this.sources) {
       const saved = state.sources[s.id];

@@ -11,6 +11,7 @@
 import type { PipelineDefinition } from "../api/pipeline.js";
 import { Task, type TaskState } from "../runtime/task.js";
 import type { OutputCollector } from "../operators/types.js";
+import type { RecordContext } from "../graph/graph.js";
 
 export interface OutputRecord {
   key: string | null;
@@ -34,12 +35,41 @@ export interface SendOptions {
   partition?: number;
 }
 
+/** A version of a key in a versioned table, as the test driver keeps it. */
+export interface TableEntry {
+  key: string;
+  version: number;
+  eventTime: number;
+  value: unknown;
+}
+
 class MemoryOutputs implements OutputCollector {
   readonly topics = new Map<string, Array<{ key: string | null; value: string; timestamp: number }>>();
+  /** Every version of every key, oldest first (values as JSON text, like a real store keeps them). */
+  readonly tables = new Map<
+    string,
+    Map<string, Array<{ version: number; eventTime: number; json: string }>>
+  >();
+  readonly lake = new Map<string, string[]>();
+
   append(topic: string, key: string | null, value: string, timestamp: number): void {
     let list = this.topics.get(topic);
     if (list === undefined) this.topics.set(topic, (list = []));
     list.push({ key, value, timestamp });
+  }
+
+  upsert(table: string, key: string, value: unknown, ctx: RecordContext): void {
+    let keys = this.tables.get(table);
+    if (keys === undefined) this.tables.set(table, (keys = new Map()));
+    let versions = keys.get(key);
+    if (versions === undefined) keys.set(key, (versions = []));
+    versions.push({ version: versions.length + 1, eventTime: ctx.timestamp, json: JSON.stringify(value) });
+  }
+
+  land(dataset: string, row: unknown): void {
+    let rows = this.lake.get(dataset);
+    if (rows === undefined) this.lake.set(dataset, (rows = []));
+    rows.push(JSON.stringify(row));
   }
 }
 
@@ -110,6 +140,32 @@ export class TestDriver {
   /** Every record ever written to a topic (not affected by reads). */
   allValues<T = any>(topic: string): T[] {
     return (this.outputs.topics.get(topic) ?? []).map((r) => JSON.parse(r.value) as T);
+  }
+
+  /** The latest value of every key of a versioned table, in the order keys first appeared. */
+  tableValues<T = any>(table: string): Map<string, T> {
+    const out = new Map<string, T>();
+    for (const [key, versions] of this.outputs.tables.get(table) ?? [])
+      out.set(key, JSON.parse(versions[versions.length - 1].json) as T);
+    return out;
+  }
+
+  /** Every version of one key of a versioned table, newest first. */
+  tableVersions(table: string, key: string | number): TableEntry[] {
+    const versions = this.outputs.tables.get(table)?.get(String(key)) ?? [];
+    return versions
+      .map((v) => ({
+        key: String(key),
+        version: v.version,
+        eventTime: v.eventTime,
+        value: JSON.parse(v.json),
+      }))
+      .reverse();
+  }
+
+  /** The rows landed in a lake dataset, in order (as JSON round-trips them: dates become ISO text). */
+  lakeRows<T = any>(dataset: string): T[] {
+    return (this.outputs.lake.get(dataset) ?? []).map((r) => JSON.parse(r) as T);
   }
 
   deadLetters(): RejectedRecord[] {

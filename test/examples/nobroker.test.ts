@@ -88,3 +88,45 @@ test("only Interaction events count", () => {
   t.send("events", { user_id: 5, property_id: 1, date: at, event: "Interaction" });
   assert.deepEqual(t.readValues("paid_user"), [{ user: 5, interactions_count: 2 }]);
 });
+
+test("storage: running counts as versioned tables (3 versions per key) and valid events landed in the lake", () => {
+  const t = new TestDriver(nobroker());
+  const lines = sampleLines();
+  t.sendAll("events", [
+    ...lines,
+    "not json",
+    `{"user_id":3,"property_id":2,"date":"2021-11-30 00:00:01","event":"View"}`,
+  ]).end();
+  assert.deepEqual(
+    [...t.tableValues("user_interactions")],
+    [
+      ["1", { user: 1, interactions_count: 23 }],
+      ["2", { user: 2, interactions_count: 2 }],
+    ],
+  );
+  assert.deepEqual(
+    [...t.tableValues("property_interactions")],
+    [["1", { property: 1, property_interactions_count: 25 }]],
+  );
+  const v = t.tableVersions("user_interactions", 1);
+  assert.deepEqual(
+    v.slice(0, 3).map((x) => [x.version, x.value]),
+    [
+      [23, { user: 1, interactions_count: 23 }],
+      [22, { user: 1, interactions_count: 22 }],
+      [21, { user: 1, interactions_count: 21 }],
+    ],
+  );
+  assert.equal(v[0].eventTime, Date.parse("2021-11-30T00:00:00Z"));
+  const rows = t.lakeRows("interactions");
+  assert.equal(rows.length, 26, "every valid event (also non-Interaction ones), no dead letter");
+  assert.deepEqual(rows[25], { user_id: 3, property_id: 2, date: "2021-11-30T00:00:01.000Z", event: "View" });
+});
+
+test("storage can be turned off", () => {
+  const t = new TestDriver(nobroker({ tables: false, lake: false }));
+  t.sendAll("events", sampleLines()).end();
+  assert.equal(t.tableValues("user_interactions").size, 0);
+  assert.equal(t.lakeRows("interactions").length, 0);
+  assert.deepEqual(t.readValues("paid_user"), [{ user: 1, interactions_count: 9 }]);
+});

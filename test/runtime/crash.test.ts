@@ -1,6 +1,7 @@
 /**
  * Delivery (DESIGN.md §4): kill -9 `weir run` at random moments, restart it each time, and every
- * output topic must end up exactly as in an uninterrupted run — no duplicate, no gap.
+ * output topic, versioned table and lake dataset must end up exactly as in an uninterrupted run —
+ * no duplicate, no gap.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -8,18 +9,38 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EmbeddedLog } from "../../src/log/index.js";
+import { openWarehouse } from "../../src/warehouse/index.js";
 import { runCli, spawnCli } from "../cli/helpers.js";
 import { makeInput, readTopic } from "./inputs.js";
 
 const OUTPUTS = ["paid_user", "property_status", "possible_broker", "nobroker.dlq", "nobroker.late"];
 
-function outputsOf(dataDir: string): Record<string, string[]> {
+/** Every output of a NoBroker run: its topics, its two versioned tables and its lake dataset. */
+async function outputsOf(dataDir: string): Promise<Record<string, string[]>> {
   const log = EmbeddedLog.open(dataDir, { logger: () => {} });
+  const out: Record<string, string[]> = {};
   try {
-    return Object.fromEntries(OUTPUTS.map((t) => [t, readTopic(log, t)]));
+    for (const t of OUTPUTS) out[t] = readTopic(log, t);
   } finally {
     log.close();
   }
+  const wh = await openWarehouse(dataDir);
+  try {
+    for (const table of ["user_interactions", "property_interactions"]) {
+      const r = await wh.run(
+        `SELECT key, version, event_time, value, source_offset, seq FROM ${table} ORDER BY seq`,
+      );
+      out[`table ${table}`] = r.getRowObjectsJson().map((row) => JSON.stringify(row));
+    }
+    const lake = await wh.run("SELECT user_id, property_id, date, event FROM interactions");
+    out["lake interactions"] = lake
+      .getRowObjectsJson()
+      .map((row) => JSON.stringify(row))
+      .sort();
+  } finally {
+    wh.close();
+  }
+  return out;
 }
 
 test(
@@ -36,7 +57,7 @@ test(
       timeoutMs: 120_000,
     });
     assert.equal(r.code, 0, r.stderr);
-    const expected = outputsOf(clean);
+    const expected = await outputsOf(clean);
     assert.ok(
       expected.paid_user.length > 0 &&
         expected.possible_broker.length > 0 &&
@@ -98,8 +119,11 @@ test(
       /resumed from checkpoint/,
       "restarts resumed from checkpoints written by killed runs",
     );
-    const actual = outputsOf(crashed);
-    for (const topic of OUTPUTS) {
+    const actual = await outputsOf(crashed);
+    assert.ok(
+      expected["table user_interactions"].length > 0 && expected["lake interactions"].length > 390_000,
+    );
+    for (const topic of Object.keys(expected)) {
       assert.equal(actual[topic].length, expected[topic].length, `${topic}: record count`);
       assert.deepEqual(actual[topic], expected[topic], topic);
     }

@@ -12,6 +12,7 @@ interface RunOptions extends GlobalOptions {
   untilEnd?: boolean;
   broker?: string;
   checkpointInterval?: number;
+  tableStore?: string;
 }
 
 export function register(program: Command): void {
@@ -29,6 +30,10 @@ export function register(program: Command): void {
       "how often state and positions are checkpointed",
       parseDurationMs,
       5000,
+    )
+    .option(
+      "--table-store <url>",
+      "where versioned tables live: sqlite (default, in the data directory), sqlite:/path/file.db or postgres://user@host:port/db (also $WEIR_TABLE_STORE)",
     )
     .option("--broker <url>", "run on a Kafka cluster (kafka://host:port) instead of the embedded log")
     .allowUnknownOption(true)
@@ -53,6 +58,7 @@ export function register(program: Command): void {
           inputFile: opts.input,
           untilEnd: opts.untilEnd,
           checkpointIntervalMs: opts.checkpointInterval,
+          tableStore: opts.tableStore ?? (process.env.WEIR_TABLE_STORE || undefined),
           logger: (m) => info(m),
         });
         const stop = () => runner.stop();
