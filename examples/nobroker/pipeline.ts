@@ -11,7 +11,8 @@
  *
  * Storage (issue 4): the running counts are kept as versioned tables `user_interactions` and
  * `property_interactions` (3 versions per key), and every valid event is landed in the lake as
- * dataset `interactions` (Parquet, `date=YYYY-MM-DD` folders). `tables: false` / `lake: false` turn them off.
+ * dataset `interactions` (Parquet, `date=YYYY-MM-DD` folders), its dead letters as `nobroker_dead_letters`.
+ * `tables: false` / `lake: false` turn them off.
  */
 import { pipeline, schema, windows, type EmitMode, type PipelineDefinition } from "../../src/index.js";
 
@@ -54,57 +55,61 @@ export const NOBROKER_DEFAULTS: NoBrokerOptions = Object.freeze({
 export function nobroker(options: Partial<NoBrokerOptions> = {}): PipelineDefinition {
   const o = { ...NOBROKER_DEFAULTS, ...options };
   const running: "crossing" | "changes" = o.emit === "changes" ? "changes" : "crossing";
-  return pipeline("nobroker", (p) => {
-    const valid = p.source("events", {
-      schema: Interaction,
-      eventTime: (e) => e.date,
-      maxOutOfOrderness: o.maxOutOfOrderness,
-    });
-    // Every valid event is kept in the lake for audit and reprocessing (the seed's daily files).
-    if (o.lake)
-      valid.map((e) => ({ ...e, date: new Date(e.date) }), { name: "lake-row" }).toLake("interactions");
+  return pipeline(
+    "nobroker",
+    (p) => {
+      const valid = p.source("events", {
+        schema: Interaction,
+        eventTime: (e) => e.date,
+        maxOutOfOrderness: o.maxOutOfOrderness,
+      });
+      // Every valid event is kept in the lake for audit and reprocessing (the seed's daily files).
+      if (o.lake)
+        valid.map((e) => ({ ...e, date: new Date(e.date) }), { name: "lake-row" }).toLake("interactions");
 
-    const events = valid.filter((e) => e.event === "Interaction", { name: "interactions" });
+      const events = valid.filter((e) => e.event === "Interaction", { name: "interactions" });
 
-    const users = events.keyBy((e) => e.user_id, { name: "by-user" }).count({ name: "user-interactions" });
-    users
-      .when((n) => n >= o.paidThreshold, { emit: running, name: "paid-user-rule" })
-      .map(({ key, value }) => ({ user: key, interactions_count: value }))
-      .to("paid_user");
-    if (o.tables) {
+      const users = events.keyBy((e) => e.user_id, { name: "by-user" }).count({ name: "user-interactions" });
       users
-        .toStream({ name: "user-updates" })
+        .when((n) => n >= o.paidThreshold, { emit: running, name: "paid-user-rule" })
         .map(({ key, value }) => ({ user: key, interactions_count: value }))
-        .toTable("user_interactions", { versions: 3 });
-    }
+        .to("paid_user");
+      if (o.tables) {
+        users
+          .toStream({ name: "user-updates" })
+          .map(({ key, value }) => ({ user: key, interactions_count: value }))
+          .toTable("user_interactions", { versions: 3 });
+      }
 
-    const properties = events
-      .keyBy((e) => e.property_id, { name: "by-property" })
-      .count({ name: "property-interactions" });
-    properties
-      .when((n) => n > o.propertyThreshold, { emit: running, name: "property-status-rule" })
-      .map(({ key, value }) => ({ property: key, property_interactions_count: value }))
-      .to("property_status");
-    if (o.tables) {
+      const properties = events
+        .keyBy((e) => e.property_id, { name: "by-property" })
+        .count({ name: "property-interactions" });
       properties
-        .toStream({ name: "property-updates" })
+        .when((n) => n > o.propertyThreshold, { emit: running, name: "property-status-rule" })
         .map(({ key, value }) => ({ property: key, property_interactions_count: value }))
-        .toTable("property_interactions", { versions: 3 });
-    }
+        .to("property_status");
+      if (o.tables) {
+        properties
+          .toStream({ name: "property-updates" })
+          .map(({ key, value }) => ({ property: key, property_interactions_count: value }))
+          .toTable("property_interactions", { versions: 3 });
+      }
 
-    events
-      .keyBy((e) => e.user_id, { name: "by-user-windowed" })
-      .window(windows.tumbling(o.window))
-      .count({ name: "user-interactions-per-window" })
-      .when((n) => n > o.brokerThreshold, { emit: o.emit, name: "possible-broker-rule" })
-      .map(({ key, window, value }) => ({
-        window_start: window.start,
-        window_end: window.end,
-        user_id: key,
-        threat_user_interactions: value,
-      }))
-      .to("possible_broker");
-  });
+      events
+        .keyBy((e) => e.user_id, { name: "by-user-windowed" })
+        .window(windows.tumbling(o.window))
+        .count({ name: "user-interactions-per-window" })
+        .when((n) => n > o.brokerThreshold, { emit: o.emit, name: "possible-broker-rule" })
+        .map(({ key, window, value }) => ({
+          window_start: window.start,
+          window_end: window.end,
+          user_id: key,
+          threat_user_interactions: value,
+        }))
+        .to("possible_broker");
+    },
+    { deadLettersToLake: o.lake },
+  );
 }
 
 export default nobroker();

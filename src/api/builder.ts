@@ -55,7 +55,7 @@ export class GraphBuilder {
     return node;
   }
 
-  build(zone?: string): PipelineGraph {
+  build(zone?: string, deadLettersToLake = false): PipelineGraph {
     if (!this.nodes.some((n) => n.kind === "source")) {
       throw new WeirError(
         "INVALID_PIPELINE",
@@ -70,6 +70,11 @@ export class GraphBuilder {
         );
       }
     }
-    return Object.freeze({ pipeline: this.pipeline, zone, nodes: Object.freeze([...this.nodes]) });
+    return Object.freeze({
+      pipeline: this.pipeline,
+      zone,
+      deadLettersToLake,
+      nodes: Object.freeze([...this.nodes]),
+    });
   }
 }

@@ -42,6 +42,11 @@ export interface PipelineOptions {
    * ("Asia/Kolkata") or an offset ("+05:30"). Default UTC. A timestamp field may set its own.
    */
   zone?: string;
+  /**
+   * Also land every dead letter as a row of lake dataset `<pipeline>_dead_letters` (kept for audit
+   * next to the raw data), besides topic `<pipeline>.dlq`. Default false.
+   */
+  deadLettersToLake?: boolean;
 }
 
 export function pipeline(
@@ -88,7 +93,7 @@ export function pipeline(
   };
   if (options.zone !== undefined) normalizeZone(options.zone); // an unknown zone fails here, with its name
   build(p);
-  return Object.freeze({ name, graph: b.build(options.zone) });
+  return Object.freeze({ name, graph: b.build(options.zone, options.deadLettersToLake ?? false) });
 }
 
 export function isPipelineDefinition(x: unknown): x is PipelineDefinition {

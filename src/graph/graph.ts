@@ -112,6 +112,8 @@ export interface PipelineGraph {
   readonly pipeline: string;
   /** IANA zone (or "+hh:mm") of zone-less date-times in the sources; undefined: UTC. */
   readonly zone: string | undefined;
+  /** Dead letters are also landed as lake dataset `<pipeline>_dead_letters`. */
+  readonly deadLettersToLake: boolean;
   /** In creation order, which is also a topological order (inputs come first). */
   readonly nodes: readonly GraphNode[];
 }
@@ -139,6 +141,7 @@ export function describeGraph(graph: PipelineGraph): GraphDescription {
   }
   const tables = [...new Set(graph.nodes.flatMap((n) => (n.kind === "table" ? [n.table] : [])))];
   const datasets = [...new Set(graph.nodes.flatMap((n) => (n.kind === "lake" ? [n.dataset] : [])))];
+  if (graph.deadLettersToLake) datasets.push(`${graph.pipeline}_dead_letters`);
   return { pipeline: graph.pipeline, steps, outputs, tables, datasets };
 }
 

@@ -94,9 +94,16 @@ export class Task {
       while (n.input !== null) n = byId.get(n.input)!.node;
       return byId.get(n.id)!.op as SourceOperator;
     };
+    const deadLetterDataset = graph.deadLettersToLake ? `${graph.pipeline}_dead_letters` : undefined;
+    if (deadLetterDataset !== undefined)
+      this.lakeSpecs.push({ name: deadLetterDataset, format: "parquet", partitionBy: "date" });
     const deadLetter = (ctx: RecordContext, reason: string) => {
       this.deadLetters++;
       this.output.append(this.deadLetterTopic, null, envelope(reason, ctx), ctx.timestamp);
+      if (deadLetterDataset !== undefined) {
+        const { raw, topic, partition, offset } = ctx;
+        this.output.land(deadLetterDataset, { error: reason, raw, topic, partition, offset }, ctx.timestamp);
+      }
     };
     const late = (ctx: RecordContext, reason: string) => {
       this.lateRecords++;

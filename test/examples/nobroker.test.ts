@@ -121,6 +121,9 @@ test("storage: running counts as versioned tables (3 versions per key) and valid
   const rows = t.lakeRows("interactions");
   assert.equal(rows.length, 26, "every valid event (also non-Interaction ones), no dead letter");
   assert.deepEqual(rows[25], { user_id: 3, property_id: 2, date: "2021-11-30T00:00:01.000Z", event: "View" });
+  assert.deepEqual(t.lakeRows("nobroker_dead_letters"), [
+    { error: t.deadLetters()[0].error, raw: "not json", topic: "events", partition: 0, offset: 25 },
+  ]);
 });
 
 test("storage can be turned off", () => {
@@ -128,5 +131,6 @@ test("storage can be turned off", () => {
   t.sendAll("events", sampleLines()).end();
   assert.equal(t.tableValues("user_interactions").size, 0);
   assert.equal(t.lakeRows("interactions").length, 0);
+  assert.equal(t.lakeRows("nobroker_dead_letters").length, 0);
   assert.deepEqual(t.readValues("paid_user"), [{ user: 1, interactions_count: 9 }]);
 });
