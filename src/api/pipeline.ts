@@ -32,6 +32,8 @@ export interface PipelineContext {
 export interface PipelineDefinition {
   readonly name: string;
   readonly graph: PipelineGraph;
+  /** The pipeline's own choice of table store (see PipelineOptions.tableStore). */
+  readonly tableStore?: string;
 }
 
 const PIPELINE_NAME = /^[A-Za-z0-9_-]{1,100}$/;
@@ -47,6 +49,11 @@ export interface PipelineOptions {
    * next to the raw data), besides topic `<pipeline>.dlq`. Default false.
    */
   deadLettersToLake?: boolean;
+  /**
+   * Where this pipeline's versioned tables live when the command line does not say
+   * (`--table-store` / `$WEIR_TABLE_STORE` win): "sqlite", "sqlite:/path.db" or "postgres://...".
+   */
+  tableStore?: string;
 }
 
 export function pipeline(
@@ -93,7 +100,11 @@ export function pipeline(
   };
   if (options.zone !== undefined) normalizeZone(options.zone); // an unknown zone fails here, with its name
   build(p);
-  return Object.freeze({ name, graph: b.build(options.zone, options.deadLettersToLake ?? false) });
+  return Object.freeze({
+    name,
+    graph: b.build(options.zone, options.deadLettersToLake ?? false),
+    tableStore: options.tableStore,
+  });
 }
 
 export function isPipelineDefinition(x: unknown): x is PipelineDefinition {

@@ -123,7 +123,7 @@ export class Runner {
     const { dataDir } = this.options.log;
     if (this.task.tables().length > 0) {
       this.tables = await TableOutputs.open(
-        this.options.tableStore,
+        this.options.tableStore ?? this.definition.tableStore,
         dataDir,
         this.task.tables(),
         this.logger,
