@@ -17,6 +17,7 @@ import {
   type StepCounters,
   type TimeDriven,
   type UpdateConsumer,
+  newRecordContext,
 } from "./types.js";
 
 interface Session {
@@ -50,15 +51,7 @@ export class SessionAggregateOperator implements Operator, Stateful, TimeDriven 
   private nextDue = Infinity;
   private readonly gapMs: number;
   private readonly processingTime: boolean;
-  private readonly fireCtx: RecordContext = {
-    key: undefined,
-    timestamp: 0,
-    topic: "",
-    partition: -1,
-    offset: -1,
-    raw: "",
-    headers: undefined,
-  };
+  private readonly fireCtx: RecordContext = newRecordContext();
 
   constructor(
     readonly id: string,

@@ -9,7 +9,7 @@
 import type { RecordHeader } from "../log/types.js";
 import type { RecordContext } from "../graph/graph.js";
 import type { CompiledSchema } from "../schema/index.js";
-import { StepFailure, type Operator, type StepCounters, type TimeDriven } from "./types.js";
+import { StepFailure, newRecordContext, type Operator, type StepCounters, type TimeDriven } from "./types.js";
 
 export type DeadLetterHandler = (ctx: RecordContext, reason: string) => void;
 
@@ -22,15 +22,7 @@ export class SourceOperator {
   /** Highest event time seen (for metrics and for the timestamps of dead letters from files). */
   maxEventTime = -Infinity;
   deadLetters = 0;
-  private readonly ctx: RecordContext = {
-    key: undefined,
-    timestamp: 0,
-    topic: "",
-    partition: 0,
-    offset: 0,
-    raw: "",
-    headers: undefined,
-  };
+  private readonly ctx: RecordContext = newRecordContext();
 
   constructor(
     readonly id: string,

@@ -87,6 +87,11 @@ export class Fanout implements Operator {
   }
 }
 
+/** A blank record context (each source, and each window step for its firings, owns one and reuses it). */
+export function newRecordContext(): RecordContext {
+  return { key: undefined, timestamp: 0, topic: "", partition: -1, offset: -1, raw: "", headers: undefined };
+}
+
 /** Drops records (a step nobody reads from). */
 export const NOWHERE: Operator = {
   id: "nowhere",

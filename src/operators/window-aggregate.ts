@@ -23,6 +23,7 @@ import {
   type StepCounters,
   type TimeDriven,
   type UpdateConsumer,
+  newRecordContext,
 } from "./types.js";
 
 /** The time a windowed step lives by: the watermark of its sources, or the wall clock. */
@@ -65,15 +66,7 @@ export class WindowAggregateOperator implements Operator, Stateful, TimeDriven {
   private readonly sizeMs: number;
   private readonly slideMs: number;
   private readonly processingTime: boolean;
-  private readonly fireCtx: RecordContext = {
-    key: undefined,
-    timestamp: 0,
-    topic: "",
-    partition: -1,
-    offset: -1,
-    raw: "",
-    headers: undefined,
-  };
+  private readonly fireCtx: RecordContext = newRecordContext();
 
   constructor(
     readonly id: string,
