@@ -8,6 +8,7 @@
  */
 import type { RecordContext } from "../graph/graph.js";
 import { isWeirError } from "../errors.js";
+import type { DuckDBConnection } from "@duckdb/node-api";
 import type { LakeDataset } from "../sinks/lake/index.js";
 import type {
   LakeDatasetSpec,
@@ -126,11 +127,17 @@ export class TableOutputs {
 }
 
 export class LakeOutputs {
-  private constructor(private readonly datasets: Map<string, LakeDataset>) {}
+  private constructor(
+    private readonly datasets: Map<string, LakeDataset>,
+    /** Held for the run so DuckDB is loaded once at start, not at the first checkpoint (a latency spike). */
+    private readonly warmDuckDb: DuckDBConnection | undefined,
+  ) {}
 
   static async open(dataDir: string, specs: readonly LakeDatasetSpec[]): Promise<LakeOutputs> {
     const { LakeDataset } = await import("../sinks/lake/index.js");
-    return new LakeOutputs(new Map(specs.map((spec) => [spec.name, LakeDataset.open(dataDir, spec)])));
+    const needsDuckDb = specs.some((s) => s.format !== "jsonl");
+    const warm = needsDuckDb ? await (await import("../sinks/lake/duck.js")).acquireConnection() : undefined;
+    return new LakeOutputs(new Map(specs.map((spec) => [spec.name, LakeDataset.open(dataDir, spec)])), warm);
   }
 
   land(dataset: string, row: unknown, eventTime: number): void {
@@ -160,5 +167,7 @@ export class LakeOutputs {
 
   async close(): Promise<void> {
     for (const ds of this.datasets.values()) await ds.close();
+    if (this.warmDuckDb !== undefined)
+      await (await import("../sinks/lake/duck.js")).releaseConnection(this.warmDuckDb);
   }
 }
