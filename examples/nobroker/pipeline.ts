@@ -64,8 +64,8 @@ export function nobroker(options: Partial<NoBrokerOptions> = {}): PipelineDefini
         maxOutOfOrderness: o.maxOutOfOrderness,
       });
       // Every valid event is kept in the lake for audit and reprocessing (the seed's daily files).
-      if (o.lake)
-        valid.map((e) => ({ ...e, date: new Date(e.date) }), { name: "lake-row" }).toLake("interactions");
+      // `date` is epoch ms here; the lake stores time-named columns as timestamps.
+      if (o.lake) valid.toLake("interactions");
 
       const events = valid.filter((e) => e.event === "Interaction", { name: "interactions" });
 

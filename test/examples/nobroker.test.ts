@@ -120,7 +120,12 @@ test("storage: running counts as versioned tables (3 versions per key) and valid
   assert.equal(v[0].eventTime, Date.parse("2021-11-30T00:00:00Z"));
   const rows = t.lakeRows("interactions");
   assert.equal(rows.length, 26, "every valid event (also non-Interaction ones), no dead letter");
-  assert.deepEqual(rows[25], { user_id: 3, property_id: 2, date: "2021-11-30T00:00:01.000Z", event: "View" });
+  assert.deepEqual(rows[25], {
+    user_id: 3,
+    property_id: 2,
+    date: Date.parse("2021-11-30T00:00:01Z"),
+    event: "View",
+  });
   assert.deepEqual(t.lakeRows("nobroker_dead_letters"), [
     { error: t.deadLetters()[0].error, raw: "not json", topic: "events", partition: 0, offset: 25 },
   ]);
