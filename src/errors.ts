@@ -19,6 +19,8 @@ export const ErrorCodes = {
   CLOSED: "CLOSED",
   INVALID_PIPELINE: "INVALID_PIPELINE",
   IO: "IO",
+  /** A Kafka cluster could not be reached or refused a request. */
+  BROKER: "BROKER",
   INTERNAL: "INTERNAL",
 } as const;
 

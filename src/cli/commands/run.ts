@@ -5,6 +5,7 @@
  */
 import type { Command } from "commander";
 import { UserError, info, parseDurationMs, resolveDataDir, withLog, type GlobalOptions } from "../common.js";
+import type { PipelineDefinition } from "../../api/pipeline.js";
 import { parseExtraOptions, resolvePipeline } from "../pipelines.js";
 
 interface RunOptions extends GlobalOptions {
@@ -44,13 +45,18 @@ export function register(program: Command): void {
     )
     .action(async (name: string, _opts: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<RunOptions>();
-      if (opts.broker !== undefined) {
+      const broker = opts.broker ?? (process.env.WEIR_BROKER || undefined);
+      if (broker !== undefined && opts.input !== undefined) {
         throw new UserError(
-          `--broker: running on Kafka is not available in this version of weir yet; run without --broker to use the embedded log`,
+          `--input reads a file on the embedded log; with --broker, load the file into the source topic with \`weir produce TOPIC --file ${opts.input} --broker ${broker}\` and run with --until-end`,
         );
       }
       const { definition } = await resolvePipeline(name, parseExtraOptions(cmd.args.slice(1)));
       const dataDir = resolveDataDir(opts);
+      if (broker !== undefined) {
+        await runOnKafka(definition, broker, dataDir, opts);
+        return;
+      }
       const { Runner } = await import("../../runtime/runner.js");
       await withLog(dataDir, async (log) => {
         const runner = new Runner(definition, {
@@ -83,4 +89,37 @@ export function register(program: Command): void {
         }
       });
     });
+}
+
+async function runOnKafka(
+  definition: PipelineDefinition,
+  broker: string,
+  dataDir: string,
+  opts: RunOptions,
+): Promise<void> {
+  const { KafkaRunner } = await import("../../kafka/runner.js");
+  const runner = new KafkaRunner(definition, {
+    broker,
+    dataDir,
+    untilEnd: opts.untilEnd,
+    checkpointIntervalMs: opts.checkpointInterval,
+    tableStore: opts.tableStore ?? (process.env.WEIR_TABLE_STORE || undefined),
+    logger: (m) => info(m),
+  });
+  const stop = () => runner.stop();
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  try {
+    const task = runner.currentTask;
+    info(`${definition.name}: running on ${task.inputTopics().join(", ")} at ${broker} (Ctrl-C to stop)`);
+    const s = await runner.run();
+    const outputs = task.outputTopics().map((o) => o.topic);
+    info(
+      `${definition.name}: ${s.recordsIn} records in, ${s.recordsOut} out (${s.deadLetters} dead letters, ${s.lateRecords} late); ` +
+        `outputs: ${outputs.join(", ")} — read them with \`weir consume ${outputs[0]} --broker ${broker}\``,
+    );
+  } finally {
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+  }
 }
