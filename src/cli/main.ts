@@ -60,6 +60,7 @@ async function createProgram(): Promise<Command> {
     .addHelpText(
       "after",
       "\nEnvironment:\n  WEIR_DATA_DIR  data directory when --data-dir is not given (default ./.weir)\n" +
+        "  WEIR_BROKER    a Kafka cluster (kafka://host:port) for topics, produce and consume when --broker is not given\n" +
         "\nExit codes: 0 ok, 1 failure, 2 usage error.\nRun `weir help <command>` for a command's options.",
     );
 

@@ -1,21 +1,26 @@
 /**
- * The records of a pipeline's input partitions, read from Kafka (read-committed) into one queue per
- * partition. The runner takes records partition by partition, so what it reads can be written down
- * as a short list of segments and read again in exactly that order after a failure.
+ * The records of a pipeline's input partitions, read from Kafka (read-committed, through
+ * KafkaTopicReader, which drops aborted transactions the way the Java consumer does) into one
+ * queue per partition. A background loop keeps the queues filled; the runner takes records
+ * partition by partition, so what it reads can be written down as a short list of segments and
+ * read again in exactly that order after a failure.
  */
-import { Consumer, type Message, type MessagesStream } from "@platformatic/kafka";
 import type { TopicPositions } from "../runtime/checkpoint.js";
-import { brokerError, clientOptions, READ_COMMITTED, type BrokerAddress } from "./connection.js";
-
-export type InputMessage = Message<Buffer, Buffer, Buffer, Buffer>;
+import type { BrokerAddress } from "./connection.js";
+import { KafkaTopicReader, type FetchedRecord } from "./topic-reader.js";
 
 class PartitionQueue {
-  items: InputMessage[] = [];
+  items: FetchedRecord[] = [];
   head = 0;
+  /** Where the next fetch starts (past transaction markers and aborted batches). */
+  next: number;
   constructor(
     readonly topic: string,
     readonly partition: number,
-  ) {}
+    start: number,
+  ) {
+    this.next = start;
+  }
   get size(): number {
     return this.items.length - this.head;
   }
@@ -28,73 +33,72 @@ class PartitionQueue {
 }
 
 export class InputFeed {
-  private readonly consumer: Consumer<Buffer, Buffer, Buffer, Buffer>;
-  private stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined;
+  private readonly readers = new Map<string, KafkaTopicReader>();
   private readonly queues = new Map<string, PartitionQueue>();
   private readonly order: PartitionQueue[] = [];
   private nextQueue = 0;
   private queued = 0;
-  private paused = false;
   private waiter: (() => void) | undefined;
   private failure: Error | undefined;
-  /** Pause fetching above this many queued records (off while recovering: see `unbounded`). */
-  highWater = 50_000;
+  private closed = false;
+  private loops: Promise<void>[] = [];
+  /** Stop fetching a partition above this many queued records (off while recovering: `unbounded`). */
+  highWater = 20_000;
   unbounded = false;
 
-  constructor(
-    private readonly address: BrokerAddress,
-    readonly groupId: string,
-  ) {
-    this.consumer = new Consumer({
-      ...clientOptions(address, `weir-${groupId}`),
-      groupId,
-      isolationLevel: READ_COMMITTED,
-      autocommit: false,
-      maxWaitTime: 500,
-      minBytes: 1,
-      sessionTimeout: 10_000,
-      heartbeatInterval: 1_000,
-      rebalanceTimeout: 10_000,
-    });
-  }
+  constructor(private readonly address: BrokerAddress) {}
 
   /** Start reading every partition of `partitions` from `positions` (a missing partition from 0). */
-  async start(partitions: Record<string, number>, positions: TopicPositions): Promise<void> {
-    const offsets = [];
+  start(partitions: Record<string, number>, positions: TopicPositions): void {
     for (const [topic, count] of Object.entries(partitions)) {
+      const reader = new KafkaTopicReader(this.address, topic, { clientId: "weir-input" });
+      this.readers.set(topic, reader);
+      const mine: PartitionQueue[] = [];
       for (let p = 0; p < count; p++) {
-        const q = new PartitionQueue(topic, p);
+        const q = new PartitionQueue(topic, p, positions[topic]?.[p] ?? 0);
         this.queues.set(`${topic}/${p}`, q);
         this.order.push(q);
-        offsets.push({ topic, partition: p, offset: BigInt(positions[topic]?.[p] ?? 0) });
+        mine.push(q);
       }
+      this.loops.push(this.fetchLoop(reader, mine));
     }
+  }
+
+  private async fetchLoop(reader: KafkaTopicReader, queues: PartitionQueue[]): Promise<void> {
     try {
-      this.stream = await this.consumer.consume({
-        topics: Object.keys(partitions),
-        mode: "manual",
-        offsets,
-        isolationLevel: READ_COMMITTED,
-        autocommit: false,
-      });
-    } catch (err) {
-      throw brokerError(this.address, "subscribing to the input topics", err);
-    }
-    this.stream.on("data", (m: InputMessage) => {
-      const q = this.queues.get(`${m.topic}/${m.partition}`);
-      if (q === undefined) return; // a partition added after the start: read from the next run on
-      q.items.push(m);
-      this.queued++;
-      if (!this.unbounded && !this.paused && this.queued >= this.highWater) {
-        this.paused = true;
-        this.stream!.pause();
+      while (!this.closed) {
+        const wanted = queues.filter((q) => this.unbounded || q.size < this.highWater);
+        if (wanted.length === 0) {
+          await new Promise((r) => setTimeout(r, 5));
+          continue;
+        }
+        const fetched = await reader.fetch(
+          wanted.map((q) => ({ partition: q.partition, offset: q.next })),
+          200,
+        );
+        let got = 0;
+        for (const f of fetched) {
+          const q = queues[f.partition];
+          if (f.outOfRange) {
+            throw new Error(
+              `offset ${q.next} of ${q.topic}/${f.partition} is no longer in the log (deleted by retention?)`,
+            );
+          }
+          for (let i = 0; i < f.records.length; i++) q.items.push(f.records[i]);
+          got += f.records.length;
+          q.next = f.next;
+        }
+        if (got > 0) {
+          this.queued += got;
+          this.wakeUp();
+        }
       }
-      this.wakeUp();
-    });
-    this.stream.on("error", (err: Error) => {
-      this.failure = brokerError(this.address, "reading the input topics", err);
-      this.wakeUp();
-    });
+    } catch (err) {
+      if (!this.closed) {
+        this.failure = err instanceof Error ? err : new Error(String(err));
+        this.wakeUp();
+      }
+    }
   }
 
   /** The error that stopped reading, if any (the runner recovers from it). */
@@ -113,60 +117,40 @@ export class InputFeed {
 
   /** The offset the next fetch of a partition starts at (past any transaction markers read). */
   fetchedTo(topic: string, partition: number): number {
-    return Number(this.stream?.offsetsToFetch.get(`${topic}:${partition}`) ?? 0n);
+    return this.queues.get(`${topic}/${partition}`)?.next ?? 0;
   }
 
   /**
-   * Up to `max` records of one partition, taking partitions in turn. Empty when nothing is queued.
-   * `into` is filled and returned (reused by the caller to avoid allocating per batch).
+   * Up to `max` records of one partition, taking partitions in turn; returns the topic, or
+   * undefined when nothing is queued. `into` is filled (reused by the caller).
    */
-  take(max: number, into: InputMessage[]): InputMessage[] {
+  take(max: number, into: FetchedRecord[]): string | undefined {
     into.length = 0;
     const n = this.order.length;
     for (let i = 0; i < n; i++) {
       const q = this.order[(this.nextQueue + i) % n];
       if (q.size === 0) continue;
       this.nextQueue = (this.nextQueue + i + 1) % n;
-      this.takeFrom(q, max, into);
-      break;
+      const stop = Math.min(q.items.length, q.head + max);
+      for (let j = q.head; j < stop; j++) into.push(q.items[j]);
+      this.queued -= stop - q.head;
+      q.head = stop;
+      q.compact();
+      return q.topic;
     }
-    return into;
+    return undefined;
   }
 
   /** Up to `max` queued records of one partition whose offsets are below `endOffset`. */
-  takeUpTo(
-    topic: string,
-    partition: number,
-    endOffset: number,
-    max: number,
-    into: InputMessage[],
-  ): InputMessage[] {
+  takeUpTo(topic: string, partition: number, endOffset: number, max: number, into: FetchedRecord[]): void {
     into.length = 0;
     const q = this.queues.get(`${topic}/${partition}`);
-    if (q === undefined) return into;
-    while (into.length < max && q.size > 0 && Number(q.items[q.head].offset) < endOffset) {
+    if (q === undefined) return;
+    while (into.length < max && q.size > 0 && q.items[q.head].offset < endOffset) {
       into.push(q.items[q.head++]);
       this.queued--;
     }
     q.compact();
-    this.maybeResume();
-    return into;
-  }
-
-  private takeFrom(q: PartitionQueue, max: number, into: InputMessage[]): void {
-    const stop = Math.min(q.items.length, q.head + max);
-    for (let i = q.head; i < stop; i++) into.push(q.items[i]);
-    this.queued -= stop - q.head;
-    q.head = stop;
-    q.compact();
-    this.maybeResume();
-  }
-
-  private maybeResume(): void {
-    if (this.paused && this.queued < this.highWater / 2) {
-      this.paused = false;
-      this.stream?.resume();
-    }
   }
 
   /** Resolves when records arrive, reading fails, `ms` pass or `signal` aborts. */
@@ -192,15 +176,9 @@ export class InputFeed {
   }
 
   async close(): Promise<void> {
-    try {
-      await this.stream?.close();
-    } catch {
-      // closing a broken stream
-    }
-    try {
-      await this.consumer.close(true);
-    } catch {
-      // closing a consumer whose broker is gone
-    }
+    this.closed = true;
+    this.wakeUp();
+    await Promise.allSettled(this.loops);
+    await Promise.allSettled([...this.readers.values()].map((r) => r.close()));
   }
 }

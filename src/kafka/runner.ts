@@ -19,11 +19,10 @@
  * on. Starting the producer fences any older process with the same transactional id and aborts
  * its open transaction, so a zombie cannot commit after a takeover.
  */
-import { Consumer, Producer } from "@platformatic/kafka";
+import { Producer } from "@platformatic/kafka";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { PipelineDefinition } from "../api/pipeline.js";
 import { WeirError } from "../errors.js";
-import type { RecordHeader } from "../log/types.js";
 import type { TopicPositions } from "../runtime/checkpoint.js";
 import type { OutputListener } from "../runtime/log-outputs.js";
 import { LatencyHistogram, RateMeter, type PipelineMetricsSnapshot } from "../runtime/metrics.js";
@@ -51,7 +50,9 @@ import {
   type BrokerAddress,
   type KafkaMessage,
 } from "./connection.js";
-import { InputFeed, type InputMessage } from "./input-feed.js";
+import { InputFeed } from "./input-feed.js";
+import { KafkaTopicReader, type FetchedRecord } from "./topic-reader.js";
+import { PipelineMembership } from "./membership.js";
 
 export interface KafkaRunnerOptions {
   /** `kafka://host:port[,host:port]`. */
@@ -107,6 +108,8 @@ export class KafkaRunner {
   private cluster: KafkaCluster | undefined;
   private producer: Producer | undefined;
   private feed: InputFeed | undefined;
+  private membership: PipelineMembership | undefined;
+  private inputPartitions: Record<string, number> = {};
   private tables: TableOutputs | undefined;
   private lake: LakeOutputs | undefined;
   private partitionCounts = new Map<string, number>();
@@ -130,7 +133,7 @@ export class KafkaRunner {
   private readonly inputRate = new RateMeter();
   private readonly outputRate = new RateMeter();
   private readonly latency = new LatencyHistogram();
-  private readonly scratch: InputMessage[] = [];
+  private readonly scratch: FetchedRecord[] = [];
 
   constructor(
     readonly definition: PipelineDefinition,
@@ -235,7 +238,24 @@ export class KafkaRunner {
       this.partitionCounts.set(topic, await cluster.ensureTopic(topic, { partitions }));
     await cluster.ensureTopic(this.checkpointTopicName, { partitions: 1, config: CHECKPOINT_TOPIC_CONFIG });
 
-    // The producer first: initializing it fences an older process and aborts its open transaction,
+    const inputs: Record<string, number> = {};
+    for (const topic of this.task.inputTopics()) inputs[topic] = this.partitionCounts.get(topic)!;
+    this.inputPartitions = inputs;
+
+    // One active process per pipeline: the leader of group weir.<pipeline> holds every partition.
+    const membership = (this.membership = new PipelineMembership(this.address, `weir.${name}`));
+    await membership.join(Object.keys(inputs));
+    const active = await membership.waitUntilActive(
+      inputs,
+      () => this.stopping,
+      () =>
+        this.logger(
+          `${name}: standing by: another process is running this pipeline (consumer group weir.${name}); taking over if it stops`,
+        ),
+    );
+    if (!active) return true;
+
+    // The producer next: initializing it fences an older process and aborts its open transaction,
     // which is what lets the checkpoint topic be read to its (stable) end.
     this.producer = new Producer({
       ...clientOptions(this.address, `weir-${name}`),
@@ -251,8 +271,6 @@ export class KafkaRunner {
     }
 
     const recovered = await readCheckpoints(this.address, this.checkpointTopicName);
-    const inputs: Record<string, number> = {};
-    for (const topic of this.task.inputTopics()) inputs[topic] = this.partitionCounts.get(topic)!;
     const ends: Record<string, number[]> = {};
     if (this.options.untilEnd)
       for (const topic of Object.keys(inputs)) ends[topic] = await cluster.endOffsets(topic);
@@ -260,8 +278,8 @@ export class KafkaRunner {
     if (recovered === undefined) await this.startFresh(inputs);
     else await this.restore(recovered.snapshot);
 
-    const feed = (this.feed = new InputFeed(this.address, `weir.${name}`));
-    await feed.start(inputs, this.positions);
+    const feed = (this.feed = new InputFeed(this.address));
+    feed.start(inputs, this.positions);
     if (recovered !== undefined && recovered.commits.length > 0) await this.replay(recovered);
     return this.processLive(ends);
   }
@@ -313,13 +331,14 @@ export class KafkaRunner {
         for (const [topic, partition, end] of commit.segments) {
           const pos = this.positions[topic];
           while (pos[partition] < end) {
-            const batch = feed.takeUpTo(topic, partition, end, this.maxBatch, this.scratch);
+            const batch = this.scratch;
+            feed.takeUpTo(topic, partition, end, this.maxBatch, batch);
             if (batch.length === 0) {
               if (feed.error) throw feed.error;
               await feed.waitForData(1000);
               continue;
             }
-            this.process(batch);
+            this.process(topic, batch);
             replayed += batch.length;
             await this.tables?.flush();
           }
@@ -339,21 +358,20 @@ export class KafkaRunner {
       );
   }
 
-  private process(batch: InputMessage[]): void {
+  private process(topic: string, batch: FetchedRecord[]): void {
     const task = this.task;
     for (let i = 0; i < batch.length; i++) {
-      const m = batch[i];
+      const r = batch[i];
       task.processLine(
-        m.topic,
-        m.partition,
-        Number(m.offset),
-        Number(m.timestamp),
-        m.value === undefined || m.value === null ? "" : m.value.toString("utf8"),
-        m.headers.size > 0 ? toHeaders(m.headers) : undefined,
+        topic,
+        r.partition,
+        r.offset,
+        r.timestamp,
+        r.value === null ? "" : r.value.toString("utf8"),
       );
     }
     const last = batch[batch.length - 1];
-    this.positions[last.topic][last.partition] = Number(last.offset) + 1;
+    this.positions[topic][last.partition] = last.offset + 1;
     this.recordsIn += batch.length;
   }
 
@@ -362,18 +380,19 @@ export class KafkaRunner {
     const untilEnd = this.options.untilEnd === true;
     while (!this.stopping) {
       if (feed.error) throw feed.error;
-      const batch = feed.take(this.maxBatch, this.scratch);
+      const batch = this.scratch;
+      const topic = feed.take(this.maxBatch, batch);
       const now = Date.now();
-      if (batch.length > 0) {
-        const first = Number(batch[0].timestamp);
+      if (topic !== undefined) {
+        const first = batch[0].timestamp;
         if (this.oldestUncommittedAppend === 0 || first < this.oldestUncommittedAppend)
           this.oldestUncommittedAppend = first;
-        this.process(batch);
+        this.process(topic, batch);
         const last = batch[batch.length - 1];
         const seg = this.segments[this.segments.length - 1];
-        const end = Number(last.offset) + 1;
-        if (seg !== undefined && seg[0] === last.topic && seg[1] === last.partition) seg[2] = end;
-        else this.segments.push([last.topic, last.partition, end]);
+        const end = last.offset + 1;
+        if (seg !== undefined && seg[0] === topic && seg[1] === last.partition) seg[2] = end;
+        else this.segments.push([topic, last.partition, end]);
         this.inputRate.mark(batch.length, now);
       }
       this.task.tick();
@@ -423,6 +442,12 @@ export class KafkaRunner {
    */
   private async commit(snapshot: boolean): Promise<void> {
     const producer = this.producer!;
+    if (!this.membership!.holdsAll(this.inputPartitions)) {
+      throw new WeirError(
+        "BROKER",
+        `kafka ${this.address.url}: this process no longer holds the partitions of ${this.definition.name} (another process took over)`,
+      );
+    }
     const entries: CheckpointEntry[] = [];
     let tableSeqs: Record<string, number> | undefined;
     if (snapshot) {
@@ -534,12 +559,15 @@ export class KafkaRunner {
     const feed = this.feed;
     const producer = this.producer;
     const cluster = this.cluster;
+    const membership = this.membership;
+    this.membership = undefined;
     this.feed = undefined;
     this.producer = undefined;
     this.cluster = undefined;
     await feed?.close();
     if (producer) await closeQuietly(producer);
     await cluster?.close();
+    await membership?.close();
   }
 }
 
@@ -559,41 +587,25 @@ export async function readCheckpoints(
     await cluster.close();
   }
   if (end <= start) return undefined;
-  const consumer = new Consumer({
-    ...clientOptions(address, "weir-checkpoints"),
-    groupId: `${topic}.reader`,
-    isolationLevel: READ_COMMITTED,
-    autocommit: false,
-    maxWaitTime: 200,
-  });
+  const reader = new KafkaTopicReader(address, topic, { clientId: "weir-checkpoints" });
   const folder = new CheckpointFolder();
   try {
-    const stream = await consumer.consume({
-      topics: [topic],
-      mode: "manual",
-      offsets: [{ topic, partition: 0, offset: BigInt(start) }],
-      isolationLevel: READ_COMMITTED,
-      autocommit: false,
-    });
-    await new Promise<void>((resolve, reject) => {
-      const check = () => {
-        if ((stream.offsetsToFetch.get(`${topic}:0`) ?? 0n) >= BigInt(end)) resolve();
-      };
-      stream.on("data", (m: InputMessage) => {
-        folder.add(
-          m.key?.toString("utf8") ?? "",
-          m.value && m.value.length > 0 ? m.value.toString("utf8") : null,
-        );
-        if (m.offset + 1n >= BigInt(end)) resolve();
-      });
-      stream.on("fetch", () => setImmediate(check));
-      stream.on("error", reject);
-    });
-    await stream.close();
+    let next = start;
+    while (next < end) {
+      for (const f of await reader.fetch([{ partition: 0, offset: next }], 200)) {
+        if (f.outOfRange) throw new Error(`offset ${next} of ${topic} is not in the log`);
+        for (const r of f.records)
+          folder.add(
+            r.key?.toString("utf8") ?? "",
+            r.value && r.value.length > 0 ? r.value.toString("utf8") : null,
+          );
+        next = Math.max(next, f.next);
+      }
+    }
   } catch (err) {
     throw brokerError(address, `reading checkpoints from ${topic}`, err);
   } finally {
-    await closeQuietly(consumer);
+    await reader.close();
   }
   return folder.result();
 }
@@ -607,22 +619,19 @@ export async function closeQuietly(client: { close(force?: boolean): Promise<voi
   }
 }
 
-function toHeaders(map: Map<Buffer, Buffer>): RecordHeader[] {
-  const out: RecordHeader[] = [];
-  for (const [k, v] of map) out.push({ key: k.toString("utf8"), value: v });
-  return out;
-}
-
 /** Errors of the Kafka client library carry codes like PLT_KFK_NETWORK. */
 function isKafkaClientError(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === "string" && code.startsWith("PLT_KFK_");
 }
 
+/**
+ * Cluster errors are retried from the last committed checkpoint, including being fenced: another
+ * process took the pipeline over, and this one goes back to standing by.
+ */
 function isRecoverable(err: unknown): boolean {
-  if (!(err instanceof WeirError)) return false;
-  if (err.code !== "BROKER") return false;
-  return !/fenced|INVALID_PRODUCER_EPOCH|TRANSACTIONAL_ID_AUTHORIZATION/i.test(describe(err));
+  if (!(err instanceof WeirError) || err.code !== "BROKER") return false;
+  return !/AUTHORIZATION|AUTHENTICATION/i.test(describe(err));
 }
 
 function describe(err: unknown): string {

@@ -13,10 +13,21 @@
  * `usePostgres()` provisions a throwaway PostgreSQL cluster through scripts/postgres.sh for the
  * tests of one file (its own directory and port, so test files running in parallel do not stop
  * each other's server), and stops it afterwards only if it started it.
+ *
+ * `useKafka()` does the same for a Kafka broker (or a 3-node cluster) through scripts/kafka.sh:
+ *
+ *   describe("on Kafka", () => {
+ *     const kafka = useKafka({ port: 19310 });     // each test file its own port
+ *     test("...", async (t) => {
+ *       if (kafka.url === undefined) return requireService(t, "Kafka", kafka.unavailable);
+ *       ... `weir ... --broker ${kafka.url}` ...
+ *     });
+ *   });
  */
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { existsSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, type TestContext } from "node:test";
 
@@ -133,4 +144,112 @@ export function usePostgres(options: { port: number; dir: string }): PostgresSer
     else if (startedByUs) await postgresScript("stop", cluster);
   });
   return service;
+}
+
+/** Run scripts/kafka.sh with the given command and environment. Never rejects. */
+export function kafkaScript(
+  args: readonly string[],
+  env: Record<string, string>,
+  timeoutMs = 120_000,
+): Promise<ScriptResult> {
+  const script = join(repoRoot(), "scripts", "kafka.sh");
+  return new Promise((resolveRun) => {
+    execFile(
+      "bash",
+      [script, ...args],
+      { env: { ...process.env, ...env }, timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 16 << 20 },
+      (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof err.code === "number" ? err.code : 1;
+        const why = err !== null && err.killed ? `\n(killed after ${timeoutMs} ms)` : "";
+        resolveRun({ code, stdout: String(stdout), stderr: String(stderr) + why });
+      },
+    );
+  });
+}
+
+/** True when `java` is on PATH (or JAVA_HOME has one): scripts/kafka.sh runs the broker with it. */
+function hasJava(env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env.JAVA_HOME && existsSync(join(env.JAVA_HOME, "bin", "java"))) return true;
+  return (env.PATH ?? "").split(delimiter).some((dir) => dir !== "" && existsSync(join(dir, "java")));
+}
+
+export interface KafkaService {
+  readonly port: number;
+  readonly brokers: 1 | 3;
+  /** The cluster's data directory (removed after the file's tests). */
+  readonly dir: string;
+  /** `kafka://127.0.0.1:PORT[,...]` once started (undefined when Kafka could not be provisioned). */
+  url: string | undefined;
+  /** Why Kafka is not available (set when url is undefined). */
+  unavailable: string | undefined;
+  /** Stop node N (1..brokers) for failover tests; throws when the script fails. */
+  stopNode(n: number): Promise<void>;
+  /** Start node N again; throws when the script fails. */
+  startNode(n: number): Promise<void>;
+}
+
+/**
+ * Provision Kafka for the tests of a file: call inside the file's top `describe()` (it registers
+ * that suite's `before` and `after` hooks). `before` starts `brokers` nodes (default 1) listening
+ * on `port`, `port + 1`... (controllers on `port + 1000`...) with their data in a directory of the
+ * system's temporary directory named after the port; `after` stops them and removes it. The first
+ * start on a machine fetches Kafka's jars with Maven (allowed up to 5 minutes).
+ */
+export function useKafka(options: { port: number; brokers?: 1 | 3 }): KafkaService {
+  const port = options.port;
+  const brokers = options.brokers ?? 1;
+  const dir = join(tmpdir(), `weir-kafka-${port}`);
+  const env = {
+    WEIR_KAFKA_PORT: String(port),
+    WEIR_KAFKA_DIR: dir,
+    WEIR_KAFKA_BROKERS: String(brokers),
+  };
+  const run = async (args: string[], timeoutMs?: number) => {
+    const r = await kafkaScript(args, env, timeoutMs);
+    if (r.code !== 0) {
+      throw new Error(`scripts/kafka.sh ${args.join(" ")} failed (exit ${r.code}): ${tail(r.stderr, 5)}`);
+    }
+  };
+  const service: KafkaService = {
+    port,
+    brokers,
+    dir,
+    url: undefined,
+    unavailable: undefined,
+    stopNode: (n) => run(["stop-node", String(n)]),
+    startNode: (n) => run(["start-node", String(n)], 180_000),
+  };
+  before(async () => {
+    if (!hasJava()) {
+      service.unavailable = "no `java` on PATH (scripts/kafka.sh runs Kafka on Java 17+)";
+      return;
+    }
+    // A run that crashed may have left its cluster (and processes) behind: the script's own
+    // layout file says what to stop, whatever this file asks for now.
+    if (existsSync(dir)) {
+      await kafkaScript(["clean"], { WEIR_KAFKA_DIR: dir, WEIR_KAFKA_PORT: "", WEIR_KAFKA_BROKERS: "" });
+    }
+    const r = await kafkaScript(["start"], env, 300_000);
+    if (r.code !== 0) {
+      service.unavailable = `scripts/kafka.sh start failed (exit ${r.code}): ${tail(r.stderr, 3)}`;
+      return;
+    }
+    service.url = (await kafkaScript(["url"], env)).stdout.trim();
+  });
+  after(async () => {
+    if (existsSync(dir)) await kafkaScript(["stop"], env);
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(`${dir}.lock`, { force: true });
+  });
+  return service;
+}
+
+/** The last `n` non-empty lines of a text, joined with " | ". */
+function tail(text: string, n: number): string {
+  return text
+    .trim()
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .slice(-n)
+    .join(" | ");
 }

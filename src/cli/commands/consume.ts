@@ -1,7 +1,8 @@
 /**
  * `weir consume TOPIC`: print record values, one per line, from the beginning (or a group's
  * committed offsets) to the current end of every partition; with --follow, keep printing new
- * records until SIGINT/SIGTERM.
+ * records until SIGINT/SIGTERM. With `--broker` / `$WEIR_BROKER`, the same on a Kafka cluster
+ * (src/kafka/consume-cli.ts).
  *
  * Order: each partition is read in offset order; partitions are interleaved by record timestamp,
  * ties broken by partition number (a k-way merge over the partitions' heads). While following,
@@ -12,11 +13,13 @@ import type { Command } from "commander";
 import type { LogRecord } from "../../log/types.js";
 import type { PartitionReader } from "../../log/index.js";
 import {
+  BROKER_OPTION_HELP,
   OutputBuffer,
   info,
   intParser,
   plural,
   q,
+  resolveBroker,
   resolveDataDir,
   shutdownSignal,
   unknownTopicError,
@@ -26,7 +29,8 @@ import {
 } from "../common.js";
 import { existsSync } from "node:fs";
 
-interface ConsumeOptions extends GlobalOptions {
+export interface ConsumeOptions extends GlobalOptions {
+  broker?: string;
   group?: string;
   follow?: boolean;
   max?: number;
@@ -55,6 +59,7 @@ export function register(program: Command): void {
     .option("--from-beginning", "start at the oldest retained record (the default without --group)")
     .option("--from-end", "start at the current end (only new records; use with --follow)")
     .option("--keys", "print each record as KEY<tab>VALUE (a record without key prints null)")
+    .option("--broker <url>", BROKER_OPTION_HELP)
     .addHelpText(
       "after",
       "\nRecords are printed exactly as stored (the value's bytes), one per line. Partitions are read in\n" +
@@ -62,7 +67,8 @@ export function register(program: Command): void {
         "Examples:\n" +
         "  weir consume events --max 10\n" +
         "  weir consume events --group reports        # resumes where the last `--group reports` run stopped\n" +
-        "  weir consume alerts --follow --from-end    # tail new records until Ctrl-C\n",
+        "  weir consume alerts --follow --from-end    # tail new records until Ctrl-C\n" +
+        "  weir consume alerts --broker kafka://127.0.0.1:9092   # read committed records on Kafka\n",
     )
     .action(async (topic: string, _opts: ConsumeOptions, cmd: Command) => {
       await consume(topic, cmd.optsWithGlobals<ConsumeOptions>());
@@ -120,6 +126,11 @@ function siftDown(heap: Source[], at: number): void {
 export async function consume(topic: string, opts: ConsumeOptions): Promise<void> {
   if (opts.fromBeginning && opts.fromEnd)
     throw usageError("give either --from-beginning or --from-end, not both");
+  const broker = resolveBroker(opts);
+  if (broker !== undefined) {
+    const { consumeFromKafka } = await import("../../kafka/consume-cli.js");
+    return consumeFromKafka(topic, opts, broker);
+  }
   const dataDir = resolveDataDir(opts);
   if (!existsSync(dataDir)) throw unknownTopicError(topic, dataDir);
   const stop = shutdownSignal();

@@ -1,5 +1,6 @@
 /**
- * `weir produce TOPIC`: append JSON lines from a file or stdin to a topic.
+ * `weir produce TOPIC`: append JSON lines from a file or stdin to a topic (of the embedded log, or
+ * of a Kafka cluster with `--broker` / `$WEIR_BROKER`: src/kafka/produce-cli.ts).
  *
  * Lines are streamed in large chunks, split by LineSplitter and appended in batches (one append per
  * chunk, at most --batch records each), so a file of millions of lines goes through quickly;
@@ -10,6 +11,7 @@ import type { Readable } from "node:stream";
 import type { Command } from "commander";
 import type { ProducerRecord } from "../../log/types.js";
 import {
+  BROKER_OPTION_HELP,
   EXIT_FAILURE,
   RatePacer,
   UserError,
@@ -19,6 +21,7 @@ import {
   parseRate,
   plural,
   q,
+  resolveBroker,
   resolveDataDir,
   shutdownSignal,
   warn,
@@ -27,7 +30,8 @@ import {
 } from "../common.js";
 import { LineSplitter, isBlank } from "../lines.js";
 
-interface ProduceOptions extends GlobalOptions {
+export interface ProduceOptions extends GlobalOptions {
+  broker?: string;
   file?: string;
   keyField?: string;
   rate?: number;
@@ -58,13 +62,20 @@ export function register(program: Command): void {
       "--flush <policy>",
       "when appends are fsynced: always, os or interval:<ms> (default: interval:50ms)",
     )
-    .option("--batch <n>", "records per append", intParser(1, 1_000_000), 1000)
+    .option(
+      "--batch <n>",
+      "records per append (on Kafka: per partition per request)",
+      intParser(1, 1_000_000),
+      1000,
+    )
+    .option("--broker <url>", BROKER_OPTION_HELP)
     .addHelpText(
       "after",
       "\nExamples:\n" +
         "  weir produce events --file events.jsonl --key-field user_id\n" +
         "  cat events.jsonl | weir produce events --rate 500/s\n" +
-        "  weir produce events --partitions 4 --json < events.jsonl\n",
+        "  weir produce events --partitions 4 --json < events.jsonl\n" +
+        "  weir produce events --file events.jsonl --broker kafka://127.0.0.1:9092\n",
     )
     .action(async (topic: string, _opts: ProduceOptions, cmd: Command) => {
       const opts = cmd.optsWithGlobals<ProduceOptions>();
@@ -140,109 +151,54 @@ async function createProgress(total: number): Promise<Progress> {
   };
 }
 
+/** What a produce run did, for its summary. */
+interface ProduceCounts {
+  produced: number;
+  notJson: number;
+  rejected: number;
+}
+
+/** Where parsed lines go: the embedded log's writer, or a Kafka topic (several batches in flight). */
+export type AppendRecords = (records: ProducerRecord[]) => void | Promise<void>;
+
 export async function produce(topic: string, opts: ProduceOptions): Promise<void> {
+  const broker = resolveBroker(opts);
   const dataDir = resolveDataDir(opts);
-  const flush = await parseFlushOption(opts.flush);
+  const flush = broker === undefined ? await parseFlushOption(opts.flush) : undefined;
   const input = await openInput(opts.file);
   const stop = shutdownSignal();
-  const keyField = opts.keyField;
-  const keyPath = keyField !== undefined && keyField.includes(".") ? keyField.split(".") : null;
-  const strict = opts.json === true;
-  const batchSize = opts.batch;
+  const counts: ProduceCounts = { produced: 0, notJson: 0, rejected: 0 };
 
-  let produced = 0;
-  let notJson = 0;
-  let rejected = 0;
-  let bytesRead = 0;
-
-  await withLog(
-    dataDir,
-    async (log) => {
-      if (!log.hasTopic(topic)) {
-        const partitions = opts.partitions ?? 1;
-        log.createTopic(topic, { partitions });
-        info(`created topic ${q(topic)} with ${plural(partitions, "partition")} (it did not exist)`);
-      } else if (opts.partitions !== undefined) {
-        const existing = log.describeTopic(topic).partitions.length;
-        if (existing !== opts.partitions) {
-          info(
-            `topic ${q(topic)} already has ${plural(existing, "partition")}; --partitions ${opts.partitions} ignored`,
-          );
+  if (broker !== undefined) {
+    const { withKafkaTopic } = await import("../../kafka/produce-cli.js");
+    await withKafkaTopic(broker, topic, opts, (append) => appendLines(input, opts, stop, append, counts));
+  } else {
+    await withLog(
+      dataDir,
+      async (log) => {
+        if (!log.hasTopic(topic)) {
+          const partitions = opts.partitions ?? 1;
+          log.createTopic(topic, { partitions });
+          info(`created topic ${q(topic)} with ${plural(partitions, "partition")} (it did not exist)`);
+        } else if (opts.partitions !== undefined) {
+          const existing = log.describeTopic(topic).partitions.length;
+          if (existing !== opts.partitions) {
+            info(
+              `topic ${q(topic)} already has ${plural(existing, "partition")}; --partitions ${opts.partitions} ignored`,
+            );
+          }
         }
-      }
-      const writer = log.writer(topic);
-      const pacer = opts.rate !== undefined ? new RatePacer(opts.rate) : null;
-      const progress =
-        input.size !== null && input.size > 0 && process.stderr.isTTY && !opts.quiet
-          ? await createProgress(input.size)
-          : null;
-      const onStop = () => input.stream.destroy();
-      stop.addEventListener("abort", onStop, { once: true });
-
-      let pending: ProducerRecord[] = [];
-      const onLine = (line: string, lineNumber: number): void => {
-        if (isBlank(line)) return;
-        let parsed: unknown;
-        let valid = true;
+        const writer = log.writer(topic);
         try {
-          parsed = JSON.parse(line);
-        } catch (err) {
-          valid = false;
-          if (strict) {
-            rejected++;
-            warn(`line ${lineNumber}: not valid JSON: ${(err as Error).message}`);
-            return;
-          }
-          notJson++;
+          await appendLines(input, opts, stop, (records) => void writer.append(records), counts);
+        } finally {
+          writer.close();
         }
-        const key = keyField !== undefined && valid ? keyFromValue(parsed, keyField, keyPath) : null;
-        pending.push({ key, value: line });
-      };
-
-      /** Append everything pending, in batches, paced when --rate is given. */
-      const appendPending = async (): Promise<void> => {
-        let i = 0;
-        while (i < pending.length) {
-          if (stop.aborted) break;
-          let n = Math.min(batchSize, pending.length - i);
-          if (pacer !== null) {
-            n = await pacer.take(n, stop);
-            if (n === 0) break;
-          }
-          writer.append(i === 0 && n === pending.length ? pending : pending.slice(i, i + n));
-          produced += n;
-          i += n;
-        }
-        pending = [];
-      };
-
-      const splitter = new LineSplitter();
-      try {
-        try {
-          for await (const chunk of input.stream) {
-            const buf = chunk as Buffer;
-            bytesRead += buf.length;
-            splitter.push(buf, onLine);
-            await appendPending();
-            progress?.update(bytesRead, produced);
-            if (stop.aborted) break;
-          }
-        } catch (err) {
-          if (!stop.aborted) throw new UserError(`cannot read ${q(input.name)}: ${(err as Error).message}`);
-        }
-        if (!stop.aborted) {
-          splitter.end(onLine);
-          await appendPending();
-          progress?.update(bytesRead, produced);
-        }
-      } finally {
-        stop.removeEventListener("abort", onStop);
-        progress?.stop();
-        writer.close();
-      }
-    },
-    flush === undefined ? {} : { flush },
-  );
+      },
+      flush === undefined ? {} : { flush },
+    );
+  }
+  const { produced, notJson, rejected } = counts;
 
   const details: string[] = [];
   if (notJson > 0) details.push(`${notJson} not valid JSON`);
@@ -256,5 +212,103 @@ export async function produce(topic: string, opts: ProduceOptions): Promise<void
     process.exitCode = EXIT_FAILURE;
   } else {
     info(summary);
+  }
+}
+
+/**
+ * Read the input's lines, parse them (--json, --key-field), and hand them to `append` in batches of
+ * at most --batch records, paced by --rate, with a progress bar on a terminal. Stops early when
+ * `stop` fires. Counts go to `counts` as they happen.
+ */
+async function appendLines(
+  input: { stream: Readable; size: number | null; name: string },
+  opts: ProduceOptions,
+  stop: AbortSignal,
+  append: AppendRecords,
+  counts: ProduceCounts,
+): Promise<void> {
+  const keyField = opts.keyField;
+  const keyPath = keyField !== undefined && keyField.includes(".") ? keyField.split(".") : null;
+  const strict = opts.json === true;
+  const batchSize = opts.batch;
+  let bytesRead = 0;
+  const pacer = opts.rate !== undefined ? new RatePacer(opts.rate) : null;
+  const progress =
+    input.size !== null && input.size > 0 && process.stderr.isTTY && !opts.quiet
+      ? await createProgress(input.size)
+      : null;
+  const onStop = () => input.stream.destroy();
+  stop.addEventListener("abort", onStop, { once: true });
+
+  let pending: ProducerRecord[] = [];
+  const onLine = (line: string, lineNumber: number): void => {
+    if (isBlank(line)) return;
+    let parsed: unknown;
+    let valid = true;
+    try {
+      parsed = JSON.parse(line);
+    } catch (err) {
+      valid = false;
+      if (strict) {
+        counts.rejected++;
+        warn(`line ${lineNumber}: not valid JSON: ${(err as Error).message}`);
+        return;
+      }
+      counts.notJson++;
+    }
+    const key = keyField !== undefined && valid ? keyFromValue(parsed, keyField, keyPath) : null;
+    pending.push({ key, value: line });
+  };
+
+  /** A failed append (not a failed read), thrown as it is. */
+  let appendError: unknown;
+  /** Append everything pending, in batches, paced when --rate is given. */
+  const appendPending = async (): Promise<void> => {
+    try {
+      await appendBatches();
+    } catch (err) {
+      appendError = err;
+      throw err;
+    }
+  };
+  const appendBatches = async (): Promise<void> => {
+    let i = 0;
+    while (i < pending.length) {
+      if (stop.aborted) break;
+      let n = Math.min(batchSize, pending.length - i);
+      if (pacer !== null) {
+        n = await pacer.take(n, stop);
+        if (n === 0) break;
+      }
+      await append(i === 0 && n === pending.length ? pending : pending.slice(i, i + n));
+      counts.produced += n;
+      i += n;
+    }
+    pending = [];
+  };
+
+  const splitter = new LineSplitter();
+  try {
+    try {
+      for await (const chunk of input.stream) {
+        const buf = chunk as Buffer;
+        bytesRead += buf.length;
+        splitter.push(buf, onLine);
+        await appendPending();
+        progress?.update(bytesRead, counts.produced);
+        if (stop.aborted) break;
+      }
+    } catch (err) {
+      if (appendError !== undefined) throw appendError;
+      if (!stop.aborted) throw new UserError(`cannot read ${q(input.name)}: ${(err as Error).message}`);
+    }
+    if (!stop.aborted) {
+      splitter.end(onLine);
+      await appendPending();
+      progress?.update(bytesRead, counts.produced);
+    }
+  } finally {
+    stop.removeEventListener("abort", onStop);
+    progress?.stop();
   }
 }

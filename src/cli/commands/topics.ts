@@ -1,9 +1,11 @@
 /**
- * `weir topics list|create|describe|delete`: manage the topics of the embedded log.
+ * `weir topics list|create|describe|delete`: manage the topics of the embedded log, or of a Kafka
+ * cluster with `--broker` / `$WEIR_BROKER` (src/kafka/topics-cli.ts).
  */
 import type { Command } from "commander";
 import type { TopicConfig, TopicDescription } from "../../log/types.js";
 import {
+  BROKER_OPTION_HELP,
   formatBytes,
   formatDuration,
   info,
@@ -15,6 +17,7 @@ import {
   plural,
   q,
   renderTable,
+  resolveBroker,
   resolveDataDir,
   unknownTopicError,
   usageError,
@@ -25,7 +28,9 @@ import {
 import { existsSync } from "node:fs";
 
 interface CreateOptions extends GlobalOptions {
+  broker?: string;
   partitions?: number;
+  replicationFactor?: number;
   retentionMs?: number;
   retention?: number;
   retentionBytes?: number;
@@ -35,7 +40,18 @@ interface CreateOptions extends GlobalOptions {
 }
 
 interface JsonOption extends GlobalOptions {
+  broker?: string;
   json?: boolean;
+}
+
+interface DeleteOptions extends GlobalOptions {
+  broker?: string;
+  ifExists?: boolean;
+}
+
+/** The Kafka side of these commands, loaded only when --broker or $WEIR_BROKER is given. */
+function kafka() {
+  return import("../../kafka/topics-cli.js");
 }
 
 function json(value: unknown): string {
@@ -49,7 +65,8 @@ export function register(program: Command): void {
     .addHelpText(
       "after",
       "\nExamples:\n  weir topics create events --partitions 4 --retention 3d\n  weir topics list\n" +
-        "  weir topics describe events\n  weir topics delete events",
+        "  weir topics describe events\n  weir topics delete events\n" +
+        "  weir topics list --broker kafka://127.0.0.1:9092   # the topics of a Kafka cluster",
     );
 
   topics
@@ -57,8 +74,11 @@ export function register(program: Command): void {
     .alias("ls")
     .description("list the topics, one name per line")
     .option("--json", "print every topic's configuration and partitions as JSON")
+    .option("--broker <url>", BROKER_OPTION_HELP)
     .action(async (_opts: JsonOption, cmd: Command) => {
       const opts = cmd.optsWithGlobals<JsonOption>();
+      const broker = resolveBroker(opts);
+      if (broker !== undefined) return (await kafka()).listKafkaTopics(broker, opts);
       const dataDir = resolveDataDir(opts);
       if (!existsSync(dataDir)) {
         // Nothing was ever written here: no topics (and do not create the directory).
@@ -81,6 +101,11 @@ export function register(program: Command): void {
     .argument("<name>", "topic name")
     .option("-p, --partitions <n>", "number of partitions", intParser(1, 100_000), 1)
     .option(
+      "--replication-factor <n>",
+      "on a Kafka cluster: copies of each partition (default: the cluster's default.replication.factor)",
+      intParser(1, 100),
+    )
+    .option(
       "--retention <duration>",
       "keep records this long: 30m, 12h, 7d, or forever (default: 7d)",
       parseRetention,
@@ -94,6 +119,7 @@ export function register(program: Command): void {
     .option("--segment-bytes <size>", "roll segment files at this size (default: 64MB)", parseBytes)
     .option("--segment-ms <duration>", "roll segment files at this age (default: 7d)", parseRetention)
     .option("--if-not-exists", "succeed without changes when the topic already exists")
+    .option("--broker <url>", BROKER_OPTION_HELP)
     .addHelpText(
       "after",
       "\nExample:\n  weir topics create events --partitions 4 --retention 3d --retention-bytes 10GB",
@@ -102,6 +128,16 @@ export function register(program: Command): void {
       const opts = cmd.optsWithGlobals<CreateOptions>();
       if (opts.retention !== undefined && opts.retentionMs !== undefined) {
         throw usageError("give either --retention or --retention-ms, not both");
+      }
+      const broker = resolveBroker(opts);
+      if (broker !== undefined) {
+        const retentionMs = opts.retentionMs ?? opts.retention;
+        return (await kafka()).createKafkaTopic(broker, name, { ...opts, retentionMs });
+      }
+      if (opts.replicationFactor !== undefined) {
+        throw usageError(
+          "--replication-factor applies to topics on a Kafka cluster (--broker); the embedded log keeps one copy",
+        );
       }
       const config: Partial<{ -readonly [K in keyof TopicConfig]: TopicConfig[K] }> = {};
       if (opts.partitions !== undefined) config.partitions = opts.partitions;
@@ -132,8 +168,11 @@ export function register(program: Command): void {
     .description("show a topic's configuration and partitions (offsets, sizes, segments)")
     .argument("<name>", "topic name")
     .option("--json", "print as JSON")
+    .option("--broker <url>", BROKER_OPTION_HELP)
     .action(async (name: string, _opts: JsonOption, cmd: Command) => {
       const opts = cmd.optsWithGlobals<JsonOption>();
+      const broker = resolveBroker(opts);
+      if (broker !== undefined) return (await kafka()).describeKafkaTopic(broker, name, opts);
       const dataDir = resolveDataDir(opts);
       if (!existsSync(dataDir)) throw unknownTopicError(name, dataDir);
       await withLog(dataDir, (log) => {
@@ -149,8 +188,11 @@ export function register(program: Command): void {
     .description("delete a topic and all its records")
     .argument("<name>", "topic name")
     .option("--if-exists", "succeed when the topic does not exist")
-    .action(async (name: string, _opts: GlobalOptions & { ifExists?: boolean }, cmd: Command) => {
-      const opts = cmd.optsWithGlobals<GlobalOptions & { ifExists?: boolean }>();
+    .option("--broker <url>", BROKER_OPTION_HELP)
+    .action(async (name: string, _opts: DeleteOptions, cmd: Command) => {
+      const opts = cmd.optsWithGlobals<DeleteOptions>();
+      const broker = resolveBroker(opts);
+      if (broker !== undefined) return (await kafka()).deleteKafkaTopic(broker, name, opts);
       const dataDir = resolveDataDir(opts);
       const missing = () => {
         if (opts.ifExists) info(`topic ${q(name)} does not exist; nothing to delete`);
