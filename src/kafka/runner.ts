@@ -43,7 +43,6 @@ import {
 import {
   KafkaCluster,
   KeyPartitioner,
-  READ_COMMITTED,
   brokerError,
   clientOptions,
   parseBrokerUrl,
@@ -281,6 +280,11 @@ export class KafkaRunner {
     const feed = (this.feed = new InputFeed(this.address));
     feed.start(inputs, this.positions);
     if (recovered !== undefined && recovered.commits.length > 0) await this.replay(recovered);
+    this.logger(
+      `${name}: active: processing ${Object.entries(inputs)
+        .map(([t, n]) => `${t} (${n} partition${n === 1 ? "" : "s"})`)
+        .join(", ")}`,
+    );
     return this.processLive(ends);
   }
 
