@@ -28,7 +28,7 @@ test(
     const dir = mkdtempSync(join(tmpdir(), "weir-kafka-restart-"));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
     const input = join(dir, "events.jsonl");
-    const gen = await runCli(["generate", "nobroker", "-n", "200000", "--seed", "9", "-o", input]);
+    const gen = await runCli(["generate", "nobroker", "-n", "400000", "--seed", "9", "-o", input]);
     assert.equal(gen.code, 0, gen.stderr);
     const embedded = join(dir, "embedded");
     const expected = { ...(await embeddedRun(input, embedded)), ...(await storageOutputs(embedded)) };
@@ -50,9 +50,9 @@ test(
       { timeoutMs: 400_000 },
     );
     p.end();
-    // Mid-run: processing (its versioned tables make 200k events take seconds).
+    // Mid-run: processing (its versioned tables make 400k events take several seconds).
     await p.waitForStderr((s) => /active: processing/.test(s), 60_000);
-    await new Promise((res) => setTimeout(res, 500));
+    await new Promise((res) => setTimeout(res, 300));
     let exitedAt = 0;
     void p.exited.then(() => (exitedAt = Date.now()));
     await kafka.stopNode(1);
