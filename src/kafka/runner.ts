@@ -109,6 +109,8 @@ export class KafkaRunner {
   private feed: InputFeed | undefined;
   private membership: PipelineMembership | undefined;
   private inputPartitions: Record<string, number> = {};
+  /** The cluster answered at least once (later failures are outages to wait out). */
+  private connectedOnce = false;
   private tables: TableOutputs | undefined;
   private lake: LakeOutputs | undefined;
   private partitionCounts = new Map<string, number>();
@@ -181,7 +183,8 @@ export class KafkaRunner {
           });
           if (done || this.stopping) break;
         } catch (err) {
-          if (!isRecoverable(err) || this.stopping) throw err;
+          // A cluster never reached (a wrong address, nothing listening) is the user's to fix: one line.
+          if (!isRecoverable(err) || this.stopping || !this.connectedOnce) throw err;
           const now = Date.now();
           if (outageSince === 0) outageSince = now;
           if (this.options.maxOutageMs !== undefined && now - outageSince > this.options.maxOutageMs)
@@ -233,6 +236,7 @@ export class KafkaRunner {
     // Topics: inputs (created empty when missing), outputs, and the checkpoint topic.
     for (const topic of this.task.inputTopics())
       this.partitionCounts.set(topic, await cluster.ensureTopic(topic, { partitions: 1 }));
+    this.connectedOnce = true;
     for (const { topic, partitions } of this.task.outputTopics())
       this.partitionCounts.set(topic, await cluster.ensureTopic(topic, { partitions }));
     await cluster.ensureTopic(this.checkpointTopicName, { partitions: 1, config: CHECKPOINT_TOPIC_CONFIG });

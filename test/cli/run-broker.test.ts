@@ -1,0 +1,34 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { hasStackTrace, runCli, tempDataDir } from "./helpers.js";
+
+test("weir run --broker with nothing listening: one line naming the cluster, exit non-zero", async (t) => {
+  const r = await runCli(
+    ["run", "nobroker", "--broker", "kafka://127.0.0.1:1", "--data-dir", tempDataDir(t)],
+    {
+      timeoutMs: 30_000,
+    },
+  );
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /weir: kafka kafka:\/\/127\.0\.0\.1:1: .*ECONNREFUSED/);
+  assert.ok(!hasStackTrace(r.stderr), r.stderr);
+});
+
+test("weir run --broker with a malformed URL or with --input: one usage line", async (t) => {
+  const bad = await runCli(["run", "nobroker", "--broker", "kafka://nohost", "--data-dir", tempDataDir(t)]);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /expected kafka:\/\/host:port/);
+  const input = await runCli([
+    "run",
+    "nobroker",
+    "--broker",
+    "kafka://127.0.0.1:1",
+    "--input",
+    "x.jsonl",
+    "--data-dir",
+    tempDataDir(t),
+  ]);
+  assert.notEqual(input.code, 0);
+  assert.match(input.stderr, /weir produce TOPIC --file x\.jsonl/);
+  assert.ok(!hasStackTrace(bad.stderr + input.stderr));
+});
