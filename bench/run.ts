@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
+import { runKafkaBench } from "./kafka.js";
 import { runLakeBench } from "./lake.js";
 import { runLogBench } from "./log.js";
 import { runNoBrokerBench } from "./nobroker.js";
@@ -18,6 +19,7 @@ const GROUPS: Record<string, () => Promise<BenchResult[]>> = {
   nobroker: runNoBrokerBench,
   lake: runLakeBench,
   table: runTableBench,
+  kafka: runKafkaBench,
 };
 
 const wanted = process.argv.slice(2);

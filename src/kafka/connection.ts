@@ -54,6 +54,27 @@ export function clientOptions(address: BrokerAddress, clientId: string) {
   };
 }
 
+/**
+ * The transactional producer's options. A transaction begun right after the previous one committed
+ * can be refused with CONCURRENT_TRANSACTIONS while the broker writes the previous one's markers;
+ * retry that quickly (1, 2, 4... ms) instead of after the usual 500 ms,
+ * which would otherwise add half a second to the latency of the outputs it carries.
+ */
+export function transactionalClientOptions(address: BrokerAddress, clientId: string) {
+  return {
+    ...clientOptions(address, clientId),
+    retries: 10,
+    retryDelay: (_client: unknown, _operation: string, attempt: number, _retries: number, error: Error) =>
+      isConcurrentTransactions(error) ? Math.min(2 ** Math.max(0, attempt - 1), 500) : 500,
+  };
+}
+
+function isConcurrentTransactions(error: unknown): boolean {
+  const e = error as { findBy?: (key: string, value: unknown) => unknown; apiId?: string } | null;
+  if (e?.apiId === "CONCURRENT_TRANSACTIONS") return true;
+  return typeof e?.findBy === "function" && Boolean(e.findBy("apiId", "CONCURRENT_TRANSACTIONS"));
+}
+
 /** Turn a client error into one line that names the cluster. */
 export function brokerError(address: BrokerAddress, action: string, err: unknown): WeirError {
   if (err instanceof WeirError) return err;

@@ -44,8 +44,8 @@ import {
   KafkaCluster,
   KeyPartitioner,
   brokerError,
-  clientOptions,
   parseBrokerUrl,
+  transactionalClientOptions,
   type BrokerAddress,
   type KafkaMessage,
 } from "./connection.js";
@@ -261,7 +261,7 @@ export class KafkaRunner {
     // The producer next: initializing it fences an older process and aborts its open transaction,
     // which is what lets the checkpoint topic be read to its (stable) end.
     this.producer = new Producer({
-      ...clientOptions(this.address, `weir-${name}`),
+      ...transactionalClientOptions(this.address, `weir-${name}`),
       transactionalId: `weir.${name}`,
       idempotent: true,
       acks: -1,
