@@ -46,11 +46,6 @@ export function register(program: Command): void {
     .action(async (name: string, _opts: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<RunOptions>();
       const broker = opts.broker ?? (process.env.WEIR_BROKER || undefined);
-      if (broker !== undefined && opts.input !== undefined) {
-        throw new UserError(
-          `--input reads a file on the embedded log; with --broker, load the file into the source topic with \`weir produce TOPIC --file ${opts.input} --broker ${broker}\` and run with --until-end`,
-        );
-      }
       const { definition } = await resolvePipeline(name, parseExtraOptions(cmd.args.slice(1)));
       const dataDir = resolveDataDir(opts);
       if (broker !== undefined) {
@@ -98,10 +93,11 @@ async function runOnKafka(
   opts: RunOptions,
 ): Promise<void> {
   const { KafkaRunner } = await import("../../kafka/runner.js");
+  if (opts.input !== undefined) await loadInputIntoTopic(definition, broker, opts);
   const runner = new KafkaRunner(definition, {
     broker,
     dataDir,
-    untilEnd: opts.untilEnd,
+    untilEnd: opts.untilEnd === true || opts.input !== undefined,
     checkpointIntervalMs: opts.checkpointInterval,
     tableStore: opts.tableStore ?? (process.env.WEIR_TABLE_STORE || undefined),
     logger: (m) => info(m),
@@ -122,4 +118,38 @@ async function runOnKafka(
     process.off("SIGINT", stop);
     process.off("SIGTERM", stop);
   }
+}
+
+/**
+ * `--input FILE --broker URL`: the file goes through Kafka. It is loaded into the pipeline's source
+ * topic when that topic is empty (or missing), then the run reads the topic to its end. A topic that
+ * already holds records (an earlier run loaded it) is not loaded again.
+ */
+async function loadInputIntoTopic(
+  definition: PipelineDefinition,
+  broker: string,
+  opts: RunOptions,
+): Promise<void> {
+  const sources = [...new Set(definition.graph.nodes.flatMap((n) => (n.kind === "source" ? [n.topic] : [])))];
+  if (sources.length !== 1) {
+    throw new UserError(
+      `--input feeds one source topic, but pipeline ${definition.name} reads ${sources.join(", ")}`,
+    );
+  }
+  const topic = sources[0];
+  const { KafkaCluster } = await import("../../kafka/connection.js");
+  const cluster = KafkaCluster.connect(broker);
+  let held = 0;
+  try {
+    if ((await cluster.partitionCount(topic)) !== undefined)
+      for (const end of await cluster.endOffsets(topic)) held += end;
+  } finally {
+    await cluster.close();
+  }
+  if (held > 0) {
+    info(`topic ${topic} on ${broker} already holds ${held} record(s): not loading ${opts.input} again`);
+    return;
+  }
+  const { produce } = await import("./produce.js");
+  await produce(topic, { ...opts, broker, file: opts.input, batch: 1000 });
 }
