@@ -111,6 +111,7 @@ export class KafkaRunner {
   private inputPartitions: Record<string, number> = {};
   /** The cluster answered at least once (later failures are outages to wait out). */
   private connectedOnce = false;
+  private storageOpen = false;
   private tables: TableOutputs | undefined;
   private lake: LakeOutputs | undefined;
   private partitionCounts = new Map<string, number>();
@@ -175,7 +176,6 @@ export class KafkaRunner {
     let outageSince = 0;
     let delay = 250;
     try {
-      await this.openStorage();
       for (;;) {
         try {
           const done = await this.session().catch((err: unknown) => {
@@ -257,6 +257,12 @@ export class KafkaRunner {
         ),
     );
     if (!active) return true;
+    // Tables and lake are opened by the active process only (a standby on the same machine would
+    // find the lake datasets locked by the active one).
+    if (!this.storageOpen) {
+      await this.openStorage();
+      this.storageOpen = true;
+    }
 
     // The producer next: initializing it fences an older process and aborts its open transaction,
     // which is what lets the checkpoint topic be read to its (stable) end.
