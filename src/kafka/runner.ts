@@ -112,6 +112,8 @@ export class KafkaRunner {
   /** The cluster answered at least once (later failures are outages to wait out). */
   private connectedOnce = false;
   private storageOpen = false;
+  /** When the current session started processing (0 when it has not). */
+  private activeSince = 0;
   private tables: TableOutputs | undefined;
   private lake: LakeOutputs | undefined;
   private partitionCounts = new Map<string, number>();
@@ -193,6 +195,9 @@ export class KafkaRunner {
             `${this.definition.name}: ${(err as Error).message}; recovering from the last committed checkpoint in ${delay} ms`,
           );
           await this.closeClients();
+          // Back off while failures follow each other; start over after a long healthy stretch.
+          if (this.activeSince > 0 && now - this.activeSince > 60_000) delay = 250;
+          this.activeSince = 0;
           await sleep(delay, () => this.stopping);
           delay = Math.min(delay * 2, 5000);
           this.newTask();
@@ -295,14 +300,17 @@ export class KafkaRunner {
         .map(([t, n]) => `${t} (${n} partition${n === 1 ? "" : "s"})`)
         .join(", ")}`,
     );
+    this.activeSince = Date.now();
     return this.processLive(ends);
   }
 
   private async startFresh(inputs: Record<string, number>): Promise<void> {
+    // From the earliest record each input partition still holds (retention may have deleted some).
     this.positions = {};
     for (const [topic, count] of Object.entries(inputs)) {
+      const info = await this.cluster!.describeTopic(topic);
       const parts: Record<string, number> = {};
-      for (let p = 0; p < count; p++) parts[p] = 0;
+      for (let p = 0; p < count; p++) parts[p] = info?.partitions[p]?.earliest ?? 0;
       this.positions[topic] = parts;
     }
     this.snapshotSequence = 0;
