@@ -11,7 +11,8 @@ import type { RecordContext } from "../graph/graph.js";
 import type { CompiledSchema } from "../schema/index.js";
 import { StepFailure, newRecordContext, type Operator, type StepCounters, type TimeDriven } from "./types.js";
 
-export type DeadLetterHandler = (ctx: RecordContext, reason: string) => void;
+/** A record became a dead letter at step `stepId` (the source itself, or the step whose function threw). */
+export type DeadLetterHandler = (ctx: RecordContext, reason: string, stepId: string) => void;
 
 export class SourceOperator {
   readonly counters: StepCounters = { recordsIn: 0, recordsOut: 0 };
@@ -91,7 +92,7 @@ export class SourceOperator {
     } catch (err) {
       if (!(err instanceof StepFailure)) throw err;
       this.deadLetters++;
-      this.deadLetter(ctx, err.message);
+      this.deadLetter(ctx, err.message, err.stepId);
     }
     if (t > this.maxEventTime) {
       this.maxEventTime = t;
@@ -111,7 +112,7 @@ export class SourceOperator {
   private reject(reason: string): void {
     this.deadLetters++;
     if (this.maxEventTime > -Infinity && this.ctx.timestamp === 0) this.ctx.timestamp = this.maxEventTime;
-    this.deadLetter(this.ctx, reason);
+    this.deadLetter(this.ctx, reason, this.id);
   }
 }
 

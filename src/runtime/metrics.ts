@@ -11,9 +11,12 @@ export class LatencyHistogram {
   private readonly buckets = new Float64Array(400);
   count = 0;
   max = 0;
+  /** Sum of every recorded value, ms (Prometheus' `_sum`). */
+  sum = 0;
 
   record(ms: number): void {
     if (!(ms >= 0)) return;
+    this.sum += ms;
     const i =
       ms <= LatencyHistogram.MIN_MS
         ? 0
@@ -39,10 +42,29 @@ export class LatencyHistogram {
     return this.max;
   }
 
+  /**
+   * How many recorded values are at most each bound (ms, ascending): the cumulative counts of a
+   * Prometheus histogram. A value counts under the first bound at or above its bucket's upper edge,
+   * so the counts are exact to the histogram's 5% resolution.
+   */
+  cumulativeCounts(boundsMs: readonly number[]): number[] {
+    const out = new Array<number>(boundsMs.length).fill(0);
+    let seen = 0;
+    let b = 0;
+    for (let i = 0; i < this.buckets.length && b < boundsMs.length; i++) {
+      const upper = LatencyHistogram.MIN_MS * Math.pow(LatencyHistogram.GROWTH, i);
+      while (b < boundsMs.length && upper > boundsMs[b]) out[b++] = seen;
+      seen += this.buckets[i];
+    }
+    while (b < boundsMs.length) out[b++] = seen;
+    return out;
+  }
+
   reset(): void {
     this.buckets.fill(0);
     this.count = 0;
     this.max = 0;
+    this.sum = 0;
   }
 }
 
@@ -79,7 +101,33 @@ export interface StepSnapshot {
   kind: string;
   recordsIn: number;
   recordsOut: number;
+  deadLetters: number;
+  lateRecords: number;
   stateSize?: number;
+}
+
+/** Upper bounds (ms) of the exported latency histogram: Prometheus' default buckets, in ms. */
+export const LATENCY_BOUNDS_MS: readonly number[] = [
+  1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000,
+];
+
+/** The latency histogram as Prometheus exports it: cumulative counts per upper bound. */
+export interface LatencyBuckets {
+  /** Upper bounds, ms (the `+Inf` bucket is `count`). */
+  boundsMs: number[];
+  /** Values at most each bound. */
+  cumulative: number[];
+  sumMs: number;
+  count: number;
+}
+
+export function latencyBuckets(h: LatencyHistogram): LatencyBuckets {
+  return {
+    boundsMs: [...LATENCY_BOUNDS_MS],
+    cumulative: h.cumulativeCounts(LATENCY_BOUNDS_MS),
+    sumMs: h.sum,
+    count: h.count,
+  };
 }
 
 /** A point-in-time view of a running pipeline. */
@@ -97,8 +145,15 @@ export interface PipelineMetricsSnapshot {
   /** Wall clock minus watermark, ms. */
   watermarkLagMs: number | null;
   stateSize: number;
-  /** Log append -> output written, ms. */
+  /** Records not read yet: end of the input topics minus the pipeline's position (null: unknown). */
+  inputLag: number | null;
+  /**
+   * Event -> output latency, ms: from the input record's append to the log (or to Kafka) until
+   * the outputs it caused are written (committed, on Kafka). One sample per batch that produced
+   * output, taken from its oldest record.
+   */
   latencyMs: { p50: number; p99: number; max: number; count: number };
+  latencyHistogram: LatencyBuckets;
   checkpoints: number;
   lastCheckpointAt: string | null;
   steps: StepSnapshot[];

@@ -19,7 +19,8 @@ import {
 } from "./checkpoint.js";
 import { LogOutputs, type OutputListener } from "./log-outputs.js";
 import { LakeOutputs, TableOutputs } from "./storage-outputs.js";
-import { LatencyHistogram, RateMeter, type PipelineMetricsSnapshot } from "./metrics.js";
+import { LatencyHistogram, RateMeter, latencyBuckets, type PipelineMetricsSnapshot } from "./metrics.js";
+import { StatusPublisher } from "./status.js";
 import { Task } from "./task.js";
 
 export interface RunnerOptions {
@@ -72,6 +73,7 @@ export class Runner {
   private readonly latency = new LatencyHistogram();
   private checkpointsWritten = 0;
   private closed = false;
+  private liveReaders: Array<{ topic: string; reader: PartitionReader }> = [];
   private tables: TableOutputs | undefined;
   private lake: LakeOutputs | undefined;
 
@@ -99,9 +101,15 @@ export class Runner {
   }
 
   async run(): Promise<RunSummary> {
+    const status = new StatusPublisher(
+      this.definition.graph,
+      { dataDir: this.options.log.dataDir, engine: "embedded" },
+      () => ({ state: "running", metrics: this.metrics() }),
+    );
     try {
       await this.openStorage();
       const cp = await this.recover();
+      status.start();
       const alreadyComplete =
         this.options.inputFile !== undefined
           ? await this.runFile(resolve(this.options.inputFile), cp)
@@ -115,6 +123,7 @@ export class Runner {
         alreadyComplete,
       };
     } finally {
+      status.stop();
       await this.close();
     }
   }
@@ -312,6 +321,7 @@ export class Runner {
         readers.push({ topic, reader });
       }
     }
+    this.liveReaders = readers;
     const task = this.task;
     try {
       while (!this.stopping) {
@@ -353,6 +363,7 @@ export class Runner {
       return false;
     } finally {
       this.wake?.abort();
+      this.liveReaders = [];
       for (const { reader } of readers) reader.close();
     }
   }
@@ -372,16 +383,26 @@ export class Runner {
       watermark: Number.isFinite(w) ? w : null,
       watermarkLagMs: Number.isFinite(w) ? now - w : null,
       stateSize: this.task.stateSize(),
+      inputLag: this.inputLag(),
       latencyMs: {
         p50: this.latency.percentile(50),
         p99: this.latency.percentile(99),
         max: this.latency.max,
         count: this.latency.count,
       },
+      latencyHistogram: latencyBuckets(this.latency),
       checkpoints: this.checkpointsWritten,
       lastCheckpointAt: this.lastCheckpointAt > 0 ? new Date(this.lastCheckpointAt).toISOString() : null,
       steps: this.task.metrics(),
     };
+  }
+
+  /** Records of the input topics not read yet; null before a live run starts reading, and for a file input. */
+  private inputLag(): number | null {
+    if (this.liveReaders.length === 0) return null;
+    let lag = 0;
+    for (const { reader } of this.liveReaders) lag += Math.max(0, reader.endOffset() - reader.position);
+    return lag;
   }
 
   private async close(): Promise<void> {

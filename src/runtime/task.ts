@@ -50,6 +50,10 @@ export interface StepMetrics {
   kind: GraphNode["kind"];
   recordsIn: number;
   recordsOut: number;
+  /** Records that became dead letters at this step (schema at a source, or this step's function threw). */
+  deadLetters: number;
+  /** Records too late for this step's windows. */
+  lateRecords: number;
   stateSize?: number;
 }
 
@@ -75,6 +79,8 @@ export class Task {
   private readonly tableSpecs: TableSpec[] = [];
   private readonly tableSeq = new Map<string, TableSequence>();
   private readonly lakeSpecs: LakeDatasetSpec[] = [];
+  private readonly deadLettersByStep = new Map<string, number>();
+  private readonly lateByStep = new Map<string, number>();
 
   constructor(
     readonly graph: PipelineGraph,
@@ -97,16 +103,18 @@ export class Task {
     const deadLetterDataset = graph.deadLettersToLake ? `${graph.pipeline}_dead_letters` : undefined;
     if (deadLetterDataset !== undefined)
       this.lakeSpecs.push({ name: deadLetterDataset, format: "parquet", partitionBy: "date" });
-    const deadLetter = (ctx: RecordContext, reason: string) => {
+    const deadLetter = (ctx: RecordContext, reason: string, stepId: string) => {
       this.deadLetters++;
+      this.deadLettersByStep.set(stepId, (this.deadLettersByStep.get(stepId) ?? 0) + 1);
       this.output.append(this.deadLetterTopic, null, envelope(reason, ctx), ctx.timestamp);
       if (deadLetterDataset !== undefined) {
         const { raw, topic, partition, offset } = ctx;
         this.output.land(deadLetterDataset, { error: reason, raw, topic, partition, offset }, ctx.timestamp);
       }
     };
-    const late = (ctx: RecordContext, reason: string) => {
+    const lateAt = (stepId: string) => (ctx: RecordContext, reason: string) => {
       this.lateRecords++;
+      this.lateByStep.set(stepId, (this.lateByStep.get(stepId) ?? 0) + 1);
       this.output.append(this.lateTopic, null, envelope(reason, ctx), ctx.timestamp);
     };
 
@@ -152,7 +160,7 @@ export class Task {
                     node.window,
                     node.allowedLatenessMs,
                     clock,
-                    late,
+                    lateAt(node.id),
                   )
                 : new WindowAggregateOperator(
                     node.id,
@@ -160,7 +168,7 @@ export class Task {
                     node.window,
                     node.allowedLatenessMs,
                     clock,
-                    late,
+                    lateAt(node.id),
                   );
             if (node.window.time === "processing") this.processingTimeSteps.push(op);
             else source.timeDriven.push(op);
@@ -316,6 +324,8 @@ export class Task {
       kind: node.kind,
       recordsIn: counters.recordsIn,
       recordsOut: counters.recordsOut,
+      deadLetters: this.deadLettersByStep.get(node.id) ?? 0,
+      lateRecords: this.lateByStep.get(node.id) ?? 0,
       ...(state ? { stateSize: state.stateSize() } : {}),
     }));
   }
