@@ -14,6 +14,8 @@ class PartitionQueue {
   head = 0;
   /** Where the next fetch starts (past transaction markers and aborted batches). */
   next: number;
+  /** The partition's last stable offset as of the latest fetch (-1 before the first). */
+  end = -1;
   constructor(
     readonly topic: string,
     readonly partition: number,
@@ -87,6 +89,7 @@ export class InputFeed {
           for (let i = 0; i < f.records.length; i++) q.items.push(f.records[i]);
           got += f.records.length;
           q.next = f.next;
+          if (f.endOffset > q.end) q.end = f.endOffset;
         }
         if (got > 0) {
           this.queued += got;
@@ -108,6 +111,20 @@ export class InputFeed {
 
   get size(): number {
     return this.queued;
+  }
+
+  /**
+   * Records the pipeline has not taken yet, over every partition: each partition's end (its last
+   * stable offset at the latest fetch) minus `positions` (the runner's next offsets); null before
+   * every partition has been fetched once.
+   */
+  lag(positions: TopicPositions): number | null {
+    let lag = 0;
+    for (const q of this.order) {
+      if (q.end < 0) return null;
+      lag += Math.max(0, q.end - (positions[q.topic]?.[q.partition] ?? 0));
+    }
+    return lag;
   }
 
   /** Records of one partition waiting to be taken. */

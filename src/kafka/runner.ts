@@ -25,7 +25,13 @@ import type { PipelineDefinition } from "../api/pipeline.js";
 import { WeirError } from "../errors.js";
 import type { TopicPositions } from "../runtime/checkpoint.js";
 import type { OutputListener } from "../runtime/log-outputs.js";
-import { LatencyHistogram, RateMeter, type PipelineMetricsSnapshot } from "../runtime/metrics.js";
+import { StatusPublisher } from "../runtime/status.js";
+import {
+  LatencyHistogram,
+  RateMeter,
+  latencyBuckets,
+  type PipelineMetricsSnapshot,
+} from "../runtime/metrics.js";
 import type { RunSummary } from "../runtime/runner.js";
 import { LakeOutputs, TableOutputs } from "../runtime/storage-outputs.js";
 import { Task } from "../runtime/task.js";
@@ -118,6 +124,8 @@ export class KafkaRunner {
   private lake: LakeOutputs | undefined;
   private partitionCounts = new Map<string, number>();
   private stopping = false;
+  /** Another process of the consumer group is running the pipeline. */
+  private standingBy = false;
   private wake: AbortController | undefined;
   // Progress since the last snapshot.
   private positions: TopicPositions = {};
@@ -177,6 +185,12 @@ export class KafkaRunner {
   async run(): Promise<RunSummary> {
     let outageSince = 0;
     let delay = 250;
+    const status = new StatusPublisher(
+      this.definition.graph,
+      { dataDir: this.options.dataDir, engine: "kafka", broker: this.options.broker },
+      () => ({ state: this.standingBy ? "standby" : "running", metrics: this.metrics() }),
+    );
+    status.start();
     try {
       for (;;) {
         try {
@@ -213,6 +227,7 @@ export class KafkaRunner {
         alreadyComplete: false,
       };
     } finally {
+      status.stop();
       await this.closeClients();
       await this.tables?.close();
       await this.lake?.close();
@@ -256,11 +271,14 @@ export class KafkaRunner {
     const active = await membership.waitUntilActive(
       inputs,
       () => this.stopping,
-      () =>
+      () => {
+        this.standingBy = true;
         this.logger(
           `${name}: standing by: another process is running this pipeline (consumer group weir.${name}); taking over if it stops`,
-        ),
+        );
+      },
     );
+    this.standingBy = false;
     if (!active) return true;
     // Tables and lake are opened by the active process only (a standby on the same machine would
     // find the lake datasets locked by the active one).
@@ -390,6 +408,7 @@ export class KafkaRunner {
         r.offset,
         r.timestamp,
         r.value === null ? "" : r.value.toString("utf8"),
+        r.headers,
       );
     }
     const last = batch[batch.length - 1];
@@ -565,12 +584,14 @@ export class KafkaRunner {
       watermark: Number.isFinite(w) ? w : null,
       watermarkLagMs: Number.isFinite(w) ? now - w : null,
       stateSize: this.task.stateSize(),
+      inputLag: this.feed?.lag(this.positions) ?? null,
       latencyMs: {
         p50: this.latency.percentile(50),
         p99: this.latency.percentile(99),
         max: this.latency.max,
         count: this.latency.count,
       },
+      latencyHistogram: latencyBuckets(this.latency),
       checkpoints: this.checkpointsWritten,
       lastCheckpointAt: this.lastSnapshotAt > 0 ? new Date(this.lastSnapshotAt).toISOString() : null,
       steps: this.task.metrics(),

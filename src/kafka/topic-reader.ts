@@ -16,6 +16,7 @@
 import { Consumer } from "@platformatic/kafka";
 import { WeirError } from "../errors.js";
 import { brokerError, clientOptions, READ_COMMITTED, type BrokerAddress } from "./connection.js";
+import type { RecordHeader } from "../log/types.js";
 
 /** Record batch attribute bits (Kafka's DefaultRecordBatch). */
 const LOG_APPEND_TIME = 1 << 3;
@@ -29,6 +30,8 @@ export interface FetchedRecord {
   readonly timestamp: number;
   readonly key: Buffer | null;
   readonly value: Buffer | null;
+  /** The record's headers (undefined when it has none). A header without a value has an empty one. */
+  readonly headers: RecordHeader[] | undefined;
 }
 
 export interface PartitionPosition {
@@ -48,6 +51,8 @@ export interface PartitionFetch {
   readonly next: number;
   /** The requested offset is not in the log (deleted by retention, or past the end). */
   readonly outOfRange: boolean;
+  /** The partition's last stable offset: the end a read-committed reader can reach now (-1: unknown). */
+  readonly endOffset: number;
 }
 
 export interface TopicReaderOptions {
@@ -65,12 +70,19 @@ interface RawBatch {
   maxTimestamp: bigint;
   attributes: number;
   producerId: bigint;
-  records: Array<{ offsetDelta: number; timestampDelta: bigint; key: Buffer | null; value: Buffer | null }>;
+  records: Array<{
+    offsetDelta: number;
+    timestampDelta: bigint;
+    key: Buffer | null;
+    value: Buffer | null;
+    headers?: Array<[Buffer | null, Buffer | null]>;
+  }>;
 }
 
 interface RawPartition {
   partitionIndex: number;
   errorCode: number;
+  lastStableOffset?: bigint;
   abortedTransactions: Array<{ producerId: bigint; firstOffset: bigint }>;
   records?: RawBatch[];
 }
@@ -171,7 +183,13 @@ export class KafkaTopicReader {
             const offset = requested.get(p.partitionIndex);
             if (offset === undefined) continue;
             if (p.errorCode === OFFSET_OUT_OF_RANGE) {
-              results.push({ partition: p.partitionIndex, records: [], next: offset, outOfRange: true });
+              results.push({
+                partition: p.partitionIndex,
+                records: [],
+                next: offset,
+                outOfRange: true,
+                endOffset: -1,
+              });
             } else if (p.errorCode !== 0) {
               // NOT_LEADER_OR_FOLLOWER, a leader election...: ask again with fresh metadata.
               this.failed(Object.assign(new Error(`error code ${p.errorCode}`), { errorCode: p.errorCode }));
@@ -238,8 +256,16 @@ function decodePartition(p: RawPartition, requested: number): PartitionFetch {
         timestamp: Number(logAppendTime ? batch.maxTimestamp : batch.firstTimestamp + r.timestampDelta),
         key: r.key ?? null,
         value: r.value ?? null,
+        headers: r.headers !== undefined && r.headers.length > 0 ? r.headers.map(toHeader) : undefined,
       });
     }
   }
-  return { partition, records, next, outOfRange: false };
+  const endOffset = p.lastStableOffset === undefined ? -1 : Number(p.lastStableOffset);
+  return { partition, records, next, outOfRange: false, endOffset };
+}
+
+const NO_BYTES = Buffer.alloc(0);
+
+function toHeader([key, value]: [Buffer | null, Buffer | null]): RecordHeader {
+  return { key: key === null ? "" : key.toString("utf8"), value: value ?? NO_BYTES };
 }

@@ -11,6 +11,10 @@ import { join } from "node:path";
 import { repoRoot, requireService, useKafka } from "../helpers/services.js";
 import { runCli } from "../cli/helpers.js";
 import { assertSameOutputs, embeddedRun, topicOutputs } from "./kafka-nobroker.js";
+import { Producer } from "@platformatic/kafka";
+import { pipeline } from "../../src/index.js";
+import { KafkaCluster, clientOptions, parseBrokerUrl } from "../../src/kafka/connection.js";
+import { KafkaRunner } from "../../src/kafka/runner.js";
 
 const kafka = useKafka({ port: 19410 });
 
@@ -45,3 +49,58 @@ test(
     assertSameOutputs(await topicOutputs({ broker }), expected);
   },
 );
+
+test("Kafka input records carry their headers into the pipeline", { timeout: 120_000 }, async (t) => {
+  if (kafka.url === undefined) return requireService(t, "Kafka", kafka.unavailable);
+  const address = parseBrokerUrl(kafka.url);
+  const dir = mkdtempSync(join(tmpdir(), "weir-kafka-headers-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const cluster = new KafkaCluster(address);
+  const producer = new Producer(clientOptions(address, "weir-test-headers"));
+  try {
+    await cluster.ensureTopic("headers-in", { partitions: 1 });
+    await producer.send({
+      messages: [
+        {
+          topic: "headers-in",
+          partition: 0,
+          key: Buffer.from("k1"),
+          value: Buffer.from('{"n":1}'),
+          headers: new Map([[Buffer.from("trace-id"), Buffer.from("abc-123")]]),
+        },
+        { topic: "headers-in", partition: 0, key: Buffer.from("k2"), value: Buffer.from('{"n":2}') },
+      ],
+    });
+  } finally {
+    await producer.close();
+    await cluster.close();
+  }
+  const definition = pipeline("headers", (p) => {
+    p.source("headers-in")
+      .map((v, ctx) => ({
+        n: (v as { n: number }).n,
+        headers: (ctx.headers ?? []).map((h) => [h.key, h.value.toString("utf8")]),
+      }))
+      .to("headers-out");
+  });
+  const runner = new KafkaRunner(definition, {
+    broker: kafka.url,
+    dataDir: dir,
+    untilEnd: true,
+    logger: () => {},
+  });
+  const summary = await runner.run();
+  assert.equal(summary.recordsIn, 2);
+  const r = await runCli(["consume", "headers-out", "--broker", kafka.url], { timeoutMs: 60_000 });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(
+    r.stdout
+      .split("\n")
+      .filter((l) => l.length > 0)
+      .map((l) => JSON.parse(l)),
+    [
+      { n: 1, headers: [["trace-id", "abc-123"]] },
+      { n: 2, headers: [] },
+    ],
+  );
+});
