@@ -15,4 +15,11 @@ export default tseslint.config(
     files: ["**/*.mjs", "bin/**/*.js", "scripts/**/*.js"],
     languageOptions: { globals: { process: "readonly", console: "readonly", URL: "readonly" } },
   },
+  {
+    // Build and docs scripts (build-web, screenshots) use a few more of Node's globals.
+    files: ["scripts/**/*.mjs"],
+    languageOptions: {
+      globals: { performance: "readonly", setTimeout: "readonly", AbortController: "readonly" },
+    },
+  },
 );

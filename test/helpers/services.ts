@@ -23,6 +23,16 @@
  *       ... `weir ... --broker ${kafka.url}` ...
  *     });
  *   });
+ *
+ * `useChromium()` launches Debian's chromium (playwright-core) for the browser tests of a file:
+ *
+ *   describe("in a browser", () => {
+ *     const chromium = useChromium();
+ *     test("...", async (t) => {
+ *       if (chromium.browser === undefined) return requireService(t, "Chromium", chromium.unavailable);
+ *       const page = await chromium.browser.newPage();
+ *     });
+ *   });
  */
 import { execFile } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
@@ -30,6 +40,7 @@ import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, type TestContext } from "node:test";
+import type { Browser } from "playwright-core";
 
 /** True when missing services must fail tests instead of skipping them (CI). */
 export function servicesRequired(env: NodeJS.ProcessEnv = process.env): boolean {
@@ -252,4 +263,54 @@ function tail(text: string, n: number): string {
     .filter((l) => l.trim() !== "")
     .slice(-n)
     .join(" | ");
+}
+
+/** Where the browser tests find Chromium: $WEIR_CHROMIUM, else Debian's package. */
+export function chromiumPath(env: NodeJS.ProcessEnv = process.env): string {
+  return env.WEIR_CHROMIUM || "/usr/bin/chromium";
+}
+
+export interface ChromiumService {
+  /** The path tried (chromiumPath()). */
+  readonly executablePath: string;
+  /** The running browser once launched (undefined when Chromium is not available). */
+  browser: Browser | undefined;
+  /** Why Chromium is not available (set when browser is undefined). */
+  unavailable: string | undefined;
+}
+
+/**
+ * Launch headless Chromium for the tests of a file: call inside the file's top `describe()` (it
+ * registers that suite's `before` and `after` hooks; `after` closes the browser). A missing
+ * executable or a failed launch leaves `browser` undefined and says why in `unavailable`.
+ */
+export function useChromium(options: { executablePath?: string } = {}): ChromiumService {
+  const service: ChromiumService = {
+    executablePath: options.executablePath ?? chromiumPath(),
+    browser: undefined,
+    unavailable: undefined,
+  };
+  before(async () => {
+    if (!existsSync(service.executablePath)) {
+      service.unavailable = `no Chromium at ${service.executablePath} (apt-get install chromium, or set WEIR_CHROMIUM)`;
+      return;
+    }
+    try {
+      const { chromium } = await import("playwright-core");
+      service.browser = await chromium.launch({
+        executablePath: service.executablePath,
+        headless: true,
+        args: ["--no-sandbox"],
+        timeout: 60_000,
+      });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      service.unavailable = `launching ${service.executablePath} failed: ${tail(message, 3)}`;
+    }
+  });
+  after(async () => {
+    await service.browser?.close();
+    service.browser = undefined;
+  });
+  return service;
 }
