@@ -18,6 +18,7 @@ export {
   type SinkOptions,
   type EmitOptions,
 } from "./api/stream.js";
+export type { Joined, IntervalJoinOptions, NearestJoinOptions } from "./api/join.js";
 export {
   schema,
   compile,

@@ -20,6 +20,13 @@ import type { LakeFormat } from "../sinks/types.js";
 import type { Window, WindowSpec } from "../time/windows.js";
 import { parseDuration } from "../util/duration.js";
 import type { GraphBuilder } from "./builder.js";
+import {
+  addJoin,
+  nearestOptions,
+  type IntervalJoinOptions,
+  type Joined,
+  type NearestJoinOptions,
+} from "./join.js";
 
 export interface StepOptions {
   /** A stable name for the step (its state, checkpoint, metric and dashboard id). */
@@ -82,6 +89,44 @@ export class Stream<T> {
     const id = this.b.idFor("keyBy", options.name);
     this.b.add({ kind: "keyBy", id, input: this.stepId, fn });
     return new KeyedStream<K, T>(this.b, id);
+  }
+
+  /**
+   * Event-time interval join with another stream of this pipeline: each record of this (left)
+   * stream pairs with the records of `other` whose event time lies in [t - before, t + after]
+   * (Flink's interval join). Outputs `{ left, right }` once the watermarks of both inputs pass
+   * t + after, with the left record's event time; see docs/semantics.md#joins.
+   */
+  intervalJoin<R>(
+    other: Stream<R>,
+    options?: IntervalJoinOptions<T, R> & { unmatched?: "drop" },
+  ): Stream<Joined<T, R>>;
+  intervalJoin<R>(other: Stream<R>, options: IntervalJoinOptions<T, R>): Stream<Joined<T, R | null>>;
+  intervalJoin<R>(other: Stream<R>, options: IntervalJoinOptions<T, R> = {}): Stream<Joined<T, R | null>> {
+    return new Stream(this.b, addJoin(this.b, this.stepId, this.samePipelineAs(other), options));
+  }
+
+  /**
+   * Pair each record with the record of `other` nearest in event time, at most `within` away either
+   * way (a tie goes to the earlier one): `energy.joinNearest(weather, { within: "30m" })`.
+   * Left records with no partner are dropped (counted) unless `unmatched: "keep"`.
+   */
+  joinNearest<R>(
+    other: Stream<R>,
+    options: NearestJoinOptions<T, R> & { unmatched?: "drop" },
+  ): Stream<Joined<T, R>>;
+  joinNearest<R>(other: Stream<R>, options: NearestJoinOptions<T, R>): Stream<Joined<T, R | null>>;
+  joinNearest<R>(other: Stream<R>, options: NearestJoinOptions<T, R>): Stream<Joined<T, R | null>> {
+    return new Stream(
+      this.b,
+      addJoin(this.b, this.stepId, this.samePipelineAs(other), nearestOptions(options)),
+    );
+  }
+
+  private samePipelineAs(other: Stream<unknown>): string {
+    if (!(other instanceof Stream) || other.b !== this.b)
+      throw new WeirError("INVALID_PIPELINE", "a join's other stream must come from the same pipeline");
+    return other.stepId;
   }
 
   /** Write every record (as JSON) to a topic. */

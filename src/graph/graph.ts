@@ -5,8 +5,10 @@
  */
 import type { RecordHeader } from "../log/types.js";
 import type { AggregateFunction } from "../operators/aggregations.js";
+import type { JoinPick, JoinUnmatched } from "../operators/interval-join.js";
 import type { WindowSpec } from "../time/windows.js";
 import { describeWindow } from "../time/windows.js";
+import { formatDuration } from "../util/duration.js";
 import type { AnySchema } from "../schema/index.js";
 import type { LakeFormat } from "../sinks/types.js";
 
@@ -34,7 +36,7 @@ export type EmitMode = "crossing" | "changes" | "final";
 interface NodeBase {
   /** Stable step name. */
   readonly id: string;
-  /** The step this one reads from (null for sources). */
+  /** The step this one reads from (null for sources; a join's left input — see `inputsOf`). */
   readonly input: string | null;
 }
 
@@ -80,6 +82,25 @@ export interface SinkNode extends NodeBase {
   readonly partitions: number;
 }
 
+/**
+ * `left.intervalJoin(right, ...)` / `joinNearest`: an event-time interval join of two streams
+ * (src/operators/interval-join.ts). `input` is the left stream, `other` the right one.
+ */
+export interface JoinNode extends NodeBase {
+  readonly kind: "join";
+  readonly input: string;
+  /** The right-hand input. */
+  readonly other: string;
+  /** A right record may lie this far before the left record's time, ms. */
+  readonly beforeMs: number;
+  /** A right record may lie this far after the left record's time, ms. */
+  readonly afterMs: number;
+  readonly pick: JoinPick;
+  readonly unmatched: JoinUnmatched;
+  /** Match only equal keys (undefined: any record within the interval). */
+  readonly on: { readonly left: (value: any) => Key; readonly right: (value: any) => Key } | undefined;
+}
+
 /** `.toTable(name, ...)`: each record becomes the next version of its key in a versioned table. */
 export interface TableSinkNode extends NodeBase {
   readonly kind: "table";
@@ -103,10 +124,33 @@ export type GraphNode =
   | KeyByNode
   | AggregateNode
   | EmitNode
+  | JoinNode
   | SinkNode
   | TableSinkNode
   | LakeSinkNode;
 export type NodeKind = GraphNode["kind"];
+
+/** The steps a node reads from: none for a source, two for a join (left, then right), else one. */
+export function inputsOf(node: GraphNode): string[] {
+  if (node.input === null) return [];
+  return node.kind === "join" ? [node.input, node.other] : [node.input];
+}
+
+/** Does the pipeline write late records (`<pipeline>.late`): event-time windows or joins. */
+/**
+ * The lake dataset of a pipeline's dead letters (with `deadLettersToLake`): `<pipeline>_dead_letters`,
+ * with any `-` of the pipeline's name as `_` so that the dataset is a plain SQL name.
+ */
+export function deadLetterDatasetName(pipeline: string): string {
+  return `${pipeline.replace(/-/g, "_")}_dead_letters`;
+}
+
+export function writesLateRecords(graph: PipelineGraph): boolean {
+  return graph.nodes.some(
+    (n) =>
+      (n.kind === "aggregate" && n.window !== undefined && n.window.time === "event") || n.kind === "join",
+  );
+}
 
 export interface PipelineGraph {
   readonly pipeline: string;
@@ -121,7 +165,8 @@ export interface PipelineGraph {
 /** The graph as plain JSON: what `weir describe`, the API and the dashboard show. */
 export interface GraphDescription {
   pipeline: string;
-  steps: Array<{ id: string; kind: NodeKind; input: string | null; detail: string }>;
+  /** `input` is the step read from (a join's left input); `other` a join's right input. */
+  steps: Array<{ id: string; kind: NodeKind; input: string | null; other?: string; detail: string }>;
   /** Topics written. */
   outputs: string[];
   /** Versioned tables written. */
@@ -131,17 +176,21 @@ export interface GraphDescription {
 }
 
 export function describeGraph(graph: PipelineGraph): GraphDescription {
-  const steps = graph.nodes.map((n) => ({ id: n.id, kind: n.kind, input: n.input, detail: detailOf(n) }));
+  const steps = graph.nodes.map((n) => ({
+    id: n.id,
+    kind: n.kind,
+    input: n.input,
+    ...(n.kind === "join" ? { other: n.other } : {}),
+    detail: detailOf(n),
+  }));
   const outputs = [
     ...new Set(graph.nodes.filter((n): n is SinkNode => n.kind === "sink").map((n) => n.topic)),
   ];
   outputs.push(`${graph.pipeline}.dlq`);
-  if (graph.nodes.some((n) => n.kind === "aggregate" && n.window && n.window.time === "event")) {
-    outputs.push(`${graph.pipeline}.late`);
-  }
+  if (writesLateRecords(graph)) outputs.push(`${graph.pipeline}.late`);
   const tables = [...new Set(graph.nodes.flatMap((n) => (n.kind === "table" ? [n.table] : [])))];
   const datasets = [...new Set(graph.nodes.flatMap((n) => (n.kind === "lake" ? [n.dataset] : [])))];
-  if (graph.deadLettersToLake) datasets.push(`${graph.pipeline}_dead_letters`);
+  if (graph.deadLettersToLake) datasets.push(deadLetterDatasetName(graph.pipeline));
   return { pipeline: graph.pipeline, steps, outputs, tables, datasets };
 }
 
@@ -154,6 +203,16 @@ function detailOf(n: GraphNode): string {
         ? `${n.fn.name} over ${describeWindow(n.window)}` +
             (n.allowedLatenessMs > 0 ? `, allowed lateness ${n.allowedLatenessMs} ms` : "")
         : `${n.fn.name} (running)`;
+    case "join": {
+      const range =
+        n.beforeMs === n.afterMs
+          ? `within ${formatDuration(n.afterMs)}`
+          : `from -${formatDuration(n.beforeMs)} to +${formatDuration(n.afterMs)}`;
+      return (
+        `interval join: ${n.pick === "nearest" ? "the nearest" : "every"} ${n.other} record ${range} of event time` +
+        `${n.on ? ", equal keys" : ""}; unmatched ${n.unmatched === "keep" ? "kept (right: null)" : "dropped"}`
+      );
+    }
     case "emit":
       return n.predicate ? `when(...) emit ${n.mode}` : `stream of updates (${n.mode})`;
     case "sink":
@@ -171,7 +230,7 @@ export function formatGraph(d: GraphDescription): string {
   const idWidth = Math.max(4, ...d.steps.map((s) => s.id.length));
   const lines = [`pipeline ${d.pipeline}`];
   for (const s of d.steps) {
-    const from = s.input ? ` <- ${s.input}` : "";
+    const from = s.input ? ` <- ${s.input}${s.other !== undefined ? `, ${s.other}` : ""}` : "";
     lines.push(`  ${s.id.padEnd(idWidth)}  ${s.detail}${from}`);
   }
   lines.push(`outputs: ${d.outputs.join(", ")}`);

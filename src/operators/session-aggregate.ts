@@ -9,7 +9,8 @@ import type { Key, RecordContext } from "../graph/graph.js";
 import type { SessionWindowSpec, Window } from "../time/windows.js";
 import type { AggregateFunction } from "./aggregations.js";
 import type { Clock, LateHandler } from "./window-aggregate.js";
-import { lateReason } from "./window-aggregate.js";
+import { firedRaw, lateReason } from "./window-aggregate.js";
+import type { DeadLetterHandler } from "./source.js";
 import {
   StepFailure,
   type Operator,
@@ -60,6 +61,10 @@ export class SessionAggregateOperator implements Operator, Stateful, TimeDriven 
     private readonly allowedLatenessMs: number,
     private readonly clock: Clock,
     private readonly onLate: LateHandler,
+    /** A step after this one threw on a result fired by time: that result becomes a dead letter. */
+    private readonly onFailure: DeadLetterHandler = (_ctx, reason) => {
+      throw new Error(reason);
+    },
   ) {
     this.gapMs = spec.gapMs;
     this.processingTime = spec.time === "processing";
@@ -155,7 +160,16 @@ export class SessionAggregateOperator implements Operator, Stateful, TimeDriven 
       ctx.key = s.key;
       ctx.timestamp = s.end - 1;
       const result = this.fn.result(s.acc);
-      for (const c of this.consumers) c.final(s.key, result, s.window, ctx);
+      for (const c of this.consumers) {
+        try {
+          c.final(s.key, result, s.window, ctx);
+        } catch (err) {
+          if (!(err instanceof StepFailure)) throw err;
+          ctx.raw = firedRaw(s.key, s.window, result);
+          this.onFailure(ctx, err.message, err.stepId);
+          ctx.raw = "";
+        }
+      }
     }
     ctx.key = undefined;
     let next = Infinity;

@@ -16,6 +16,7 @@ import {
   type Window,
 } from "../time/windows.js";
 import { foldInto, type AggregateFunction } from "./aggregations.js";
+import type { DeadLetterHandler } from "./source.js";
 import {
   StepFailure,
   type Operator,
@@ -75,6 +76,10 @@ export class WindowAggregateOperator implements Operator, Stateful, TimeDriven {
     private readonly allowedLatenessMs: number,
     private readonly clock: Clock,
     private readonly onLate: LateHandler,
+    /** A step after this one threw on a result fired by time: that result becomes a dead letter. */
+    private readonly onFailure: DeadLetterHandler = (_ctx, reason) => {
+      throw new Error(reason);
+    },
   ) {
     this.sizeMs = spec.sizeMs;
     this.slideMs = spec.type === "hopping" ? spec.slideMs : spec.sizeMs;
@@ -187,7 +192,16 @@ export class WindowAggregateOperator implements Operator, Stateful, TimeDriven {
     for (const [key, acc] of b.accs) {
       ctx.key = key;
       const result = fn.result(acc);
-      for (let i = 0; i < consumers.length; i++) consumers[i].final(key, result, b.window, ctx);
+      for (let i = 0; i < consumers.length; i++) {
+        try {
+          consumers[i].final(key, result, b.window, ctx);
+        } catch (err) {
+          if (!(err instanceof StepFailure)) throw err;
+          ctx.raw = firedRaw(key, b.window, result);
+          this.onFailure(ctx, err.message, err.stepId);
+          ctx.raw = "";
+        }
+      }
     }
     ctx.key = undefined;
   }
@@ -242,4 +256,13 @@ export function lateReason(
 ): string {
   const lateness = allowedLatenessMs > 0 ? ` plus allowed lateness ${allowedLatenessMs} ms` : "";
   return `late: event time ${iso(t)} falls in window [${iso(start)}, ${iso(end)}) which closed at watermark ${iso(watermark)}${lateness}`;
+}
+
+/** What a dead letter shows as its raw record when a window's fired result failed downstream. */
+export function firedRaw(key: Key, window: Window, result: unknown): string {
+  try {
+    return JSON.stringify({ key, window: { start: window.start, end: window.end }, value: result });
+  } catch {
+    return JSON.stringify({ key, window: { start: window.start, end: window.end } });
+  }
 }

@@ -43,6 +43,8 @@ export interface Checkpoint {
   sequence: number;
   topicInput: TopicPositions;
   fileInput: FileInputPosition | null;
+  /** A bounded run over one file per source topic (fileInput is then null). */
+  fileInputs?: Array<FileInputPosition & { topic: string }>;
   /** End offset of every output topic partition the pipeline writes. */
   outputs: TopicPositions;
   /** Last update number of every versioned table the pipeline writes. */

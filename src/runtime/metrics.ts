@@ -104,6 +104,8 @@ export interface StepSnapshot {
   deadLetters: number;
   lateRecords: number;
   stateSize?: number;
+  /** Joins: left records that found no partner. */
+  unmatched?: number;
 }
 
 /** Upper bounds (ms) of the exported latency histogram: Prometheus' default buckets, in ms. */

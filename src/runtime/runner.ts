@@ -22,11 +22,18 @@ import { LakeOutputs, TableOutputs } from "./storage-outputs.js";
 import { LatencyHistogram, RateMeter, latencyBuckets, type PipelineMetricsSnapshot } from "./metrics.js";
 import { StatusPublisher } from "./status.js";
 import { Task } from "./task.js";
+import { LineCursor, resolveInputFiles, type TopicFile } from "./file-inputs.js";
 
 export interface RunnerOptions {
   log: EmbeddedLog;
-  /** Bounded run: this file (JSON lines) is the input of the pipeline's source topic. */
+  /**
+   * Bounded run: this file (JSON lines) is the input of the pipeline's source topic. A pipeline
+   * reading several topics takes a directory holding `<topic>.jsonl` per source topic, or
+   * `topic=FILE,topic=FILE` (src/runtime/file-inputs.ts).
+   */
   inputFile?: string;
+  /** Bounded run over one file per source topic (instead of `inputFile`). */
+  inputFiles?: Record<string, string>;
   /** Live run: stop (and close every window) once the input topics are read to their current end. */
   untilEnd?: boolean;
   /** Default 5000 ms. */
@@ -66,6 +73,7 @@ export class Runner {
   private lastCheckpointAt = 0;
   private topicPositions: TopicPositions = {};
   private filePosition: FileInputPosition | null = null;
+  private filePositions: Array<FileInputPosition & { topic: string }> | undefined;
   private recordsIn = 0;
   private readonly startedAt = new Date();
   private readonly inputRate = new RateMeter();
@@ -73,6 +81,7 @@ export class Runner {
   private readonly latency = new LatencyHistogram();
   private checkpointsWritten = 0;
   private closed = false;
+  private lastYieldAt = 0;
   private liveReaders: Array<{ topic: string; reader: PartitionReader }> = [];
   private tables: TableOutputs | undefined;
   private lake: LakeOutputs | undefined;
@@ -107,13 +116,19 @@ export class Runner {
       () => ({ state: "running", metrics: this.metrics() }),
     );
     try {
+      // Which file feeds which source topic: checked before anything is opened or recovered.
+      const input = this.options.inputFiles ?? this.options.inputFile;
+      const files = input === undefined ? undefined : resolveInputFiles(input, this.task.inputTopics());
       await this.openStorage();
       const cp = await this.recover();
       status.start();
-      const alreadyComplete =
-        this.options.inputFile !== undefined
-          ? await this.runFile(resolve(this.options.inputFile), cp)
-          : await this.runLive(cp);
+      let alreadyComplete: boolean;
+      if (files === undefined) alreadyComplete = await this.runLive(cp);
+      else
+        alreadyComplete =
+          files.length === 1
+            ? await this.runFile(resolve(files[0].path), cp)
+            : await this.runFiles(files, cp);
       return {
         recordsIn: this.recordsIn,
         recordsOut: this.outputs.written,
@@ -183,6 +198,7 @@ export class Runner {
       sequence: this.sequence,
       topicInput: this.topicPositions,
       fileInput: this.filePosition,
+      ...(this.filePositions !== undefined ? { fileInputs: this.filePositions } : {}),
       outputs: this.outputs.positions(),
       tables: tableSeqs,
       lake: this.lake?.positions() ?? {},
@@ -284,6 +300,82 @@ export class Runner {
     }
   }
 
+  /**
+   * A bounded run over one file per source topic. Lines are fed one at a time from the file whose
+   * topic is furthest behind in event time (Task.eventTimeProgress; ties go to the topic declared
+   * first), so each source's watermark advances roughly together with the others and what a join
+   * buffers stays small. The order depends only on the files' contents: the run is deterministic.
+   */
+  private async runFiles(files: TopicFile[], cp: Checkpoint | undefined): Promise<boolean> {
+    const saved = cp?.fileInputs;
+    const sameFiles =
+      saved !== undefined &&
+      saved.length === files.length &&
+      files.every((f, i) => saved[i].topic === f.topic && saved[i].path === f.path);
+    const positions = files.map((f, i) =>
+      sameFiles
+        ? { ...saved[i], completed: false }
+        : { topic: f.topic, path: f.path, bytePosition: 0, nextOffset: 0, completed: false },
+    );
+    const cursors: LineCursor[] = [];
+    try {
+      for (let i = 0; i < files.length; i++)
+        cursors.push(new LineCursor(files[i].path, positions[i].bytePosition, FILE_CHUNK_BYTES));
+      if (sameFiles && saved.every((p, i) => p.completed && p.bytePosition >= cursors[i].size)) {
+        this.logger(
+          `${this.definition.name}: ${files.map((f) => f.path).join(", ")} were already processed to their end (checkpoint in ${this.store.dir}); nothing to do`,
+        );
+        return true;
+      }
+      this.filePosition = null;
+      this.filePositions = positions;
+      const task = this.task;
+      const open = files.map((_, i) => i);
+      const BATCH = 8192;
+      while (open.length > 0) {
+        let fed = 0;
+        while (fed < BATCH && open.length > 0) {
+          // The open file whose topic is furthest behind in event time.
+          let pick = 0;
+          let least = task.eventTimeProgress(files[open[0]].topic);
+          for (let j = 1; j < open.length; j++) {
+            const p = task.eventTimeProgress(files[open[j]].topic);
+            if (p < least) {
+              least = p;
+              pick = j;
+            }
+          }
+          const i = open[pick];
+          const line = cursors[i].next();
+          if (line === null) {
+            open.splice(pick, 1);
+            continue;
+          }
+          const pos = positions[i];
+          task.processLine(pos.topic, 0, pos.nextOffset++, 0, line);
+          pos.bytePosition = cursors[i].position;
+          fed++;
+        }
+        this.recordsIn += fed;
+        this.inputRate.mark(fed, Date.now());
+        await this.afterBatch(0, 0);
+        if (open.length === 0) break;
+        await this.maybeCheckpoint();
+        await yieldToEventLoop(); // let signals in
+        if (this.stopping) {
+          await this.checkpoint();
+          return false;
+        }
+      }
+      this.task.endOfInput();
+      for (const p of positions) p.completed = true;
+      await this.checkpoint();
+      return false;
+    } finally {
+      for (const c of cursors) c.close();
+    }
+  }
+
   /** Feed the lines of `text` (complete lines) to the task; empty lines are skipped and get no offset. */
   private feedLines(topic: string, text: string, offset: number): number {
     const task = this.task;
@@ -356,7 +448,13 @@ export class Runner {
           await Promise.race(readers.map(({ reader }) => reader.waitForData(250, this.wake!.signal)));
         } else {
           await this.maybeCheckpoint();
-          if (n < this.maxBatch) await yieldToEventLoop();
+          // Catching up on a backlog, full batches follow each other: still let timers and I/O
+          // (signals, the status file, a dashboard served from this process) in every 50 ms.
+          const now = Date.now();
+          if (n < this.maxBatch || now - this.lastYieldAt >= 50) {
+            this.lastYieldAt = now;
+            await yieldToEventLoop();
+          }
         }
       }
       await this.checkpoint();

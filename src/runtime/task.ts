@@ -5,7 +5,12 @@
  * outputs independent of batching, polling and timing.
  */
 import { WeirError } from "../errors.js";
-import type { GraphNode, PipelineGraph, RecordContext } from "../graph/graph.js";
+import {
+  deadLetterDatasetName,
+  type GraphNode,
+  type PipelineGraph,
+  type RecordContext,
+} from "../graph/graph.js";
 import type { RecordHeader } from "../log/types.js";
 import { compile } from "../schema/index.js";
 import { AggregateOperator } from "../operators/aggregate.js";
@@ -21,6 +26,7 @@ import type { LakeDatasetSpec, TableSpec } from "../sinks/types.js";
 import { SourceOperator } from "../operators/source.js";
 import { SessionAggregateOperator } from "../operators/session-aggregate.js";
 import { WindowAggregateOperator, type Clock } from "../operators/window-aggregate.js";
+import { IntervalJoinOperator, type WatermarkOrigin } from "../operators/interval-join.js";
 import {
   Fanout,
   NOWHERE,
@@ -52,9 +58,11 @@ export interface StepMetrics {
   recordsOut: number;
   /** Records that became dead letters at this step (schema at a source, or this step's function threw). */
   deadLetters: number;
-  /** Records too late for this step's windows. */
+  /** Records too late for this step's windows (or join). */
   lateRecords: number;
   stateSize?: number;
+  /** Joins: left records that found no partner (dropped, or emitted with `right: null`). */
+  unmatched?: number;
 }
 
 export interface OutputTopic {
@@ -95,12 +103,16 @@ export class Task {
 
     const byId = new Map<string, { node: GraphNode; op: any }>();
     const children = new Map<string, any[]>();
-    const sourceOf = (node: GraphNode): SourceOperator => {
-      let n: GraphNode = node;
-      while (n.input !== null) n = byId.get(n.input)!.node;
-      return byId.get(n.id)!.op as SourceOperator;
+    /**
+     * The watermark an event-time step after `id` lives by: that of the nearest source or join
+     * upstream (a join's watermark holds back by its interval, so what it emits is never late after it).
+     */
+    const originOf = (id: string): WatermarkOrigin => {
+      let n: GraphNode = byId.get(id)!.node;
+      while (n.kind !== "source" && n.kind !== "join") n = byId.get(n.input!)!.node;
+      return byId.get(n.id)!.op as WatermarkOrigin;
     };
-    const deadLetterDataset = graph.deadLettersToLake ? `${graph.pipeline}_dead_letters` : undefined;
+    const deadLetterDataset = graph.deadLettersToLake ? deadLetterDatasetName(graph.pipeline) : undefined;
     if (deadLetterDataset !== undefined)
       this.lakeSpecs.push({ name: deadLetterDataset, format: "parquet", partitionBy: "date" });
     const deadLetter = (ctx: RecordContext, reason: string, stepId: string) => {
@@ -149,9 +161,9 @@ export class Task {
           if (node.window === undefined) {
             op = new AggregateOperator(node.id, node.fn);
           } else {
-            const source = sourceOf(node);
+            const origin = originOf(node.input!);
             const clock: Clock =
-              node.window.time === "processing" ? wallClock : { now: () => source.watermark };
+              node.window.time === "processing" ? wallClock : { now: () => origin.watermark };
             op =
               node.window.type === "session"
                 ? new SessionAggregateOperator(
@@ -161,6 +173,7 @@ export class Task {
                     node.allowedLatenessMs,
                     clock,
                     lateAt(node.id),
+                    deadLetter,
                   )
                 : new WindowAggregateOperator(
                     node.id,
@@ -169,9 +182,10 @@ export class Task {
                     node.allowedLatenessMs,
                     clock,
                     lateAt(node.id),
+                    deadLetter,
                   );
             if (node.window.time === "processing") this.processingTimeSteps.push(op);
-            else source.timeDriven.push(op);
+            else origin.timeDriven.push(op);
           }
           this.stateful.push(op);
           break;
@@ -186,6 +200,15 @@ export class Task {
           }
           op = new EmitOperator(node.id, node.mode, node.predicate);
           parent.op.addConsumer(op);
+          break;
+        }
+        case "join": {
+          const left = originOf(node.input);
+          const right = originOf(node.other);
+          op = new IntervalJoinOperator(node.id, node, left, right, lateAt(node.id), deadLetter);
+          left.timeDriven.push(op);
+          if (right !== left) right.timeDriven.push(op);
+          this.stateful.push(op);
           break;
         }
         case "table":
@@ -214,11 +237,16 @@ export class Task {
           break;
       }
       byId.set(node.id, { node, op });
-      if (node.input !== null && node.kind !== "emit") {
-        const list = children.get(node.input) ?? [];
-        list.push(op);
-        children.set(node.input, list);
-      }
+      const addChild = (parent: string, child: Operator) => {
+        const list = children.get(parent) ?? [];
+        list.push(child);
+        children.set(parent, list);
+      };
+      if (node.kind === "join") {
+        // Both parents push into the join, each through its own side.
+        addChild(node.input, op.left);
+        addChild(node.other, op.right);
+      } else if (node.input !== null && node.kind !== "emit") addChild(node.input, op);
       this.steps.push({ node, counters: op.counters, state: this.stateful.includes(op) ? op : undefined });
     }
 
@@ -305,6 +333,17 @@ export class Task {
     for (const s of this.processingTimeSteps) s.onTime();
   }
 
+  /**
+   * How far the sources reading `topic` have got in event time: the lowest of their highest event
+   * times (-infinity before their first valid record). A bounded run over several files feeds the
+   * file whose topic is furthest behind next.
+   */
+  eventTimeProgress(topic: string): number {
+    let t = Infinity;
+    for (const s of this.sourcesByTopic.get(topic) ?? []) if (s.maxEventTime < t) t = s.maxEventTime;
+    return t;
+  }
+
   /** The lowest watermark over the sources (what the dashboard shows). */
   watermark(): number {
     let w = Infinity;
@@ -327,6 +366,7 @@ export class Task {
       deadLetters: this.deadLettersByStep.get(node.id) ?? 0,
       lateRecords: this.lateByStep.get(node.id) ?? 0,
       ...(state ? { stateSize: state.stateSize() } : {}),
+      ...(state instanceof IntervalJoinOperator ? { unmatched: state.unmatched } : {}),
     }));
   }
 

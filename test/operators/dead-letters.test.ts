@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { pipeline, schema, TestDriver } from "../../src/index.js";
+import { pipeline, schema, TestDriver, windows } from "../../src/index.js";
 
 const Interaction = schema.object({
   user_id: schema.int(),
@@ -58,4 +58,38 @@ test("a pipeline's zone applies to zone-less event times", () => {
   );
   const t = new TestDriver(d).send("in", { user_id: 1, date: "2021-11-30 05:30:00" });
   assert.deepEqual(t.readValues("out"), ["2021-11-30T00:00:00.000Z"]);
+});
+
+test("a step failing on a window's result fired by the watermark makes a dead letter, not a crash", () => {
+  const Ev = schema.object({ user_id: schema.int(), date: schema.timestamp() });
+  const d = pipeline("w", (p) => {
+    p.source("in", { schema: Ev, eventTime: (e) => e.date, maxOutOfOrderness: 0 })
+      .keyBy((e) => e.user_id)
+      .window(windows.tumbling("1m"))
+      .count()
+      .when(() => true, { emit: "final" })
+      .map(({ key, value }) => {
+        if (key === 2) throw new Error("user 2 is not allowed");
+        return { user: key, n: value };
+      })
+      .to("out");
+  });
+  const t = new TestDriver(d)
+    .send("in", { user_id: 1, date: "2021-11-30 00:00:01" })
+    .send("in", { user_id: 2, date: "2021-11-30 00:00:02" })
+    .send("in", { user_id: 1, date: "2021-11-30 00:00:03" })
+    .send("in", { user_id: 1, date: "2021-11-30 00:01:30" }) // the watermark passes the first window's end
+    .end();
+  assert.deepEqual(t.readValues("out"), [
+    { user: 1, n: 2 },
+    { user: 1, n: 1 },
+  ]);
+  const [dl, ...rest] = t.deadLetters();
+  assert.equal(rest.length, 0);
+  assert.match(dl.error, /^step map-\d+ failed: user 2 is not allowed$/);
+  assert.deepEqual(JSON.parse(dl.raw), {
+    key: 2,
+    window: { start: "2021-11-30T00:00:00.000Z", end: "2021-11-30T00:01:00.000Z" },
+    value: 1,
+  });
 });
