@@ -26,6 +26,16 @@ export interface MockGenerator {
   next(): string;
   /** The record key of the line `next()` returned last (NoBroker: the user id as text), or null. */
   readonly key: string | null;
+  /**
+   * Multi-topic scenarios (Scenario.topics): the topic of the line `next()` returned last. Absent
+   * for a scenario with one topic.
+   */
+  readonly topic?: string;
+  /**
+   * Scenarios whose times follow their own schedule (Scenario.fileSpanMs): the time the next
+   * line will have, so a bounded writer can stop before it without producing it.
+   */
+  peekTime?(): number;
   /** The virtual clock: event time (epoch ms) of the slot of the line `next()` returned last. */
   readonly time: number;
   /** Lines produced so far. */
@@ -63,8 +73,24 @@ export interface Scenario {
   readonly name: string;
   /** One line for `weir generate --help`. */
   readonly description: string;
-  /** Topic written to when `--topic` is not given. */
+  /** Topic written to when `--topic` is not given (a multi-topic scenario: its first topic). */
   readonly topic: string;
+  /**
+   * A scenario writing several topics (energy-weather: `energy`, `weather`): every line goes to
+   * the topic its generator's `topic` names. `weir generate` then writes one file per topic
+   * (`--output DIR` -> DIR/<topic>.jsonl) or appends each line to its own topic.
+   */
+  readonly topics?: readonly string[];
+  /**
+   * A scenario whose event times follow its own schedule rather than --rate: the event-time span
+   * of a file when neither --count nor --duration is given.
+   */
+  readonly fileSpanMs?: number;
+  /**
+   * Events per minute when `--rate` is not given (default 100,000): bitcoin's 180 a minute is one
+   * price tick a second.
+   */
+  readonly defaultEventsPerMinute?: number;
   /** First event time when writing to a file without `--start` (topics start at the wall clock). */
   readonly fileStartTime: number;
   /** Scenario-specific numeric options it accepts beyond GeneratorOptions (CLI: --users, ...). */

@@ -48,6 +48,8 @@ interface GenerateOptions extends GlobalOptions {
   users?: number;
   properties?: number;
   brokers?: number;
+  households?: number;
+  items?: number;
   seed?: number;
   output?: string;
   topic?: string;
@@ -124,7 +126,7 @@ export function register(program: Command): void {
     .argument("<scenario>", `what to generate: ${scenarioNames().join(", ")}`)
     .option(
       "-r, --rate <rate>",
-      "events per time: 100000/min, 500/s (default: 100000/min); to a file it spaces the event times",
+      "events per time: 100000/min, 500/s (default: 100000/min; tiktok 1200/min, item-sales 600/min, bitcoin 180/min); to a file it spaces the event times",
       parseRate,
     )
     .option(
@@ -133,9 +135,19 @@ export function register(program: Command): void {
       parsePositiveDuration,
     )
     .option("-n, --count <n>", "stop after this many events (to a file, default 1000000)", intParser(1))
-    .option("--users <n>", "distinct users (nobroker; default 1000)", intParser(1, 100_000_000))
+    .option(
+      "--users <n>",
+      "distinct users (nobroker, default 1000; tiktok, default 300)",
+      intParser(1, 100_000_000),
+    )
     .option("--properties <n>", "distinct properties (nobroker; default 500)", intParser(1, 100_000_000))
     .option("--brokers <n>", "heavy users who behave like brokers (nobroker; default 5)", intParser(0))
+    .option("--households <n>", "household meters (energy-weather; default 20)", intParser(1, 100_000))
+    .option(
+      "--items <n>",
+      "distinct items in the catalogue (item-sales; default 40)",
+      intParser(1, 1_000_000),
+    )
     .option(
       "--seed <n>",
       `seed of the random stream: same seed, same events (default ${DEFAULT_SEED})`,
@@ -161,7 +173,9 @@ export function register(program: Command): void {
         "  weir generate nobroker --rate 500/s --duration 5m --brokers 10\n" +
         "  weir generate nobroker --count 1000000 --output events.jsonl --seed 7\n" +
         "  weir generate nobroker --count 5 --output -\n" +
-        "\nKeys are the user_id, so a user's events stay in one partition.",
+        "  weir generate bitcoin --count 100000 --output bpi.jsonl   # ~9 hours of ticks, one a second\n" +
+        "\nLines are keyed (nobroker, tiktok: user_id; item-sales: item_id; bitcoin: currency), so a key's\n" +
+        "events stay in one partition.",
     )
     .action(async (scenarioName: string, _opts: GenerateOptions, cmd: Command) => {
       const opts = cmd.optsWithGlobals<GenerateOptions>();
@@ -212,6 +226,8 @@ function scenarioOptions(
     users: opts.users,
     properties: opts.properties,
     brokers: opts.brokers,
+    households: opts.households,
+    items: opts.items,
   };
   const options: ScenarioOptions = {
     seed: opts.seed ?? DEFAULT_SEED,
@@ -259,7 +275,17 @@ export async function generate(scenarioName: string, opts: GenerateOptions): Pro
   }
   if (opts.output === "") throw usageError("--output needs a file name (or - for stdout)");
   const start = opts.start === undefined ? undefined : await parseStart(opts.start);
-  const perSecond = opts.rate ?? DEFAULT_RATE_PER_SECOND;
+  const perSecond =
+    opts.rate ??
+    (scenario.defaultEventsPerMinute !== undefined
+      ? scenario.defaultEventsPerMinute / 60
+      : DEFAULT_RATE_PER_SECOND);
+  if (scenario.topics !== undefined) {
+    // Several topics (energy-weather): one file per topic, or each line to its own topic.
+    const { generateMultiTopic } = await import("./generate-topics.js");
+    const optionsAt = (t: number) => scenarioOptions(scenario, opts, perSecond, t);
+    return generateMultiTopic(scenario, opts, perSecond, start, optionsAt);
+  }
   if (opts.output !== undefined) await generateToFile(scenario, opts, perSecond, start, opts.output);
   else await generateToTopic(scenario, opts, perSecond, start);
 }
