@@ -19,6 +19,7 @@ import { WeirError } from "../errors.js";
 import { parseDuration } from "../util/duration.js";
 import type { FlushPolicy, LogOptions } from "../log/types.js";
 import type { EmbeddedLog } from "../log/index.js";
+import { promotedName, readPromotions, type OutputKind } from "../runtime/promotions.js";
 
 /** The options every command sees through `cmd.optsWithGlobals()`. */
 export interface GlobalOptions {
@@ -604,4 +605,20 @@ export class RatePacer {
       await sleep(Math.max(this.minTickMs, Math.ceil(nextAt - performance.now())), signal);
     }
   }
+}
+
+/**
+ * The name readers of `name` should read: the promoted version's when `weir promote` switched
+ * them (said on stderr, with how to read the original), else `name` itself.
+ */
+export function followPromotion(kind: OutputKind, name: string, opts: { dataDir?: string }): string {
+  const dataDir = resolveDataDir(opts);
+  if (!existsSync(dataDir)) return name;
+  const promoted = promotedName(readPromotions(dataDir), kind, name);
+  if (promoted === undefined) return name;
+  const { pipeline, version } = promoted.promotion;
+  info(
+    `${name} is promoted to ${promoted.name} (${pipeline} ${version}, \`weir promote\`): reading ${promoted.name}; --original reads ${name}`,
+  );
+  return promoted.name;
 }

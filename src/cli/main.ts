@@ -30,7 +30,11 @@ const COMMANDS: readonly string[] = [
   "demo",
   "table",
   "query",
+  "report",
   "lake",
+  "replay",
+  "promote",
+  "dashboard",
 ];
 
 export interface CommandModule {

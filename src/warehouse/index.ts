@@ -20,6 +20,7 @@ import type { VersionedTableStore } from "../sinks/types.js";
 import { quoteIdent } from "../sinks/lake/columns.js";
 import { createLakeViewSql, lakeViews, type LakeView } from "./lake-views.js";
 import { TABLES_DB, createTable, fillTable, sqliteTables, storeTables, type TableSource } from "./tables.js";
+import { promotedNames, readPromotions } from "../runtime/promotions.js";
 
 export { lakeViews, lakeView, type LakeView } from "./lake-views.js";
 export { TABLES_DB } from "./tables.js";
@@ -37,12 +38,19 @@ export interface WarehouseOptions {
    * the first time `run`/`stream` is given SQL that names it (or on `loadTables`).
    */
   tables?: "eager" | "lazy";
+  /**
+   * Follow `weir promote` (default true): a promoted table's or dataset's v1 name is a view of the
+   * promoted version (`lake.NAME` / `tables.NAME` still read v1).
+   */
+  followPromotions?: boolean;
 }
 
 export class Warehouse {
   /** Unqualified names that are taken (lake datasets first); a table with such a name is only `tables.NAME`. */
   readonly notes: string[] = [];
   private readonly unloaded = new Map<string, TableSource>();
+  /** v1 name -> promoted name (lower case), for loading the promoted table a query names by its v1 name. */
+  private readonly promoted = new Map<string, string>();
 
   private constructor(
     readonly instance: DuckDBInstance,
@@ -103,6 +111,7 @@ export class Warehouse {
           taken.add(n.toLowerCase());
         }
       }
+      if (options.followPromotions !== false) await wh.followPromotions(dataDir, taken);
       if (options.tables !== "lazy") await wh.loadTables();
       return wh;
     } catch (err) {
@@ -110,6 +119,28 @@ export class Warehouse {
       connection?.closeSync();
       instance.closeSync();
       throw err;
+    }
+  }
+
+  /** Point each promoted v1 name (and a table's `_latest` view) at its promoted version. */
+  private async followPromotions(dataDir: string, taken: Set<string>): Promise<void> {
+    const promotions = readPromotions(dataDir);
+    const aliases: Array<[string, string, string]> = [];
+    for (const [from, to] of promotedNames(promotions, "datasets")) aliases.push([from, to, "dataset"]);
+    for (const [from, to] of promotedNames(promotions, "tables")) {
+      aliases.push([from, to, "table"]);
+      aliases.push([`${from}_latest`, `${to}_latest`, "table"]);
+    }
+    for (const [from, to, what] of aliases) {
+      if (!taken.has(to.toLowerCase())) continue; // the promoted version has written nothing yet
+      await this.connection.run(
+        `CREATE OR REPLACE VIEW main.${quoteIdent(from)} AS SELECT * FROM main.${quoteIdent(to)}`,
+      );
+      this.promoted.set(from.toLowerCase(), to.toLowerCase());
+      if (!from.endsWith("_latest"))
+        this.notes.push(
+          `${from} reads ${what} ${to} (promoted with \`weir promote\`); ${what === "table" ? TABLES_SCHEMA : LAKE_SCHEMA}.${from} is the original`,
+        );
     }
   }
 
@@ -134,7 +165,7 @@ export class Warehouse {
    */
   private async prepareFor(sql: string): Promise<void> {
     if (this.unloaded.size === 0) return;
-    const words = sql.toLowerCase().match(/[a-z_][a-z0-9_$]*/g) ?? [];
+    const words = (sql.toLowerCase().match(/[a-z_][a-z0-9_$]*/g) ?? []).map((w) => this.promoted.get(w) ?? w);
     await this.loadTables(words.filter((w) => this.unloaded.has(w.replace(/_latest$/, ""))));
   }
 

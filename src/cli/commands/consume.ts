@@ -20,6 +20,7 @@ import {
   plural,
   q,
   resolveBroker,
+  followPromotion,
   resolveDataDir,
   shutdownSignal,
   unknownTopicError,
@@ -38,6 +39,7 @@ export interface ConsumeOptions extends GlobalOptions {
   fromBeginning?: boolean;
   fromEnd?: boolean;
   keys?: boolean;
+  original?: boolean;
 }
 
 /** Records per poll of one partition. */
@@ -60,6 +62,7 @@ export function register(program: Command): void {
     .option("--from-end", "start at the current end (only new records; use with --follow)")
     .option("--keys", "print each record as KEY<tab>VALUE (a record without key prints null)")
     .option("--broker <url>", BROKER_OPTION_HELP)
+    .option("--original", "read this topic even when `weir promote` sends its readers to a newer version")
     .addHelpText(
       "after",
       "\nRecords are printed exactly as stored (the value's bytes), one per line. Partitions are read in\n" +
@@ -71,7 +74,8 @@ export function register(program: Command): void {
         "  weir consume alerts --broker kafka://127.0.0.1:9092   # read committed records on Kafka\n",
     )
     .action(async (topic: string, _opts: ConsumeOptions, cmd: Command) => {
-      await consume(topic, cmd.optsWithGlobals<ConsumeOptions>());
+      const opts = cmd.optsWithGlobals<ConsumeOptions>();
+      await consume(opts.original ? topic : followPromotion("topics", topic, opts), opts);
     });
 }
 

@@ -1,12 +1,24 @@
 /**
- * `weir run <pipeline> [--input FILE] [--until-end]`: run a pipeline on the embedded log — live on
- * its source topics, or bounded on a file (at its end every window fires, outputs flush, exit 0).
- * SIGINT/SIGTERM finish the batch, checkpoint and exit 0.
+ * `weir run <pipeline> [--input FILE] [--until-end] [--ui [--port N]]`: run a pipeline on the
+ * embedded log — live on its source topics, or bounded on a file (at its end every window fires,
+ * outputs flush, exit 0). SIGINT/SIGTERM finish the batch, checkpoint and exit 0. `--ui` serves the
+ * dashboard from the same process while the pipeline runs.
  */
 import type { Command } from "commander";
-import { UserError, info, parseDurationMs, resolveDataDir, withLog, type GlobalOptions } from "../common.js";
+import {
+  UserError,
+  info,
+  intParser,
+  usageError,
+  parseDurationMs,
+  resolveDataDir,
+  withLog,
+  type GlobalOptions,
+} from "../common.js";
 import type { PipelineDefinition } from "../../api/pipeline.js";
+import type { Dashboard } from "../../dashboard/server.js";
 import { parseExtraOptions, resolvePipeline } from "../pipelines.js";
+import { versionedDefinition } from "../../api/versions.js";
 
 interface RunOptions extends GlobalOptions {
   input?: string;
@@ -14,13 +26,29 @@ interface RunOptions extends GlobalOptions {
   broker?: string;
   checkpointInterval?: number;
   tableStore?: string;
+  ui?: boolean;
+  port?: number;
 }
 
 export function register(program: Command): void {
-  program
-    .command("run")
-    .description("run a pipeline: live on its topics, or bounded on a file with --input")
-    .argument("<pipeline>", "a built-in example (nobroker) or a pipeline module (./my-pipeline.ts)")
+  withRunOptions(
+    program
+      .command("run")
+      .description("run a pipeline: live on its topics, or bounded on a file with --input")
+      .argument("<pipeline>", "a built-in example (nobroker) or a pipeline module (./my-pipeline.ts)"),
+  )
+    .addHelpText(
+      "after",
+      "\nBuilt-in examples take their own options, e.g. `weir run nobroker --emit changes --paid-threshold 9`\n(`weir describe nobroker` shows its steps).",
+    )
+    .action(async (name: string, _opts: unknown, cmd: Command) => {
+      await runCommand(name, cmd);
+    });
+}
+
+/** The options `weir run` and `weir replay` share. */
+export function withRunOptions(command: Command): Command {
+  return command
     .option(
       "--input <file>",
       "bounded run: read this JSON-lines file as the source, fire every window at its end, exit 0",
@@ -37,53 +65,90 @@ export function register(program: Command): void {
       "where versioned tables live: sqlite (default, in the data directory), sqlite:/path/file.db or postgres://user@host:port/db (also $WEIR_TABLE_STORE)",
     )
     .option("--broker <url>", "run on a Kafka cluster (kafka://host:port) instead of the embedded log")
-    .allowUnknownOption(true)
-    .allowExcessArguments(true)
-    .addHelpText(
-      "after",
-      "\nBuilt-in examples take their own options, e.g. `weir run nobroker --emit changes --paid-threshold 9`\n(`weir describe nobroker` shows its steps).",
+    .option("--ui", "also serve the dashboard (web UI, API, /metrics) on 127.0.0.1 while the pipeline runs")
+    .option(
+      "--port <port>",
+      "the dashboard's port with --ui (default 4040; 0: any free port)",
+      intParser(0, 65535),
     )
-    .action(async (name: string, _opts: unknown, cmd: Command) => {
-      const opts = cmd.optsWithGlobals<RunOptions>();
-      const broker = opts.broker ?? (process.env.WEIR_BROKER || undefined);
-      const { definition } = await resolvePipeline(name, parseExtraOptions(cmd.args.slice(1)));
-      const dataDir = resolveDataDir(opts);
-      if (broker !== undefined) {
-        await runOnKafka(definition, broker, dataDir, opts);
-        return;
-      }
-      const { Runner } = await import("../../runtime/runner.js");
-      await withLog(dataDir, async (log) => {
-        const runner = new Runner(definition, {
-          log,
-          inputFile: opts.input,
-          untilEnd: opts.untilEnd,
-          checkpointIntervalMs: opts.checkpointInterval,
-          tableStore: opts.tableStore ?? (process.env.WEIR_TABLE_STORE || undefined),
-          logger: (m) => info(m),
-        });
-        const stop = () => runner.stop();
-        process.on("SIGINT", stop);
-        process.on("SIGTERM", stop);
-        try {
-          if (opts.input === undefined)
-            info(
-              `${definition.name}: running on ${runner.task.inputTopics().join(", ")} in ${dataDir} (Ctrl-C to stop)`,
-            );
-          const s = await runner.run();
-          if (!s.alreadyComplete) {
-            const outputs = runner.task.outputTopics().map((o) => o.topic);
-            info(
-              `${definition.name}: ${s.recordsIn} records in, ${s.recordsOut} out (${s.deadLetters} dead letters, ${s.lateRecords} late); ` +
-                `outputs: ${outputs.join(", ")} — read them with \`weir consume ${outputs[0]}\``,
-            );
-          }
-        } finally {
-          process.off("SIGINT", stop);
-          process.off("SIGTERM", stop);
-        }
+    .allowUnknownOption(true)
+    .allowExcessArguments(true);
+}
+
+/**
+ * `weir run` (and, with `version`, `weir replay --as <version>`: the pipeline renamed with outputs
+ * of its own, src/api/versions.ts).
+ */
+export async function runCommand(name: string, cmd: Command, version?: string): Promise<void> {
+  const opts = cmd.optsWithGlobals<RunOptions>();
+  if (opts.port !== undefined && opts.ui !== true)
+    throw usageError("--port is the dashboard's port: give it with --ui");
+  const broker = opts.broker ?? (process.env.WEIR_BROKER || undefined);
+  const resolved = await resolvePipeline(name, parseExtraOptions(cmd.args.slice(1)));
+  const definition =
+    version === undefined ? resolved.definition : versionedDefinition(resolved.definition, version);
+  const dataDir = resolveDataDir(opts);
+  if (broker !== undefined) {
+    await withDashboard(opts, dataDir, broker, () => runOnKafka(definition, broker, dataDir, opts));
+    return;
+  }
+  const { Runner } = await import("../../runtime/runner.js");
+  await withLog(dataDir, (log) =>
+    withDashboard(opts, dataDir, undefined, async () => {
+      const runner = new Runner(definition, {
+        log,
+        inputFile: opts.input,
+        untilEnd: opts.untilEnd,
+        checkpointIntervalMs: opts.checkpointInterval,
+        tableStore: opts.tableStore ?? (process.env.WEIR_TABLE_STORE || undefined),
+        logger: (m) => info(m),
       });
-    });
+      const stop = () => runner.stop();
+      process.on("SIGINT", stop);
+      process.on("SIGTERM", stop);
+      try {
+        if (opts.input === undefined)
+          info(
+            `${definition.name}: running on ${runner.task.inputTopics().join(", ")} in ${dataDir} (Ctrl-C to stop)`,
+          );
+        const s = await runner.run();
+        if (!s.alreadyComplete) {
+          const outputs = runner.task.outputTopics().map((o) => o.topic);
+          info(
+            `${definition.name}: ${s.recordsIn} records in, ${s.recordsOut} out (${s.deadLetters} dead letters, ${s.lateRecords} late); ` +
+              `outputs: ${outputs.join(", ")} — read them with \`weir consume ${outputs[0]}\``,
+          );
+        }
+      } finally {
+        process.off("SIGINT", stop);
+        process.off("SIGTERM", stop);
+      }
+    }),
+  );
+}
+
+/** Run `fn` with the dashboard served alongside when --ui is given (closed when `fn` ends). */
+async function withDashboard(
+  opts: RunOptions,
+  dataDir: string,
+  broker: string | undefined,
+  fn: () => Promise<void>,
+): Promise<void> {
+  if (opts.ui !== true) return fn();
+  const { startDashboard } = await import("../../dashboard/server.js");
+  const dashboard: Dashboard = await startDashboard({
+    port: opts.port,
+    dataDir,
+    broker,
+    tableStore: opts.tableStore ?? (process.env.WEIR_TABLE_STORE || undefined),
+    logger: (m) => info(m),
+  });
+  info(`dashboard at ${dashboard.url}`);
+  try {
+    await fn();
+  } finally {
+    await dashboard.close();
+  }
 }
 
 async function runOnKafka(

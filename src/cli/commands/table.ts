@@ -15,6 +15,7 @@ import {
   OutputBuffer,
   UserError,
   checkDataDir,
+  followPromotion,
   info,
   intParser,
   q,
@@ -31,6 +32,7 @@ interface TableOptions extends GlobalOptions {
   versions?: number;
   format: Format;
   tableStore?: string;
+  original?: boolean;
 }
 
 function parseFormat(value: string): Format {
@@ -60,6 +62,7 @@ export function register(program: Command): void {
       "--table-store <url>",
       "where the tables live: sqlite (default, <data-dir>/tables.db), sqlite:/path/file.db or postgres://user@host:port/db (also $WEIR_TABLE_STORE)",
     )
+    .option("--original", "read this table even when `weir promote` sends its readers to a newer version")
     .addHelpText(
       "after",
       "\nColumns: key, version (1, 2, 3... per key), event_time (ISO-8601 UTC) and value (JSON).\n" +
@@ -70,7 +73,11 @@ export function register(program: Command): void {
         "  weir table property_interactions --table-store postgres://postgres@127.0.0.1:5432/weir\n",
     )
     .action(async (name: string | undefined, _opts: unknown, cmd: Command) => {
-      await printTable(name, cmd.optsWithGlobals<TableOptions>());
+      const opts = cmd.optsWithGlobals<TableOptions>();
+      await printTable(
+        name === undefined || opts.original ? name : followPromotion("tables", name, opts),
+        opts,
+      );
     });
 }
 
