@@ -11,6 +11,10 @@ import { isWeirError } from "../../../src/errors.js";
 import { PostgresTableStore, openTableStore } from "../../../src/sinks/table/index.js";
 import { requireService, usePostgres } from "../../helpers/services.js";
 import { tableStoreConformance, updates } from "./conformance.js";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startDashboard } from "../../../src/dashboard/server.js";
 
 describe("PostgreSQL table store", () => {
   // Registered first so that it runs before usePostgres stops the server.
@@ -210,5 +214,70 @@ describe("PostgreSQL table store", () => {
         isWeirError(err) && err.code === "USAGE" && /weir_no_such_db/.test(err.message) && !err.retryable,
     );
     await noDb.close();
+  });
+
+  test("PostgreSQL: the dashboard's tables API and SQL read a PostgreSQL table store", async (t) => {
+    if (dbUrl === undefined) return requireService(t, "PostgreSQL", server.unavailable);
+    await reset();
+    const store = openTableStore(dbUrl, "/unused");
+    t.after(() => store.close());
+    await store.ensureTable({ name: "user_interactions", versions: 3 });
+    // 4 updates of key "1" (3 kept) and 1 of key "2".
+    const at = (s: number) => Date.UTC(2021, 10, 30, 0, 0, s);
+    await store.writeBatch(
+      "user_interactions",
+      [1, 2, 3, 4].map((n) => ({
+        key: "1",
+        value: { user: 1, interactions_count: n },
+        eventTime: at(n),
+        topic: "events",
+        partition: 0,
+        offset: n,
+        seq: n,
+      })),
+    );
+    await store.writeBatch("user_interactions", [
+      {
+        key: "2",
+        value: { user: 2, interactions_count: 1 },
+        eventTime: at(5),
+        topic: "events",
+        partition: 0,
+        offset: 5,
+        seq: 5,
+      },
+    ]);
+    await store.compact("user_interactions", 5);
+    const dataDir = mkdtempSync(join(tmpdir(), "weir-dashboard-pg-"));
+    t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+    const dashboard = await startDashboard({ host: "127.0.0.1", port: 0, dataDir, tableStore: dbUrl });
+    t.after(() => dashboard.close());
+    const get = async (path: string) => {
+      const r = await fetch(new URL(path, dashboard.url));
+      assert.equal(r.status, 200, `${path}: ${await r.clone().text()}`);
+      return r.json() as Promise<any>;
+    };
+    assert.deepEqual(await get("/api/tables"), [{ name: "user_interactions", versions: 3, keys: 2 }]);
+    const key1 = await get("/api/tables/user_interactions?key=1");
+    assert.deepEqual(
+      key1.rows.map((r: any) => [r.key, r.version, r.value.interactions_count]),
+      [
+        ["1", 4, 4],
+        ["1", 3, 3],
+        ["1", 2, 2],
+      ],
+    );
+    const sql = await fetch(new URL("/api/sql", dashboard.url), {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        sql: "select key, value->>'interactions_count' as n from user_interactions_latest order by key",
+      }),
+    });
+    assert.equal(sql.status, 200, await sql.clone().text());
+    assert.deepEqual(((await sql.json()) as any).rows, [
+      ["1", "4"],
+      ["2", "1"],
+    ]);
   });
 });
