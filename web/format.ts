@@ -11,8 +11,14 @@ export function count(n: number | null | undefined): string {
 
 /** Records per second: "1,234/s", or "0.5/s" for slow streams. */
 export function rate(n: number | null | undefined): string {
+  const s = perSecond(n);
+  return s === "–" ? s : `${s}/s`;
+}
+
+/** Records per second without the unit, for a column headed ".../s": "1,234", or "0.5". */
+export function perSecond(n: number | null | undefined): string {
   if (n === null || n === undefined || !Number.isFinite(n)) return "–";
-  return `${n > 0 && n < 10 ? oneDecimal.format(n) : integer.format(n)}/s`;
+  return n > 0 && n < 10 ? oneDecimal.format(n) : integer.format(n);
 }
 
 /** A latency in ms: "0.4 ms", "12 ms", "1.5 s". */

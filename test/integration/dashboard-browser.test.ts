@@ -122,6 +122,28 @@ describe("dashboard in Chromium", () => {
       steps.some((s) => s.startsWith("source:events")),
       `steps table: ${steps.join(" | ")}`,
     );
+
+    // Each step's rates come from consecutive snapshots: the source reads what the generator writes.
+    const sourceInRate = `[...document.querySelectorAll('[data-pipeline="nobroker"] [data-testid=step-row]')]
+      .find((tr) => tr.cells[0].textContent === "source:events")
+      ?.querySelector("[data-testid=step-in-rate]")`;
+    await page
+      .waitForFunction(`(${sourceInRate})?.dataset.value !== undefined`, undefined, { timeout: 10_000 })
+      .catch(async () =>
+        assert.fail(`the source's in/s stayed ${await page.evaluate(`(${sourceInRate})?.textContent`)}`),
+      );
+    const inRate = (await page.evaluate(
+      `(() => { const td = ${sourceInRate}; return { text: td.textContent, value: Number(td.dataset.value) }; })()`,
+    )) as { text: string; value: number };
+    assert.match(inRate.text, /^[\d,.]+$/, `the source's in/s cell: ${inRate.text}`);
+    assert.ok(
+      Number(inRate.text.replace(/,/g, "")) > 0 && inRate.value > 0,
+      `the source's in/s is ${inRate.text} (${inRate.value}) while the generator writes ${RATE_PER_SECOND}/s`,
+    );
+    assert.deepEqual(
+      (await card.locator("[data-testid=steps-table] thead th").allTextContents()).slice(2, 6),
+      ["in", "out", "in/s", "out/s"],
+    );
   });
 
   test("a topic page shows a record produced during the test, found by its key", async (t) => {

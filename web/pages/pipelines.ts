@@ -1,7 +1,8 @@
 /**
  * #/pipelines: one card per pipeline with its state, counters, rates, latency, watermark, state
  * size and lags, three live charts (history loaded once, then a point a second from the
- * server-sent events) and the per-step table.
+ * server-sent events) and the per-step table, with each step's rates worked out here from
+ * consecutive snapshots.
  */
 import {
   api,
@@ -103,31 +104,30 @@ interface Stat {
   title?: string;
 }
 
+/** A number field of the snapshot (`recordsIn`, `watermarkLagMs`, …). */
+type NumberField = {
+  [K in keyof PipelineMetricsSnapshot]: PipelineMetricsSnapshot[K] extends number | null ? K : never;
+}[keyof PipelineMetricsSnapshot];
+
+/** A stat that shows one number field, formatted, with the number itself as its raw value. */
+const shows = (field: NumberField, format: (n: number | null) => string): Pick<Stat, "value" | "raw"> => ({
+  value: (m) => format(m[field]),
+  raw: (m) => m[field],
+});
+
 const STATS: Stat[] = [
-  {
-    label: "records in",
-    testid: "records-in",
-    value: (m) => fmt.count(m.recordsIn),
-    raw: (m) => m.recordsIn,
-  },
-  {
-    label: "records out",
-    testid: "records-out",
-    value: (m) => fmt.count(m.recordsOut),
-    raw: (m) => m.recordsOut,
-  },
+  { label: "records in", testid: "records-in", ...shows("recordsIn", fmt.count) },
+  { label: "records out", testid: "records-out", ...shows("recordsOut", fmt.count) },
   {
     label: "input rate",
     testid: "input-rate",
-    value: (m) => fmt.rate(m.inputRatePerSec),
-    raw: (m) => m.inputRatePerSec,
+    ...shows("inputRatePerSec", fmt.rate),
     title: "records read per second (last seconds)",
   },
   {
     label: "output rate",
     testid: "output-rate",
-    value: (m) => fmt.rate(m.outputRatePerSec),
-    raw: (m) => m.outputRatePerSec,
+    ...shows("outputRatePerSec", fmt.rate),
     title: "records written per second: outputs, dead letters and late records",
   },
   {
@@ -146,15 +146,13 @@ const STATS: Stat[] = [
   {
     label: "watermark lag",
     testid: "watermark-lag",
-    value: (m) => fmt.duration(m.watermarkLagMs),
-    raw: (m) => m.watermarkLagMs,
+    ...shows("watermarkLagMs", fmt.duration),
     title: "wall time minus the watermark",
   },
   {
     label: "keyed state",
     testid: "state-size",
-    value: (m) => fmt.count(m.stateSize),
-    raw: (m) => m.stateSize,
+    ...shows("stateSize", fmt.count),
     title: "entries in the pipeline's keyed state",
   },
   {
@@ -164,18 +162,8 @@ const STATS: Stat[] = [
     raw: (m) => m.inputLag,
     title: "records in the input topics not read yet (consumer lag)",
   },
-  {
-    label: "dead letters",
-    testid: "dead-letters",
-    value: (m) => fmt.count(m.deadLetters),
-    raw: (m) => m.deadLetters,
-  },
-  {
-    label: "late records",
-    testid: "late-records",
-    value: (m) => fmt.count(m.lateRecords),
-    raw: (m) => m.lateRecords,
-  },
+  { label: "dead letters", testid: "dead-letters", ...shows("deadLetters", fmt.count) },
+  { label: "late records", testid: "late-records", ...shows("lateRecords", fmt.count) },
   {
     label: "checkpoints",
     testid: "checkpoints",
@@ -203,6 +191,63 @@ function points(s: {
   };
 }
 
+/** How far back the per-step rates look: long enough that one-second snapshots do not flicker. */
+const STEP_RATE_WINDOW_MS = 5000;
+
+interface StepCounts {
+  /** The snapshot's `updatedAt`. */
+  t: number;
+  /** recordsIn and recordsOut by step id. */
+  counts: Map<string, { in: number; out: number }>;
+}
+
+/**
+ * Each step's records per second in and out, from the counters of consecutive snapshots: the
+ * change since the newest snapshot at least STEP_RATE_WINDOW_MS older than the latest (the oldest
+ * one, early on), over the change in their `updatedAt`. Nothing while the pipeline is not running,
+ * until two snapshots have come, or for a step the older snapshot lacks.
+ */
+class StepRates {
+  private samples: StepCounts[] = [];
+  private startedAt = "";
+
+  add(e: PipelineEntry): void {
+    const m = e.metrics;
+    if (e.state !== "running" || m === null) {
+      this.samples = [];
+      return;
+    }
+    const last = this.samples[this.samples.length - 1];
+    if (last !== undefined && e.updatedAt <= last.t) return; // the same status again
+    const counts = new Map(m.steps.map((s) => [s.id, { in: s.recordsIn, out: s.recordsOut }]));
+    // Another run (a restart, or on Kafka another process) counts from zero again.
+    if (m.startedAt !== this.startedAt) this.samples = [];
+    this.startedAt = m.startedAt;
+    this.samples.push({ t: e.updatedAt, counts });
+    while (this.samples.length > 2 && this.samples[1].t <= e.updatedAt - STEP_RATE_WINDOW_MS)
+      this.samples.shift();
+  }
+
+  /** Step `id`'s rates, records/s, or undefined when there are none to show. */
+  of(id: string): { in: number; out: number } | undefined {
+    if (this.samples.length < 2) return undefined;
+    const first = this.samples[0];
+    const last = this.samples[this.samples.length - 1];
+    const a = first.counts.get(id);
+    const b = last.counts.get(id);
+    if (a === undefined || b === undefined) return undefined;
+    const seconds = (last.t - first.t) / 1000;
+    return { in: (b.in - a.in) / seconds, out: (b.out - a.out) / seconds };
+  }
+}
+
+/** A records/s cell: the number, and `data-value` for tests and copy-paste ("–" when unknown). */
+function rateCell(perSecond: number | undefined, testid: string): HTMLTableCellElement {
+  const td = numCell(fmt.perSecond(perSecond), { testid });
+  if (perSecond !== undefined) td.dataset.value = String(perSecond);
+  return td;
+}
+
 class PipelineCard {
   readonly el: HTMLElement;
   private readonly badge: HTMLElement;
@@ -216,6 +261,7 @@ class PipelineCard {
   private historyLoaded = false;
   private lastUpdatedAt = 0;
   private entry: PipelineEntry;
+  private readonly stepRates = new StepRates();
 
   constructor(
     entry: PipelineEntry,
@@ -319,6 +365,7 @@ class PipelineCard {
         if (raw !== undefined && raw !== null) dd.dataset.value = String(raw);
       }
     }
+    this.stepRates.add(e);
     this.renderSteps(e);
     this.renderWrites(e);
     // A new status (the pipeline wrote one since the last event) is a new point on the charts.
@@ -347,6 +394,7 @@ class PipelineCard {
     }
     const rows = steps.map((s) => {
       const d = details.get(s.id);
+      const rates = this.stepRates.of(s.id);
       return h(
         "tr",
         { testid: "step-row", title: d ? `${d.detail}${d.input ? ` (from ${d.input})` : ""}` : undefined },
@@ -354,6 +402,8 @@ class PipelineCard {
         h("td", { class: "muted" }, s.kind),
         numCell(fmt.count(s.recordsIn)),
         numCell(fmt.count(s.recordsOut)),
+        rateCell(rates?.in, "step-in-rate"),
+        rateCell(rates?.out, "step-out-rate"),
         numCell(fmt.count(s.deadLetters), { class: s.deadLetters > 0 ? "warn" : "" }),
         numCell(fmt.count(s.lateRecords), { class: s.lateRecords > 0 ? "warn" : "" }),
         numCell(s.stateSize === undefined ? "" : fmt.count(s.stateSize)),
@@ -367,6 +417,8 @@ class PipelineCard {
           "kind",
           { label: "in", num: true },
           { label: "out", num: true },
+          { label: "in/s", num: true, title: "records into the step per second (last 5 s)" },
+          { label: "out/s", num: true, title: "records out of the step per second (last 5 s)" },
           { label: "dead letters", num: true },
           { label: "late", num: true },
           { label: "state size", num: true },
