@@ -10,6 +10,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { GraphDescription } from "../graph/graph.js";
 import type { PipelineMetricsSnapshot } from "../runtime/metrics.js";
 import { readStatuses, type PipelineStatus } from "../runtime/status.js";
+import { Ring } from "../util/ring.js";
 
 /** `unresponsive`: the status says running (or standby) but was not updated for `staleMs`. */
 export type DashboardState = "running" | "standby" | "stopped" | "unresponsive";
@@ -125,26 +126,6 @@ export function sampleOf(e: PipelineEntry, t: number): HistorySample {
     deadLetters: m.deadLetters,
     lateRecords: m.lateRecords,
   };
-}
-
-/** A fixed-size ring of samples, oldest first when read. */
-class Ring<T> {
-  private readonly items: T[] = [];
-  private start = 0;
-
-  constructor(private readonly size: number) {}
-
-  push(item: T): void {
-    if (this.items.length < this.size) this.items.push(item);
-    else {
-      this.items[this.start] = item;
-      this.start = (this.start + 1) % this.size;
-    }
-  }
-
-  toArray(): T[] {
-    return [...this.items.slice(this.start), ...this.items.slice(0, this.start)];
-  }
 }
 
 interface SseClient {

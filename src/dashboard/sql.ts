@@ -8,7 +8,7 @@
  */
 import { join, sep } from "node:path";
 import type { DuckDBResult, DuckDBValue } from "@duckdb/node-api";
-import type { WarehouseOptions } from "../warehouse/index.js";
+import { isMissingFile, tableOptions } from "../warehouse/options.js";
 import { ApiError, badRequest, oneLine } from "./api-error.js";
 
 export const MAX_ROWS = 1000;
@@ -219,22 +219,4 @@ function valueConverter(): Promise<{ toApiValue: (v: DuckDBValue, json: boolean)
     return { toApiValue };
   })();
   return converter;
-}
-
-async function tableOptions(
-  location: string | undefined,
-  dataDir: string,
-): Promise<{ options: WarehouseOptions; close: () => Promise<void> }> {
-  if (location === undefined) return { options: {}, close: async () => {} };
-  const { parseTableStoreLocation, openTableStore } = await import("../sinks/table/index.js");
-  const where = parseTableStoreLocation(location, dataDir);
-  if (where.kind === "sqlite") return { options: { sqlitePath: where.path }, close: async () => {} };
-  const store = openTableStore(location, dataDir);
-  return { options: { tableStore: store }, close: () => store.close() };
-}
-
-function isMissingFile(err: unknown): boolean {
-  return /No files found|Cannot open file|No such file/i.test(
-    err instanceof Error ? err.message : String(err),
-  );
 }

@@ -16,6 +16,7 @@ import { WeirError } from "../errors.js";
 import type { EmbeddedLog } from "../log/index.js";
 import type { KafkaCluster } from "../kafka/connection.js";
 import type { KafkaTopicReader, PartitionPosition } from "../kafka/topic-reader.js";
+import { Ring } from "../util/ring.js";
 import { badRequest, notFound } from "./api-error.js";
 
 export interface TopicSummary {
@@ -68,9 +69,31 @@ export function parseValue(bytes: Buffer | null): unknown {
   }
 }
 
-/** Newest first across partitions: by timestamp, then partition, then offset (newest first). */
-function newestFirst<T extends { partition: number; offset: number; timestamp: number }>(a: T, b: T): number {
-  return b.timestamp - a.timestamp || a.partition - b.partition || b.offset - a.offset;
+/** A record as `latest` keeps it, its value parsed only once it is among the records returned. */
+type KeptRecord = Omit<TopicRecordView, "value"> & { raw: Buffer | null };
+
+/**
+ * A record read from a partition as `latest` keeps it; undefined when `keyBytes` (a key searched
+ * for) is given and the record has another key.
+ */
+function keep(
+  r: { partition: number; offset: number; timestamp: number; key: Buffer | null; value: Buffer | null },
+  keyBytes: Buffer | undefined,
+): KeptRecord | undefined {
+  if (keyBytes !== undefined && (r.key === null || !keyBytes.equals(r.key))) return undefined;
+  return {
+    partition: r.partition,
+    offset: r.offset,
+    timestamp: r.timestamp,
+    key: r.key === null ? null : r.key.toString("utf8"),
+    raw: r.value,
+  };
+}
+
+/** The newest `limit` of `found` (across partitions: by timestamp, then partition, then offset), values parsed. */
+function newest(found: KeptRecord[], limit: number): TopicRecordView[] {
+  found.sort((a, b) => b.timestamp - a.timestamp || a.partition - b.partition || b.offset - a.offset);
+  return found.slice(0, limit).map(({ raw, ...r }) => ({ ...r, value: parseValue(raw) }));
 }
 
 function unknownTopic(topic: string, where: string): never {
@@ -82,20 +105,6 @@ function checkPartition(topic: string, partition: number | undefined, count: num
     throw badRequest(
       `topic ${topic} has no partition ${partition} (it has ${count}: 0..${count - 1}); fix ?partition=`,
     );
-}
-
-/** The last `n` items pushed. */
-class Tail<T> {
-  readonly items: T[] = [];
-  private start = 0;
-  constructor(private readonly n: number) {}
-  push(item: T): void {
-    if (this.items.length < this.n) this.items.push(item);
-    else {
-      this.items[this.start] = item;
-      this.start = (this.start + 1) % this.n;
-    }
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -153,7 +162,7 @@ export class EmbeddedTopicBrowser implements TopicBrowser {
     checkPartition(topic, options.partition, d.partitions.length);
     const keyBytes = options.key === undefined ? undefined : Buffer.from(options.key, "utf8");
     const window = keyBytes === undefined ? options.limit : KEY_SEARCH_WINDOW;
-    const found: TopicRecordView[] = [];
+    const found: KeptRecord[] = [];
     for (const p of d.partitions) {
       if (options.partition !== undefined && p.partition !== options.partition) continue;
       const reader = log.reader(topic, p.partition);
@@ -162,29 +171,22 @@ export class EmbeddedTopicBrowser implements TopicBrowser {
         const from = Math.max(reader.startOffset(), end - window);
         if (from >= end) continue;
         reader.seek(from);
-        const tail = new Tail<TopicRecordView>(options.limit);
+        const tail = new Ring<KeptRecord>(options.limit);
         while (reader.position < end) {
           const records = reader.poll(Math.min(2000, end - reader.position));
           if (records.length === 0) break;
           for (const r of records) {
             if (r.offset >= end) break;
-            if (keyBytes !== undefined && (r.key === null || !keyBytes.equals(r.key))) continue;
-            tail.push({
-              partition: r.partition,
-              offset: r.offset,
-              timestamp: r.timestamp,
-              key: r.key === null ? null : r.key.toString("utf8"),
-              value: r.value, // parsed below, for the records kept only
-            });
+            const kept = keep(r, keyBytes);
+            if (kept !== undefined) tail.push(kept);
           }
         }
-        found.push(...tail.items);
+        found.push(...tail.toArray());
       } finally {
         reader.close();
       }
     }
-    found.sort(newestFirst);
-    return found.slice(0, options.limit).map((r) => ({ ...r, value: parseValue(r.value as Buffer) }));
+    return newest(found, options.limit);
   }
 
   async close(): Promise<void> {
@@ -239,13 +241,13 @@ export class KafkaTopicBrowser implements TopicBrowser {
     checkPartition(topic, options.partition, ends.length);
     const window = options.key === undefined ? options.limit : KEY_SEARCH_WINDOW;
     const keyBytes = options.key === undefined ? undefined : Buffer.from(options.key, "utf8");
-    const tails = new Map<number, Tail<TopicRecordView & { raw: Buffer | null }>>();
+    const tails = new Map<number, Ring<KeptRecord>>();
     let positions: PartitionPosition[] = [];
     ends.forEach((end, partition) => {
       if (options.partition !== undefined && partition !== options.partition) return;
       const from = Math.max(starts[partition] ?? 0, end - window);
       if (from < end) positions.push({ partition, offset: from });
-      tails.set(partition, new Tail(options.limit));
+      tails.set(partition, new Ring(options.limit));
     });
     const reader = await this.reader(topic);
     const deadline = Date.now() + KAFKA_FETCH_BUDGET_MS;
@@ -262,24 +264,18 @@ export class KafkaTopicBrowser implements TopicBrowser {
         const tail = tails.get(pos.partition)!;
         for (const r of f.records) {
           if (r.offset >= end) break;
-          if (keyBytes !== undefined && (r.key === null || !keyBytes.equals(r.key))) continue;
-          tail.push({
-            partition: r.partition,
-            offset: r.offset,
-            timestamp: r.timestamp,
-            key: r.key === null ? null : r.key.toString("utf8"),
-            value: null,
-            raw: r.value,
-          });
+          const kept = keep(r, keyBytes);
+          if (kept !== undefined) tail.push(kept);
         }
         if (!f.outOfRange && f.next > pos.offset && f.next < end)
           next.push({ partition: pos.partition, offset: f.next });
       }
       positions = next;
     }
-    const found = [...tails.values()].flatMap((t) => t.items);
-    found.sort(newestFirst);
-    return found.slice(0, options.limit).map(({ raw, ...r }) => ({ ...r, value: parseValue(raw) }));
+    return newest(
+      [...tails.values()].flatMap((t) => t.toArray()),
+      options.limit,
+    );
   }
 
   private async reader(topic: string): Promise<KafkaTopicReader> {

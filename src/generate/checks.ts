@@ -1,6 +1,6 @@
 /**
- * Option checks and a normal draw shared by the seed-scenario generators (tiktok, item-sales,
- * bitcoin).
+ * Option checks and a normal draw shared by the scenario generators (nobroker, tiktok, item-sales,
+ * bitcoin, energy-weather).
  */
 import { WeirError } from "../errors.js";
 import type { Random } from "./random.js";
@@ -25,6 +25,14 @@ export function checkOption(
       "USAGE",
       `${scenario} generator: ${name} must be ${integer ? "an integer" : "a number"} ${range} (got ${value})`,
     );
+  }
+  return value;
+}
+
+/** A share: a number from 0 to 1. */
+export function checkShare(scenario: string, name: string, value: number): number {
+  if (!(value >= 0 && value <= 1)) {
+    throw new WeirError("USAGE", `${scenario} generator: ${name} must be a share from 0 to 1 (got ${value})`);
   }
   return value;
 }

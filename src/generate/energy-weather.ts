@@ -25,6 +25,7 @@
  * is a pure function of the options (no Math.random, no wall clock).
  */
 import { WeirError } from "../errors.js";
+import { checkOption, checkShare, normal } from "./checks.js";
 import { formatEventDate } from "./nobroker.js";
 import { Random } from "./random.js";
 import { LineGenerator, type GeneratorOptions } from "./types.js";
@@ -104,24 +105,6 @@ interface Pending {
   delay: "outOfOrder" | "late" | null;
 }
 
-function checkInt(name: string, value: number, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max)
-    throw new WeirError(
-      "USAGE",
-      `energy-weather generator: ${name} must be an integer from ${min} to ${max} (got ${value})`,
-    );
-  return value;
-}
-
-function checkShare(name: string, value: number): number {
-  if (!(value >= 0 && value <= 1))
-    throw new WeirError(
-      "USAGE",
-      `energy-weather generator: ${name} must be a share from 0 to 1 (got ${value})`,
-    );
-  return value;
-}
-
 export class EnergyWeatherGenerator extends LineGenerator {
   readonly scenario = "energy-weather";
   readonly households: readonly Household[];
@@ -163,17 +146,18 @@ export class EnergyWeatherGenerator extends LineGenerator {
     super();
     const d = ENERGY_WEATHER_GENERATOR_DEFAULTS;
     const seed = options.seed ?? d.seed;
-    const n = checkInt("households", options.households ?? d.households, 1, 100_000);
+    const n = checkOption("energy-weather", "households", options.households ?? d.households, 1, 100_000);
     this.startTime = options.startTime ?? d.startTime;
     if (!Number.isFinite(this.startTime))
       throw new WeirError(
         "USAGE",
         `energy-weather generator: startTime must be epoch milliseconds (got ${this.startTime})`,
       );
-    this.malformedShare = checkShare("malformedShare", options.malformedShare ?? d.malformedShare);
-    this.outOfOrderShare = checkShare("outOfOrderShare", options.outOfOrderShare ?? d.outOfOrderShare);
-    this.lateShare = checkShare("lateShare", options.lateShare ?? d.lateShare);
-    this.outageChance = checkShare("outageChance", options.outageChance ?? d.outageChance);
+    const share = (name: string, value: number) => checkShare("energy-weather", name, value);
+    this.malformedShare = share("malformedShare", options.malformedShare ?? d.malformedShare);
+    this.outOfOrderShare = share("outOfOrderShare", options.outOfOrderShare ?? d.outOfOrderShare);
+    this.lateShare = share("lateShare", options.lateShare ?? d.lateShare);
+    this.outageChance = share("outageChance", options.outageChance ?? d.outageChance);
     const root = new Random(seed);
     const householdRng = root.fork();
     this.tempRng = root.fork();
@@ -262,7 +246,7 @@ export class EnergyWeatherGenerator extends LineGenerator {
       const k = this.dailyMean.length;
       const climate = 5 + 0.2 * k; // early spring, warming through the month
       const prev = k === 0 ? 0 : this.dailyMean[k - 1] - (5 + 0.2 * (k - 1));
-      this.dailyMean.push(climate + 0.7 * prev + 3 * gaussian(this.tempRng));
+      this.dailyMean.push(climate + 0.7 * prev + 3 * normal(this.tempRng));
     }
     return this.dailyMean[d];
   }
@@ -290,7 +274,7 @@ export class EnergyWeatherGenerator extends LineGenerator {
       this.outageUntil = t + rng.range(2 * 3_600_000, 4 * 3_600_000);
       return this.enqueue(t, WEATHER_TOPIC, null, null, "weatherMissing", null);
     }
-    const temp = Math.round((this.temperatureAt(t) + 0.3 * gaussian(rng)) * 10) / 10;
+    const temp = Math.round((this.temperatureAt(t) + 0.3 * normal(rng)) * 10) / 10;
     const ts = formatEventDate(t);
     let line = `{"ts":"${ts}","temperature_c":${temp}}`;
     let kind: Kind = "weatherReadings";
@@ -332,7 +316,7 @@ export class EnergyWeatherGenerator extends LineGenerator {
             : 1;
     const climate = occupancy * h.heating * Math.max(0, 16 - temp) + h.cooling * Math.max(0, temp - 22);
     const mean = h.base * profile + climate;
-    const kwh = Math.max(0.005, mean * (1 + 0.12 * gaussian(rng)) + 0.015 * gaussian(rng));
+    const kwh = Math.max(0.005, mean * (1 + 0.12 * normal(rng)) + 0.015 * normal(rng));
     const ts = formatEventDate(t);
     let line = `{"ts":"${ts}","household_id":${h.id},"kwh":${Math.round(kwh * 1000) / 1000}}`;
     let kind: Kind = "energyReadings";
@@ -379,13 +363,6 @@ export class EnergyWeatherGenerator extends LineGenerator {
 
 function pct(share: number): string {
   return `${+(share * 100).toFixed(2)}%`;
-}
-
-/** A standard normal draw (Box-Muller). */
-function gaussian(rng: Random): number {
-  const u = 1 - rng.float(); // (0, 1]
-  const v = rng.float();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
 }
 
 function before(a: Pending, b: Pending): boolean {

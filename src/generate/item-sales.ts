@@ -17,7 +17,7 @@
  * disorder). The output is a pure function of the options (no Math.random, no wall clock).
  */
 import { checkOption, checkStartAndRate, normal } from "./checks.js";
-import { Random, ZipfSampler } from "./random.js";
+import { Random, ZipfSampler, shuffledRange } from "./random.js";
 import { LineGenerator, type GeneratorOptions } from "./types.js";
 
 /** The seed's topic name. */
@@ -138,14 +138,7 @@ export class ItemSalesGenerator extends LineGenerator {
     }
     this.catalogue = Object.freeze(catalogue);
     this.zipf = new ZipfSampler(items, ITEM_ZIPF);
-    this.byRank = new Uint32Array(items);
-    for (let i = 0; i < items; i++) this.byRank[i] = i;
-    for (let i = items - 1; i > 0; i--) {
-      const j = setup.int(i + 1);
-      const t = this.byRank[i];
-      this.byRank[i] = this.byRank[j];
-      this.byRank[j] = t;
-    }
+    this.byRank = shuffledRange(items, setup);
   }
 
   get key(): string | null {

@@ -27,7 +27,8 @@
  * output is a pure function of the options (no Math.random, no wall clock).
  */
 import { WeirError } from "../errors.js";
-import { Random, ZipfSampler } from "./random.js";
+import { checkOption, checkShare, checkStartAndRate } from "./checks.js";
+import { Random, ZipfSampler, shuffledRange } from "./random.js";
 import { LineGenerator, type GeneratorOptions } from "./types.js";
 
 export interface NoBrokerGeneratorOptions extends GeneratorOptions {
@@ -109,21 +110,6 @@ export function formatEventDate(ms: number): string {
   return iso.slice(0, 10) + " " + iso.slice(11, 19);
 }
 
-function checkInt(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
-    throw new WeirError("USAGE", `nobroker generator: ${name} must be an integer ${range} (got ${value})`);
-  }
-  return value;
-}
-
-function checkShare(name: string, value: number): number {
-  if (!(value >= 0 && value <= 1)) {
-    throw new WeirError("USAGE", `nobroker generator: ${name} must be a share from 0 to 1 (got ${value})`);
-  }
-  return value;
-}
-
 export class NoBrokerGenerator extends LineGenerator {
   readonly scenario = "nobroker";
   readonly users: number;
@@ -183,9 +169,12 @@ export class NoBrokerGenerator extends LineGenerator {
     super();
     const d = NOBROKER_GENERATOR_DEFAULTS;
     const seed = options.seed ?? d.seed;
-    this.users = checkInt("users", options.users ?? d.users, 1, 100_000_000);
-    this.properties = checkInt("properties", options.properties ?? d.properties, 1, 100_000_000);
-    const brokers = checkInt("brokers", options.brokers ?? d.brokers, 0);
+    const int = (name: string, value: number, min: number, max?: number) =>
+      checkOption("nobroker", name, value, min, max);
+    const share = (name: string, value: number) => checkShare("nobroker", name, value);
+    this.users = int("users", options.users ?? d.users, 1, 100_000_000);
+    this.properties = int("properties", options.properties ?? d.properties, 1, 100_000_000);
+    const brokers = int("brokers", options.brokers ?? d.brokers, 0);
     if (brokers > this.users) {
       throw new WeirError(
         "USAGE",
@@ -193,23 +182,12 @@ export class NoBrokerGenerator extends LineGenerator {
       );
     }
     this.startTime = options.startTime ?? d.startTime;
-    if (!Number.isFinite(this.startTime)) {
-      throw new WeirError(
-        "USAGE",
-        `nobroker generator: startTime must be epoch milliseconds (got ${this.startTime})`,
-      );
-    }
     this.eventsPerMinute = options.eventsPerMinute ?? d.eventsPerMinute;
-    if (!(this.eventsPerMinute > 0) || !Number.isFinite(this.eventsPerMinute)) {
-      throw new WeirError(
-        "USAGE",
-        `nobroker generator: eventsPerMinute must be greater than 0 (got ${this.eventsPerMinute})`,
-      );
-    }
-    this.outOfOrderShare = checkShare("outOfOrderShare", options.outOfOrderShare ?? d.outOfOrderShare);
-    this.lateShare = checkShare("lateShare", options.lateShare ?? d.lateShare);
-    this.malformedShare = checkShare("malformedShare", options.malformedShare ?? d.malformedShare);
-    this.interactionShare = checkShare("interactionShare", options.interactionShare ?? d.interactionShare);
+    checkStartAndRate("nobroker", this.startTime, this.eventsPerMinute);
+    this.outOfOrderShare = share("outOfOrderShare", options.outOfOrderShare ?? d.outOfOrderShare);
+    this.lateShare = share("lateShare", options.lateShare ?? d.lateShare);
+    this.malformedShare = share("malformedShare", options.malformedShare ?? d.malformedShare);
+    this.interactionShare = share("interactionShare", options.interactionShare ?? d.interactionShare);
     if (this.outOfOrderShare + this.lateShare + this.malformedShare > 1) {
       throw new WeirError(
         "USAGE",
@@ -217,7 +195,7 @@ export class NoBrokerGenerator extends LineGenerator {
       );
     }
     this.stepCeilMs = Math.ceil(60_000 / this.eventsPerMinute);
-    const cap = checkInt("normalUserCap", options.normalUserCap ?? d.normalUserCap, 0, 255);
+    const cap = int("normalUserCap", options.normalUserCap ?? d.normalUserCap, 0, 255);
     const interactionsPerMinute = this.eventsPerMinute * this.interactionShare;
     this.capPerWindow =
       cap > 0 && this.users <= CAP_MAX_USERS && this.users * cap >= CAP_HEADROOM * interactionsPerMinute
@@ -233,8 +211,8 @@ export class NoBrokerGenerator extends LineGenerator {
     this.burstRng = setup.fork();
     this.userZipf = new ZipfSampler(this.users, USER_ZIPF);
     this.propertyZipf = new ZipfSampler(this.properties, PROPERTY_ZIPF);
-    this.userIds = shuffledIds(this.users, setup);
-    this.propertyIds = shuffledIds(this.properties, setup);
+    this.userIds = shuffledRange(this.users, setup, 1);
+    this.propertyIds = shuffledRange(this.properties, setup, 1);
     // Brokers are the users who are otherwise the least active: their bursts stand out.
     this.brokerList = this.userIds.slice(this.users - brokers);
     this.brokerIds = Object.freeze([...this.brokerList].sort((a, b) => a - b));
@@ -458,18 +436,6 @@ export class NoBrokerGenerator extends LineGenerator {
         return `user_id=${user} property_id=${property} date=${date.replace(" ", "T")} event=${kind}`;
     }
   }
-}
-
-function shuffledIds(n: number, rng: Random): Uint32Array {
-  const ids = new Uint32Array(n);
-  for (let i = 0; i < n; i++) ids[i] = i + 1;
-  for (let i = n - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    const t = ids[i];
-    ids[i] = ids[j];
-    ids[j] = t;
-  }
-  return ids;
 }
 
 function listIds(ids: readonly number[]): string {

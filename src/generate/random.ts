@@ -76,8 +76,8 @@ export class Random {
     return new Random(this.uint32());
   }
 
-  /** Shuffle `items` in place (Fisher-Yates) and return it. */
-  shuffle<T>(items: T[]): T[] {
+  /** Shuffle `items` (an array or a typed array) in place (Fisher-Yates) and return it. */
+  shuffle<A extends { length: number; [index: number]: unknown }>(items: A): A {
     for (let i = items.length - 1; i > 0; i--) {
       const j = this.int(i + 1);
       const tmp = items[i];
@@ -86,6 +86,13 @@ export class Random {
     }
     return items;
   }
+}
+
+/** The integers first, first + 1, ..., first + n - 1, shuffled by `rng`. */
+export function shuffledRange(n: number, rng: Random, first = 0): Uint32Array {
+  const ids = new Uint32Array(n);
+  for (let i = 0; i < n; i++) ids[i] = first + i;
+  return rng.shuffle(ids);
 }
 
 /**

@@ -22,7 +22,7 @@
  * Event i has the event time `startTime + floor(i * 60000 / eventsPerMinute)`. The output is a pure
  * function of the options (no Math.random, no wall clock).
  */
-import { Random, ZipfSampler } from "./random.js";
+import { Random, ZipfSampler, shuffledRange } from "./random.js";
 import { checkOption, checkStartAndRate, normal } from "./checks.js";
 import { LineGenerator, type GeneratorOptions } from "./types.js";
 
@@ -114,14 +114,7 @@ export class TikTokGenerator extends LineGenerator {
     const setup = new Random(options.seed ?? d.seed);
     this.rng = setup.fork();
     this.userZipf = new ZipfSampler(this.users, USER_ZIPF);
-    this.byRank = new Uint32Array(this.users);
-    for (let i = 0; i < this.users; i++) this.byRank[i] = i;
-    for (let i = this.users - 1; i > 0; i--) {
-      const j = setup.int(i + 1);
-      const t = this.byRank[i];
-      this.byRank[i] = this.byRank[j];
-      this.byRank[j] = t;
-    }
+    this.byRank = shuffledRange(this.users, setup);
     const n = TIKTOK_CATEGORIES.length;
     this.taste = new Float64Array(this.users * n);
     this.watchFactor = new Float64Array(this.users * n);

@@ -215,6 +215,18 @@ export class Runner {
     if (Date.now() - this.lastCheckpointAt >= this.checkpointIntervalMs) await this.checkpoint();
   }
 
+  /**
+   * Between two batches of a file run: checkpoint when one is due and let signals in. True when a
+   * stop was asked for, with the checkpoint written: the run returns.
+   */
+  private async stopBetweenBatches(): Promise<boolean> {
+    await this.maybeCheckpoint();
+    await yieldToEventLoop(); // let signals in
+    if (!this.stopping) return false;
+    await this.checkpoint();
+    return true;
+  }
+
   private async afterBatch(n: number, oldestAppendTime: number): Promise<void> {
     const before = this.outputs.written;
     this.outputs.flush();
@@ -284,12 +296,7 @@ export class Runner {
         chunk.copy(chunk, 0, end, filled);
         carry = filled - end;
         if (atEof) break;
-        await this.maybeCheckpoint();
-        await yieldToEventLoop(); // let signals in
-        if (this.stopping) {
-          await this.checkpoint();
-          return false;
-        }
+        if (await this.stopBetweenBatches()) return false;
       }
       this.task.endOfInput();
       pos.completed = true;
@@ -360,12 +367,7 @@ export class Runner {
         this.inputRate.mark(fed, Date.now());
         await this.afterBatch(0, 0);
         if (open.length === 0) break;
-        await this.maybeCheckpoint();
-        await yieldToEventLoop(); // let signals in
-        if (this.stopping) {
-          await this.checkpoint();
-          return false;
-        }
+        if (await this.stopBetweenBatches()) return false;
       }
       this.task.endOfInput();
       for (const p of positions) p.completed = true;

@@ -14,6 +14,7 @@
  *   p.kill("SIGINT");
  *   const res = await p.exited;
  */
+import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -196,6 +197,13 @@ export function runCli(args: readonly string[], options: CliOptions = {}): Promi
   const p = new CliProcess(args, options);
   p.end(options.input);
   return p.exited;
+}
+
+/** `weir query SQL --format json --data-dir DIR`, asserted to succeed: its one row, parsed. */
+export async function queryRow(dataDir: string, sql: string): Promise<any> {
+  const r = await runCli(["query", sql, "--format", "json", "--data-dir", dataDir]);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout);
 }
 
 /** A fresh temporary directory, removed when the test ends. */

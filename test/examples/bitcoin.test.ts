@@ -5,16 +5,18 @@ import { join } from "node:path";
 import { TestDriver } from "../../src/index.js";
 import { BitcoinGenerator } from "../../src/generate/bitcoin.js";
 import { bitcoin } from "../../examples/bitcoin/pipeline.js";
-import { hasStackTrace, lines as outputLines, runCli, tempDataDir, tempDir } from "../cli/helpers.js";
+import {
+  hasStackTrace,
+  lines as outputLines,
+  queryRow,
+  runCli,
+  tempDataDir,
+  tempDir,
+} from "../cli/helpers.js";
+import { jsonObject, parseLines, type Tick } from "../helpers/records.js";
 
 const TOPIC = "bpi";
 const MINUTE = 60_000;
-
-interface Tick {
-  time: number;
-  currency: string;
-  rate: number;
-}
 
 interface CandleOut {
   currency: string;
@@ -38,17 +40,12 @@ interface MaOut {
 
 /** The pipeline's schema and check, written out by hand: the tick, or null for a dead letter. */
 function parse(line: string): Tick | null {
-  let v: any;
-  try {
-    v = JSON.parse(line);
-  } catch {
-    return null;
-  }
-  if (v === null || typeof v !== "object" || Array.isArray(v)) return null;
+  const v = jsonObject(line);
+  if (v === null) return null;
   if (typeof v.time !== "string" || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(v.time)) return null;
-  if (!["USD", "EUR", "GBP"].includes(v.currency)) return null;
+  if (!["USD", "EUR", "GBP"].includes(v.currency as string)) return null;
   if (typeof v.rate !== "number" || !(v.rate > 0)) return null;
-  return { time: Date.parse(v.time), currency: v.currency, rate: v.rate };
+  return { time: Date.parse(v.time), currency: v.currency as string, rate: v.rate };
 }
 
 /**
@@ -64,13 +61,8 @@ function reference(lines: readonly string[], n = 5) {
     number,
     Map<string, { open: Tick; close: Tick; high: number; low: number; count: number }>
   >();
-  let dead = 0;
-  for (const line of lines) {
-    const t = parse(line);
-    if (t === null) {
-      dead++;
-      continue;
-    }
+  const { valid, dead } = parseLines(lines, parse);
+  for (const t of valid) {
     const start = Math.floor(t.time / MINUTE) * MINUTE;
     let w = windows.get(start);
     if (w === undefined) windows.set(start, (w = new Map()));
@@ -278,17 +270,12 @@ test("weir generate bitcoin + weir run bitcoin --input: topics and the lake end 
     outputLines(ma.stdout).map((l) => JSON.parse(l)),
     ref.averages,
   );
-  const q = await runCli([
-    "query",
+  const q = await queryRow(
+    dataDir,
     "SELECT count(*) AS candles, sum(count) AS ticks, count(DISTINCT currency) AS currencies, " +
       "max(window_end) AS last_end FROM bpi_ohlc",
-    "--format",
-    "json",
-    "--data-dir",
-    dataDir,
-  ]);
-  assert.equal(q.code, 0, q.stderr);
-  assert.deepEqual(JSON.parse(q.stdout), {
+  );
+  assert.deepEqual(q, {
     candles: ref.candles.length,
     ticks: ref.candles.reduce((s, c) => s + c.count, 0),
     currencies: 3,

@@ -15,7 +15,7 @@ import { EnergyWeatherGenerator, writeTopicFiles } from "../../src/generate/inde
 import { energyWeather } from "../../examples/energy-weather/pipeline.js";
 import { findExample } from "../../examples/index.js";
 import { readTopic } from "../runtime/inputs.js";
-import { runCli } from "../cli/helpers.js";
+import { queryRow, runCli } from "../cli/helpers.js";
 
 const DAY = 86_400_000;
 const START = Date.UTC(2023, 2, 6);
@@ -287,17 +287,11 @@ test("weir generate energy-weather -o DIR, weir run energy-weather --input DIR, 
   const ran = await runCli(["run", "energy-weather", "--input", input, "--data-dir", data]);
   assert.equal(ran.code, 0, ran.stderr);
   assert.match(ran.stderr, /energy-weather: \d+ records in, \d+ out \(\d+ dead letters, \d+ late\)/);
-  const q = await runCli([
-    "query",
-    "SELECT count(*) AS n, count(DISTINCT household_id) AS h, max(abs(epoch(ts) - epoch(weather_ts))) AS gap FROM energy_weather",
-    "--format",
-    "json",
-    "--data-dir",
+  const row = await queryRow(
     data,
-  ]);
-  assert.equal(q.code, 0, q.stderr);
-  const row = JSON.parse(q.stdout);
-  assert.ok(row.n > 1500, q.stdout);
+    "SELECT count(*) AS n, count(DISTINCT household_id) AS h, max(abs(epoch(ts) - epoch(weather_ts))) AS gap FROM energy_weather",
+  );
+  assert.ok(row.n > 1500, JSON.stringify(row));
   assert.equal(row.h, 5);
   assert.ok(row.gap <= 1800, "every pair within 30 minutes");
   const again = await runCli(["run", "energy-weather", "--input", input, "--data-dir", data]);

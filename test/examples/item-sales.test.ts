@@ -5,35 +5,17 @@ import { join } from "node:path";
 import { TestDriver } from "../../src/index.js";
 import { ItemSalesGenerator } from "../../src/generate/item-sales.js";
 import { itemSales } from "../../examples/item-sales/pipeline.js";
-import { hasStackTrace, lines as outputLines, runCli, tempDataDir, tempDir } from "../cli/helpers.js";
+import {
+  hasStackTrace,
+  lines as outputLines,
+  queryRow,
+  runCli,
+  tempDataDir,
+  tempDir,
+} from "../cli/helpers.js";
+import { parseLines, parseSale, type Sale } from "../helpers/records.js";
 
 const TOPIC = "item_sales";
-
-interface Sale {
-  item_id: number;
-  item_name: string;
-  quantity: number;
-  price: number;
-  timestamp_ms: number;
-}
-
-/** The pipeline's schema and checks, written out by hand: the sale, or null for a dead letter. */
-function parse(line: string): Sale | null {
-  let v: any;
-  try {
-    v = JSON.parse(line);
-  } catch {
-    return null;
-  }
-  if (v === null || typeof v !== "object" || Array.isArray(v)) return null;
-  if (!Number.isInteger(v.item_id) || !Number.isInteger(v.quantity) || !Number.isInteger(v.timestamp_ms))
-    return null;
-  if (typeof v.item_name !== "string" || typeof v.price !== "number") return null;
-  if (v.item_id < 1 || v.item_name.trim() === "" || v.quantity < 1 || v.price < 0) return null;
-  if (v.timestamp_ms < Date.UTC(2000, 0, 1) || v.timestamp_ms >= Date.UTC(2100, 0, 1)) return null;
-  const { item_id, item_name, quantity, price, timestamp_ms } = v;
-  return { item_id, item_name, quantity, price, timestamp_ms };
-}
 
 interface Totals {
   item_id: number;
@@ -60,15 +42,8 @@ function reference(lines: readonly string[]) {
       last: number;
     }
   >();
-  const valid: Sale[] = [];
-  let dead = 0;
-  for (const line of lines) {
-    const s = parse(line);
-    if (s === null) {
-      dead++;
-      continue;
-    }
-    valid.push(s);
+  const { valid, dead } = parseLines(lines, parseSale);
+  for (const s of valid) {
     const key = String(s.item_id);
     let a = acc.get(key);
     if (a === undefined) {
@@ -245,7 +220,7 @@ test("5,000 generated sales: the table equals per-item totals computed with plai
   );
   const dead = t.deadLetters();
   assert.equal(dead.length, ref.dead);
-  for (const d of dead) assert.equal(parse(d.raw), null, d.raw);
+  for (const d of dead) assert.equal(parseSale(d.raw), null, d.raw);
   assert.ok(dead.some((d) => d.error.startsWith("step validate-sale failed: ")));
   assert.ok(dead.some((d) => d.error.startsWith("missing field ")));
 });
@@ -283,17 +258,12 @@ test("weir generate item-sales + weir run item-sales --input: the table and lake
   const rows = outputLines(table.stdout).map((l) => JSON.parse(l) as { key: string; value: Totals });
   assertTotals(byKey(rows.map((r) => [r.key, r.value])), ref.acc);
 
-  const q = await runCli([
-    "query",
+  const q = await queryRow(
+    dataDir,
     "SELECT count(*) AS n, sum(quantity) AS quantity, min(timestamp_ms) AS first_ms, " +
       "bool_and(epoch_ms(timestamp_dt) = timestamp_ms) AS same_instant FROM item_sales_parsed",
-    "--format",
-    "json",
-    "--data-dir",
-    dataDir,
-  ]);
-  assert.equal(q.code, 0, q.stderr);
-  assert.deepEqual(JSON.parse(q.stdout), {
+  );
+  assert.deepEqual(q, {
     n: ref.valid.length,
     quantity: ref.valid.reduce((s, x) => s + x.quantity, 0),
     first_ms: Math.min(...ref.valid.map((s) => s.timestamp_ms)),

@@ -4,34 +4,18 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { TestDriver } from "../../src/index.js";
 import { TikTokGenerator } from "../../src/generate/tiktok.js";
-import { tiktok, TIKTOK_CATEGORIES } from "../../examples/tiktok/pipeline.js";
-import { hasStackTrace, lines as outputLines, runCli, tempDataDir, tempDir } from "../cli/helpers.js";
+import { tiktok } from "../../examples/tiktok/pipeline.js";
+import {
+  hasStackTrace,
+  lines as outputLines,
+  queryRow,
+  runCli,
+  tempDataDir,
+  tempDir,
+} from "../cli/helpers.js";
+import { parseLines, parseView } from "../helpers/records.js";
 
 const TOPIC = "tiktok_category";
-
-interface View {
-  ts: string;
-  user_id: number;
-  category: string;
-  watch_time_s: number;
-  liked: number;
-}
-
-/** The pipeline's schema, written out by hand: the view, or null for a dead letter. */
-function parse(line: string): View | null {
-  let v: any;
-  try {
-    v = JSON.parse(line);
-  } catch {
-    return null;
-  }
-  if (v === null || typeof v !== "object" || Array.isArray(v)) return null;
-  if (typeof v.ts !== "string" || Number.isNaN(Date.parse(v.ts))) return null;
-  if (!Number.isInteger(v.user_id) || !Number.isInteger(v.watch_time_s)) return null;
-  if (!(TIKTOK_CATEGORIES as readonly string[]).includes(v.category)) return null;
-  if (v.liked !== 0 && v.liked !== 1) return null;
-  return { ts: v.ts, user_id: v.user_id, category: v.category, watch_time_s: v.watch_time_s, liked: v.liked };
-}
 
 /**
  * The reference: group the valid views by (user, category) with plain loops. Watch times are whole
@@ -42,15 +26,8 @@ function reference(lines: readonly string[]) {
     string,
     { user_id: number; category: string; sum: number; n: number; likes: number }
   >();
-  const valid: View[] = [];
-  let dead = 0;
-  for (const line of lines) {
-    const v = parse(line);
-    if (v === null) {
-      dead++;
-      continue;
-    }
-    valid.push(v);
+  const { valid, dead } = parseLines(lines, parseView);
+  for (const v of valid) {
     const key = `${v.user_id}|${v.category}`;
     let g = groups.get(key);
     if (g === undefined)
@@ -151,7 +128,7 @@ test("5,000 generated views: the table equals a plain group-by over the valid li
   const dead = t.deadLetters();
   assert.equal(dead.length, ref.dead);
   for (const d of dead) {
-    assert.equal(parse(d.raw), null);
+    assert.equal(parseView(d.raw), null);
     assert.equal(d.raw, lines[d.offset]);
     assert.ok(d.error.length > 0);
   }
@@ -252,20 +229,15 @@ test("weir generate tiktok + weir run tiktok --input: table, lake datasets and d
     "the version number counts the updates",
   );
 
-  const counts = await runCli([
-    "query",
+  const counts = await queryRow(
+    dataDir,
     "SELECT (SELECT count(*) FROM tiktok_events) AS events, " +
       "(SELECT count(*) FROM tiktok_user_category_updates) AS updates, " +
       "(SELECT count(*) FROM tiktok_dead_letters) AS dead, " +
       "(SELECT count(*) FROM (SELECT arg_max(totalViewed, updated_at) FROM tiktok_user_category_updates " +
       "GROUP BY user_id, category)) AS keys",
-    "--format",
-    "json",
-    "--data-dir",
-    dataDir,
-  ]);
-  assert.equal(counts.code, 0, counts.stderr);
-  assert.deepEqual(JSON.parse(counts.stdout), {
+  );
+  assert.deepEqual(counts, {
     events: ref.valid.length,
     updates: ref.valid.length,
     dead: ref.dead,

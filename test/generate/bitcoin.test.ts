@@ -9,25 +9,14 @@ import {
   scenarioNames,
 } from "../../src/generate/index.js";
 import { WeirError } from "../../src/errors.js";
-
-interface Tick {
-  time: number;
-  currency: string;
-  rate: number;
-}
+import { jsonObject, type Tick } from "../helpers/records.js";
 
 const YEAR_MS = 365.25 * 24 * 3600 * 1000;
 
 /** What the bitcoin pipeline accepts, written out by hand; null for a dead letter. */
 function parse(line: string): Tick | null {
-  let v: unknown;
-  try {
-    v = JSON.parse(line);
-  } catch {
-    return null;
-  }
-  if (v === null || typeof v !== "object" || Array.isArray(v)) return null;
-  const o = v as Record<string, unknown>;
+  const o = jsonObject(line);
+  if (o === null) return null;
   if (typeof o.time !== "string" || !/^\d{4}-\d\d-\d\dT/.test(o.time)) return null;
   const time = Date.parse(o.time);
   if (Number.isNaN(time)) return null;

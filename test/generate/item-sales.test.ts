@@ -8,35 +8,7 @@ import {
   scenarioNames,
 } from "../../src/generate/index.js";
 import { WeirError } from "../../src/errors.js";
-
-interface Sale {
-  item_id: number;
-  item_name: string;
-  quantity: number;
-  price: number;
-  timestamp_ms: number;
-}
-
-/** "schema" (fails the item-sales schema), "invalid" (fails its checks), or the sale. */
-function classify(line: string): Sale | "schema" | "invalid" {
-  let v: unknown;
-  try {
-    v = JSON.parse(line);
-  } catch {
-    return "schema";
-  }
-  if (v === null || typeof v !== "object" || Array.isArray(v)) return "schema";
-  const o = v as Record<string, unknown>;
-  if (!Number.isInteger(o.item_id) || !Number.isInteger(o.quantity) || !Number.isInteger(o.timestamp_ms))
-    return "schema";
-  if (typeof o.item_name !== "string" || typeof o.price !== "number") return "schema";
-  const s = o as unknown as Sale;
-  const year2000 = Date.UTC(2000, 0, 1);
-  const year2100 = Date.UTC(2100, 0, 1);
-  if (s.item_id < 1 || s.item_name.trim() === "" || s.quantity < 1 || s.price < 0) return "invalid";
-  if (s.timestamp_ms < year2000 || s.timestamp_ms >= year2100) return "invalid";
-  return s;
-}
+import { classifySale } from "../helpers/records.js";
 
 describe("item-sales generator", () => {
   it("is registered as scenario item-sales writing topic item_sales", () => {
@@ -79,7 +51,7 @@ describe("item-sales generator", () => {
       const line = g.next();
       const slot = ITEM_SALES_GENERATOR_DEFAULTS.startTime + Math.floor((i * 60_000) / eventsPerMinute);
       assert.equal(g.time, slot);
-      const s = classify(line);
+      const s = classifySale(line);
       if (s === "schema") {
         schema++;
         continue;
@@ -120,7 +92,7 @@ describe("item-sales generator", () => {
 
   it("makes every kind of bad line", () => {
     const lines = new ItemSalesGenerator({ seed: 2, badShare: 1 }).take(600);
-    assert.ok(lines.every((l) => typeof classify(l) === "string"));
+    assert.ok(lines.every((l) => typeof classifySale(l) === "string"));
     assert.ok(
       lines.some((l) => /"quantity":-\d/.test(l)),
       "negative quantity",

@@ -11,6 +11,7 @@ import {
 import { BURST_MIN, OUT_OF_ORDER_MAX_MS } from "../../src/generate/nobroker.js";
 import { parseEventTime } from "../../src/schema/index.js";
 import { WeirError } from "../../src/errors.js";
+import { jsonObject } from "../helpers/records.js";
 
 const WINDOW_MS = 60_000;
 const BOUND_MS = 5_000; // the NoBroker pipeline's maxOutOfOrderness
@@ -25,14 +26,8 @@ interface Event {
 
 /** What the NoBroker pipeline's schema would accept, or null for a dead letter. */
 function parse(line: string): Event | null {
-  let v: unknown;
-  try {
-    v = JSON.parse(line);
-  } catch {
-    return null;
-  }
-  if (v === null || typeof v !== "object" || Array.isArray(v)) return null;
-  const o = v as Record<string, unknown>;
+  const o = jsonObject(line);
+  if (o === null) return null;
   if (!Number.isInteger(o.user_id) || !Number.isInteger(o.property_id)) return null;
   if (typeof o.event !== "string" || typeof o.date !== "string") return null;
   const time = parseEventTime(o.date);

@@ -9,31 +9,7 @@ import {
   scenarioNames,
 } from "../../src/generate/index.js";
 import { WeirError } from "../../src/errors.js";
-
-interface View {
-  ts: string;
-  user_id: number;
-  category: string;
-  watch_time_s: number;
-  liked: number;
-}
-
-/** What the tiktok pipeline's schema accepts, written out by hand; null for a dead letter. */
-function parse(line: string): View | null {
-  let v: unknown;
-  try {
-    v = JSON.parse(line);
-  } catch {
-    return null;
-  }
-  if (v === null || typeof v !== "object" || Array.isArray(v)) return null;
-  const o = v as Record<string, unknown>;
-  if (typeof o.ts !== "string" || Number.isNaN(Date.parse(o.ts))) return null;
-  if (!Number.isInteger(o.user_id) || !Number.isInteger(o.watch_time_s)) return null;
-  if (!(TIKTOK_CATEGORIES as readonly unknown[]).includes(o.category)) return null;
-  if (o.liked !== 0 && o.liked !== 1) return null;
-  return o as unknown as View;
-}
+import { parseView, type View } from "../helpers/records.js";
 
 describe("tiktok generator", () => {
   it("is registered as scenario tiktok writing topic tiktok_category", () => {
@@ -70,7 +46,7 @@ describe("tiktok generator", () => {
     const seenUsers = new Set<number>();
     for (let i = 0; i < n; i++) {
       const line = g.next();
-      const v = parse(line);
+      const v = parseView(line);
       const slot = TIKTOK_GENERATOR_DEFAULTS.startTime + Math.floor((i * 60_000) / eventsPerMinute);
       assert.equal(g.time, slot);
       if (v === null) {
@@ -127,7 +103,7 @@ describe("tiktok generator", () => {
 
   it("makes every kind of malformed line", () => {
     const lines = new TikTokGenerator({ seed: 1, malformedShare: 1 }).take(400);
-    assert.ok(lines.every((l) => parse(l) === null));
+    assert.ok(lines.every((l) => parseView(l) === null));
     assert.ok(
       lines.some((l) => /^\d+\.\d{3},/.test(l)),
       "the seed's CSV value",

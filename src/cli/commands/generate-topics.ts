@@ -8,7 +8,7 @@
  * - to topics (default): each line is appended to its own topic, paced at --rate for --duration
  *   (default 60 s) or --count lines.
  */
-import { closeSync, mkdirSync, openSync, statSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, statSync } from "node:fs";
 import { join } from "node:path";
 import {
   formatEventDate,
@@ -30,7 +30,7 @@ import {
   UserError,
   withLog,
 } from "../common.js";
-import { count, formatRate, formatStats, DEFAULT_TOPIC_DURATION_MS } from "./generate.js";
+import { count, fileSink, formatRate, formatStats, topicRunLength } from "./generate.js";
 
 export interface MultiTopicGenerateOptions {
   count?: number;
@@ -106,14 +106,7 @@ async function toFiles(
       (topic) => {
         const fd = fds.get(topic);
         if (fd === undefined) throw new Error(`scenario ${scenario.name} wrote to undeclared topic ${topic}`);
-        return (chunk) => {
-          let off = 0;
-          try {
-            while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
-          } catch (err) {
-            throw new UserError(`cannot write ${q(files.get(topic)!)}: ${(err as Error).message}`);
-          }
-        };
+        return fileSink(fd, files.get(topic)!);
       },
       { count: opts.count, endTime, signal: shutdownSignal() },
     );
@@ -137,15 +130,7 @@ async function toTopics(
   optionsAt: (startTime: number) => ScenarioOptions,
 ): Promise<void> {
   const topics = scenario.topics!;
-  const durationMs = opts.duration ?? (opts.count === undefined ? DEFAULT_TOPIC_DURATION_MS : undefined);
-  const expected = Math.min(
-    opts.count ?? Infinity,
-    durationMs === undefined ? Infinity : Math.floor((perSecond * durationMs) / 1000),
-  );
-  if (expected < 1)
-    throw usageError(
-      `--duration at --rate ${formatRate(perSecond)} spans less than one event; give a longer duration`,
-    );
+  const { durationMs, expected } = topicRunLength(opts, perSecond);
   optionsAt(0); // validate the flags before touching the data directory
   const dataDir = resolveDataDir(opts);
   const signal = shutdownSignal();

@@ -352,7 +352,8 @@ async function generateToFile(
   else if (!result.interrupted) info(summary);
 }
 
-function fileSink(fd: number, path: string): (chunk: Buffer) => void {
+/** Writes each chunk to `fd` in full; a UserError naming `path` when that fails. */
+export function fileSink(fd: number, path: string): (chunk: Buffer) => void {
   return (chunk) => {
     let off = 0;
     try {
@@ -382,13 +383,14 @@ function stdoutSink(): (chunk: Buffer) => void | Promise<void> {
   };
 }
 
-async function generateToTopic(
-  scenario: Scenario,
-  opts: GenerateOptions,
+/**
+ * How long a run to topics goes: --duration (default 60 s unless --count is given), and how many
+ * events it expects (--count, or fewer when the duration at the rate holds fewer).
+ */
+export function topicRunLength(
+  opts: { count?: number; duration?: number },
   perSecond: number,
-  start: number | undefined,
-): Promise<void> {
-  const topic = opts.topic ?? scenario.topic;
+): { durationMs: number | undefined; expected: number } {
   const durationMs = opts.duration ?? (opts.count === undefined ? DEFAULT_TOPIC_DURATION_MS : undefined);
   const expected = Math.min(
     opts.count ?? Infinity,
@@ -399,6 +401,17 @@ async function generateToTopic(
       `--duration at --rate ${formatRate(perSecond)} spans less than one event; give a longer duration`,
     );
   }
+  return { durationMs, expected };
+}
+
+async function generateToTopic(
+  scenario: Scenario,
+  opts: GenerateOptions,
+  perSecond: number,
+  start: number | undefined,
+): Promise<void> {
+  const topic = opts.topic ?? scenario.topic;
+  const { durationMs, expected } = topicRunLength(opts, perSecond);
   // Validate the flags before touching the data directory.
   scenarioOptions(scenario, opts, perSecond, 0);
   const dataDir = resolveDataDir(opts);

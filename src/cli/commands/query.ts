@@ -14,6 +14,7 @@ import {
   type GlobalOptions,
 } from "../common.js";
 import type { WarehouseOptions } from "../../warehouse/index.js";
+import { isMissingFile, tableOptions } from "../../warehouse/options.js";
 
 type Format = "table" | "csv" | "json";
 
@@ -116,28 +117,6 @@ async function runQuery(
       warehouse.close();
     }
   }
-}
-
-/**
- * Where the tables come from: the default SQLite file is read directly (read-only); another SQLite
- * file likewise; PostgreSQL through its table store.
- */
-async function tableOptions(
-  location: string | undefined,
-  dataDir: string,
-): Promise<{ options: WarehouseOptions; close: () => Promise<void> }> {
-  if (location === undefined) return { options: {}, close: async () => {} };
-  const { parseTableStoreLocation, openTableStore } = await import("../../sinks/table/index.js");
-  const where = parseTableStoreLocation(location, dataDir);
-  if (where.kind === "sqlite") return { options: { sqlitePath: where.path }, close: async () => {} };
-  const store = openTableStore(location, dataDir);
-  return { options: { tableStore: store }, close: () => store.close() };
-}
-
-function isMissingFile(err: unknown): boolean {
-  return /No files found|Cannot open file|No such file/i.test(
-    err instanceof Error ? err.message : String(err),
-  );
 }
 
 async function readStdin(): Promise<string> {

@@ -103,27 +103,43 @@ export async function runCommand(name: string, cmd: Command, version?: string): 
         tableStore: opts.tableStore ?? (process.env.WEIR_TABLE_STORE || undefined),
         logger: (m) => info(m),
       });
-      const stop = () => runner.stop();
-      process.on("SIGINT", stop);
-      process.on("SIGTERM", stop);
-      try {
+      await stopOnSignals(runner, async () => {
         if (opts.input === undefined)
           info(
             `${definition.name}: running on ${runner.task.inputTopics().join(", ")} in ${dataDir} (Ctrl-C to stop)`,
           );
         const s = await runner.run();
-        if (!s.alreadyComplete) {
-          const outputs = runner.task.outputTopics().map((o) => o.topic);
-          info(
-            `${definition.name}: ${s.recordsIn} records in, ${s.recordsOut} out (${s.deadLetters} dead letters, ${s.lateRecords} late); ` +
-              `outputs: ${outputs.join(", ")} — read them with \`weir consume ${outputs[0]}\``,
-          );
-        }
-      } finally {
-        process.off("SIGINT", stop);
-        process.off("SIGTERM", stop);
-      }
+        if (!s.alreadyComplete) infoRunEnd(definition.name, s, runner.task.outputTopics());
+      });
     }),
+  );
+}
+
+/** Run `fn` with SIGINT and SIGTERM asking `runner` to stop (it finishes the batch and checkpoints). */
+async function stopOnSignals(runner: { stop(): void }, fn: () => Promise<void>): Promise<void> {
+  const stop = () => runner.stop();
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  try {
+    await fn();
+  } finally {
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+  }
+}
+
+/** The line a run ends with: its counts, and how to read its outputs (from `broker` when on Kafka). */
+function infoRunEnd(
+  name: string,
+  s: { recordsIn: number; recordsOut: number; deadLetters: number; lateRecords: number },
+  outputTopics: ReadonlyArray<{ topic: string }>,
+  broker?: string,
+): void {
+  const outputs = outputTopics.map((o) => o.topic);
+  const consume = `weir consume ${outputs[0]}${broker === undefined ? "" : ` --broker ${broker}`}`;
+  info(
+    `${name}: ${s.recordsIn} records in, ${s.recordsOut} out (${s.deadLetters} dead letters, ${s.lateRecords} late); ` +
+      `outputs: ${outputs.join(", ")} — read them with \`${consume}\``,
   );
 }
 
@@ -167,22 +183,12 @@ async function runOnKafka(
     tableStore: opts.tableStore ?? (process.env.WEIR_TABLE_STORE || undefined),
     logger: (m) => info(m),
   });
-  const stop = () => runner.stop();
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
-  try {
+  await stopOnSignals(runner, async () => {
     const task = runner.currentTask;
     info(`${definition.name}: running on ${task.inputTopics().join(", ")} at ${broker} (Ctrl-C to stop)`);
     const s = await runner.run();
-    const outputs = task.outputTopics().map((o) => o.topic);
-    info(
-      `${definition.name}: ${s.recordsIn} records in, ${s.recordsOut} out (${s.deadLetters} dead letters, ${s.lateRecords} late); ` +
-        `outputs: ${outputs.join(", ")} — read them with \`weir consume ${outputs[0]} --broker ${broker}\``,
-    );
-  } finally {
-    process.off("SIGINT", stop);
-    process.off("SIGTERM", stop);
-  }
+    infoRunEnd(definition.name, s, task.outputTopics(), broker);
+  });
 }
 
 /**
