@@ -50,26 +50,27 @@ export class InputFeed {
 
   constructor(private readonly address: BrokerAddress) {}
 
-  /** Start reading every partition of `partitions` from `positions` (a missing partition from 0). */
-  start(partitions: Record<string, number>, positions: TopicPositions): void {
-    for (const [topic, count] of Object.entries(partitions)) {
+  /** Start reading `partitions` (topic -> partition numbers) from `positions` (a missing one from 0). */
+  start(partitions: Record<string, number[]>, positions: TopicPositions): void {
+    for (const [topic, numbers] of Object.entries(partitions)) {
+      if (numbers.length === 0) continue;
       const reader = new KafkaTopicReader(this.address, topic, { clientId: "weir-input" });
       this.readers.set(topic, reader);
-      const mine: PartitionQueue[] = [];
-      for (let p = 0; p < count; p++) {
+      const mine = new Map<number, PartitionQueue>();
+      for (const p of numbers) {
         const q = new PartitionQueue(topic, p, positions[topic]?.[p] ?? 0);
         this.queues.set(`${topic}/${p}`, q);
         this.order.push(q);
-        mine.push(q);
+        mine.set(p, q);
       }
       this.loops.push(this.fetchLoop(reader, mine));
     }
   }
 
-  private async fetchLoop(reader: KafkaTopicReader, queues: PartitionQueue[]): Promise<void> {
+  private async fetchLoop(reader: KafkaTopicReader, queues: Map<number, PartitionQueue>): Promise<void> {
     try {
       while (!this.closed) {
-        const wanted = queues.filter((q) => this.unbounded || q.size < this.highWater);
+        const wanted = [...queues.values()].filter((q) => this.unbounded || q.size < this.highWater);
         if (wanted.length === 0) {
           await new Promise((r) => setTimeout(r, 5));
           continue;
@@ -80,7 +81,7 @@ export class InputFeed {
         );
         let got = 0;
         for (const f of fetched) {
-          const q = queues[f.partition];
+          const q = queues.get(f.partition)!;
           if (f.outOfRange) {
             throw new Error(
               `offset ${q.next} of ${q.topic}/${f.partition} is no longer in the log (deleted by retention?)`,
@@ -116,11 +117,12 @@ export class InputFeed {
   /**
    * Records the pipeline has not taken yet, over every partition: each partition's end (its last
    * stable offset at the latest fetch) minus `positions` (the runner's next offsets); null before
-   * every partition has been fetched once.
+   * every partition has been fetched once. `topics` limits it to some topics.
    */
-  lag(positions: TopicPositions): number | null {
+  lag(positions: TopicPositions, topics?: readonly string[]): number | null {
     let lag = 0;
     for (const q of this.order) {
+      if (topics !== undefined && !topics.includes(q.topic)) continue;
       if (q.end < 0) return null;
       lag += Math.max(0, q.end - (positions[q.topic]?.[q.partition] ?? 0));
     }
@@ -170,9 +172,18 @@ export class InputFeed {
     q.compact();
   }
 
-  /** Resolves when records arrive, reading fails, `ms` pass or `signal` aborts. */
+  /** Resolves when records are queued, reading fails, `ms` pass or `signal` aborts. */
   waitForData(ms: number, signal?: AbortSignal): Promise<void> {
     if (this.queued > 0 || this.failure !== undefined || signal?.aborted) return Promise.resolve();
+    return this.waitForFetch(ms, signal);
+  }
+
+  /**
+   * Resolves when the next fetch brings records (to any partition), reading fails, or `ms` pass —
+   * whatever is queued already: for a reader waiting on one partition while others hold records.
+   */
+  waitForFetch(ms: number, signal?: AbortSignal): Promise<void> {
+    if (this.failure !== undefined) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);

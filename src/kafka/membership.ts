@@ -24,20 +24,49 @@ export const leaderTakesAll: GroupPartitionsAssigner = (current, members, topics
     return { memberId, assignments };
   });
 
+/**
+ * Partition tasks across the members: task p (partition p of every input topic) goes to the
+ * (p mod members)-th member in member-id order, so each member gets the same partition numbers of
+ * every topic and the tasks spread evenly.
+ */
+export const tasksAcrossMembers: GroupPartitionsAssigner = (_current, members, topics, metadata) => {
+  const ids = [...members.keys()].sort();
+  const out = ids.map((memberId) => ({
+    memberId,
+    assignments: new Map<string, { topic: string; partitions: number[] }>(),
+  }));
+  for (const topic of topics) {
+    const count = metadata.topics.get(topic)?.partitionsCount ?? 0;
+    for (let p = 0; p < count; p++) {
+      const a = out[p % ids.length].assignments;
+      const entry = a.get(topic) ?? { topic, partitions: [] };
+      entry.partitions.push(p);
+      a.set(topic, entry);
+    }
+  }
+  return out;
+};
+
 export interface MembershipOptions {
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
+  /** How partitions are given out: every one to the leader (default), or tasks across members. */
+  assigner?: GroupPartitionsAssigner;
 }
 
 export class PipelineMembership {
   private readonly consumer: Consumer;
   private joined = false;
+  private readonly assigner: GroupPartitionsAssigner;
+  /** Counts the group's rebalances seen by this member. */
+  generation = 0;
 
   constructor(
     private readonly address: BrokerAddress,
     readonly groupId: string,
     options: MembershipOptions = {},
   ) {
+    this.assigner = options.assigner ?? leaderTakesAll;
     this.consumer = new Consumer({
       ...clientOptions(address, `weir-${groupId}-member`),
       groupId,
@@ -45,15 +74,16 @@ export class PipelineMembership {
       sessionTimeout: options.sessionTimeoutMs ?? 10_000,
       heartbeatInterval: options.heartbeatIntervalMs ?? 1_000,
       rebalanceTimeout: options.sessionTimeoutMs ?? 10_000,
-      partitionAssigner: leaderTakesAll,
+      partitionAssigner: this.assigner,
     });
+    this.consumer.on("consumer:group:join", () => this.generation++);
   }
 
   /** Join the group on `topics` (the pipeline's inputs). */
   async join(topics: string[]): Promise<void> {
     this.consumer.topics.trackAll(...topics);
     try {
-      await this.consumer.joinGroup({ partitionAssigner: leaderTakesAll });
+      await this.consumer.joinGroup({ partitionAssigner: this.assigner });
       this.joined = true;
     } catch (err) {
       throw brokerError(this.address, `joining consumer group ${this.groupId}`, err);
@@ -70,6 +100,31 @@ export class PipelineMembership {
     return true;
   }
 
+  /** The partition numbers (tasks) this process holds, of any subscribed topic, ascending. */
+  heldTasks(): number[] {
+    const held = new Set<number>();
+    for (const a of this.consumer.assignments ?? []) for (const p of a.partitions) held.add(p);
+    return [...held].sort((a, b) => a - b);
+  }
+
+  holdsTask(task: number): boolean {
+    for (const a of this.consumer.assignments ?? []) if (a.partitions.includes(task)) return true;
+    return false;
+  }
+
+  /** Resolves after the next rebalance, or after `ms`. */
+  async nextChange(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.consumer.off("consumer:group:join", done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.consumer.on("consumer:group:join", done);
+    });
+  }
+
   /** Resolves when this process holds every partition, or `stopped()` turns true (then false). */
   async waitUntilActive(
     partitions: Record<string, number>,
@@ -83,15 +138,7 @@ export class PipelineMembership {
         told = true;
         onStandby();
       }
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          this.consumer.off("consumer:group:join", done);
-          resolve();
-        };
-        const timer = setTimeout(done, 500);
-        this.consumer.on("consumer:group:join", done);
-      });
+      await this.nextChange(500);
     }
     return false;
   }

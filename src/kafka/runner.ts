@@ -1,29 +1,23 @@
 /**
  * Runs a pipeline on a Kafka cluster with exactly-once results.
  *
- * The same Task as on the embedded log processes the records; what changes is how progress is made
- * durable. Everything the pipeline writes to Kafka goes through one transactional producer
- * (transactional id `weir.<pipeline>`):
+ * The same Task as on the embedded log processes the records; a TaskSession (task-session.ts) makes
+ * its progress durable with Kafka transactions. How the work is cut depends on the input topics:
  *
- *   every commit interval (default 20 ms, while there is progress):
- *     begin; send the outputs since the last commit + a small commit entry (input positions and the
- *     order partitions were read in) to the checkpoint topic; commit
- *   every checkpoint interval (default 5 s): the same, plus a snapshot of the state (and the
- *     table and lake positions) instead of the commit entry
- *
- * Outputs become visible to read-committed consumers when their transaction commits, together with
- * the checkpoint entry that accounts for them. Recovery (after a crash, or in-process after the
- * cluster failed a request) restores the last snapshot, rolls tables and lake back to it, and
- * re-reads the input of the commits after it in the recorded order with topic outputs suppressed:
- * the state then stands exactly where the last committed transaction left it, and processing goes
- * on. Starting the producer fences any older process with the same transactional id and aborts
- * its open transaction, so a zombie cannot commit after a takeover.
+ * - **One partition:** one task runs the whole graph, as on the embedded log. Every process of the
+ *   pipeline joins consumer group `weir.<pipeline>`; its leader takes the partition, the others
+ *   stand by and take over when it stops.
+ * - **N partitions:** N partition tasks; task p reads partition p of every input topic. Every keyBy
+ *   is an exchange through a repartition topic with N partitions (operators/exchange.ts), so the
+ *   keyed state of task p is that of the keys in repartition partition p, wherever their records
+ *   came from. The consumer group spreads the tasks over the processes (tasksAcrossMembers); on a
+ *   rebalance each process commits a snapshot of the tasks it held and starts the ones it now
+ *   holds, each restoring its checkpoint (and fencing any previous holder) before processing.
+ *   Tables and lake have one writer: the tasks send their updates through the storage topic to the
+ *   storage writer, in the process holding task 0 (storage-writer.ts).
  */
-import { Producer } from "@platformatic/kafka";
-import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { PipelineDefinition } from "../api/pipeline.js";
-import { WeirError } from "../errors.js";
-import type { TopicPositions } from "../runtime/checkpoint.js";
+import { WeirError, isWeirError } from "../errors.js";
 import type { OutputListener } from "../runtime/log-outputs.js";
 import { StatusPublisher } from "../runtime/status.js";
 import {
@@ -34,30 +28,19 @@ import {
 } from "../runtime/metrics.js";
 import type { RunSummary } from "../runtime/runner.js";
 import { LakeOutputs, TableOutputs } from "../runtime/storage-outputs.js";
-import { Task } from "../runtime/task.js";
+import { Task, type StepMetrics } from "../runtime/task.js";
+import type { OutputCollector } from "../operators/types.js";
+import { CHECKPOINT_TOPIC_CONFIG, checkpointTopic } from "./checkpoint-log.js";
+import { KafkaCluster, brokerError, parseBrokerUrl, type BrokerAddress } from "./connection.js";
+import { PipelineMembership, tasksAcrossMembers } from "./membership.js";
+import { StorageWriterTask, storageTopic, taskEndRecord } from "./storage-writer.js";
 import {
-  CHECKPOINT_TOPIC_CONFIG,
-  CheckpointFolder,
-  checkpointTopic,
-  commitEntry,
-  snapshotEntries,
-  type CheckpointEntry,
-  type KafkaSnapshot,
-  type ReadSegment,
-  type RecoveredCheckpoint,
-} from "./checkpoint-log.js";
-import {
-  KafkaCluster,
-  KeyPartitioner,
-  brokerError,
-  parseBrokerUrl,
-  transactionalClientOptions,
-  type BrokerAddress,
-  type KafkaMessage,
-} from "./connection.js";
-import { InputFeed } from "./input-feed.js";
-import { KafkaTopicReader, type FetchedRecord } from "./topic-reader.js";
-import { PipelineMembership } from "./membership.js";
+  TaskSession,
+  closeQuietly,
+  readCheckpoints,
+  type SessionEnvironment,
+  type SessionMeters,
+} from "./task-session.js";
 
 export interface KafkaRunnerOptions {
   /** `kafka://host:port[,host:port]`. */
@@ -77,109 +60,64 @@ export interface KafkaRunnerOptions {
   tableStore?: string;
   /** Give up when the cluster stays unreachable this long; default: never (keep retrying). */
   maxOutageMs?: number;
+  /** Called with every Task the runner creates (one per task, again after each recovery). */
+  onTask?: (task: Task) => void;
 }
 
-/** The output records of the current transaction. */
-class PendingOutputs {
-  readonly messages: KafkaMessage[] = [];
-  /** While recovering, topic outputs are already committed: drop them. */
-  suppress = false;
-  written = 0;
-  listener: OutputListener | undefined;
+/** Where the plan's outputs go: nowhere (it only names topics, tables and datasets). */
+const DISCARD: OutputCollector = { append() {}, upsert() {}, land() {} };
 
-  constructor(private readonly partitioner: KeyPartitioner) {}
-
-  append(topic: string, key: string | null, value: string): void {
-    if (this.suppress) return;
-    this.messages.push({
-      topic,
-      partition: this.partitioner.partition(topic, key),
-      key: key === null ? undefined : Buffer.from(key),
-      value: Buffer.from(value),
-    });
-    if (this.listener) this.listener(topic, key, value);
-  }
-}
+/** A rebalance, a stop, or the end of every task: what ended a set of running sessions. */
+type SessionsEnd = "complete" | "stopped" | "reassigned";
 
 export class KafkaRunner {
   private readonly address: BrokerAddress;
-  private readonly checkpointIntervalMs: number;
-  private readonly commitIntervalMs: number;
-  private readonly maxBatch: number;
   private readonly logger: (message: string) => void;
-  private readonly checkpointTopicName: string;
-  private task!: Task;
-  private outputs!: PendingOutputs;
+  /** The graph as one task: names the topics (and answers metrics before the first session). */
+  private readonly plan: Task;
   private cluster: KafkaCluster | undefined;
-  private producer: Producer | undefined;
-  private feed: InputFeed | undefined;
   private membership: PipelineMembership | undefined;
-  private inputPartitions: Record<string, number> = {};
+  private sessions: TaskSession[] = [];
+  /** Sessions of earlier assignments: their counters still count. */
+  private retired = { recordsIn: 0, recordsOut: 0, checkpoints: 0, deadLetters: 0, lateRecords: 0 };
   /** The cluster answered at least once (later failures are outages to wait out). */
   private connectedOnce = false;
+  private tables: TableOutputs | undefined;
+  private lake: LakeOutputs | undefined;
   private storageOpen = false;
   /** When the current session started processing (0 when it has not). */
   private activeSince = 0;
-  private tables: TableOutputs | undefined;
-  private lake: LakeOutputs | undefined;
   private partitionCounts = new Map<string, number>();
   private stopping = false;
-  /** Another process of the consumer group is running the pipeline. */
+  /** No task of the pipeline is held by this process. */
   private standingBy = false;
-  private wake: AbortController | undefined;
-  // Progress since the last snapshot.
-  private positions: TopicPositions = {};
-  private segments: ReadSegment[] = [];
-  private snapshotSequence = 0;
-  private snapshotChunks = 0;
-  private commitsSinceSnapshot = 0;
-  private lastCommitAt = 0;
-  private lastSnapshotAt = 0;
-  private oldestUncommittedAppend = 0;
-  // Metrics.
-  private recordsIn = 0;
-  private recordsOut = 0;
-  private transactions = 0;
-  private checkpointsWritten = 0;
+  private wake: (() => void) | undefined;
   private readonly startedAt = new Date();
-  private readonly inputRate = new RateMeter();
-  private readonly outputRate = new RateMeter();
-  private readonly latency = new LatencyHistogram();
-  private readonly scratch: FetchedRecord[] = [];
+  private readonly meters: SessionMeters = {
+    inputRate: new RateMeter(),
+    outputRate: new RateMeter(),
+    latency: new LatencyHistogram(),
+  };
 
   constructor(
     readonly definition: PipelineDefinition,
     private readonly options: KafkaRunnerOptions,
   ) {
     this.address = parseBrokerUrl(options.broker);
-    this.checkpointIntervalMs = options.checkpointIntervalMs ?? 5000;
-    this.commitIntervalMs = options.commitIntervalMs ?? 20;
-    this.maxBatch = options.maxBatch ?? 2000;
     this.logger = options.logger ?? ((m) => process.stderr.write(`weir: ${m}\n`));
-    this.checkpointTopicName = checkpointTopic(definition.name);
-    this.newTask();
+    this.plan = new Task(definition.graph, DISCARD);
   }
 
-  /** The running task (a new one after each in-process recovery). */
+  /** The pipeline's task (the first running one; the plan before any runs). */
   get currentTask(): Task {
-    return this.task;
+    return (this.sessions.find((s) => s.task instanceof Task)?.task as Task | undefined) ?? this.plan;
   }
 
-  private newTask(): void {
-    const partitioner = new KeyPartitioner((topic) => this.partitionCounts.get(topic) ?? 1);
-    this.outputs = new PendingOutputs(partitioner);
-    this.outputs.listener = this.options.onOutput;
-    this.task = new Task(this.definition.graph, {
-      append: (t, k, v) => this.outputs.append(t, k, v),
-      upsert: (table, key, value, ctx, seq) => this.tables!.add(table, key, value, ctx, seq),
-      land: (dataset, row, eventTime) => this.lake!.land(dataset, row, eventTime),
-    });
-  }
-
-  /** Finish the current batch, commit a snapshot and return (SIGINT/SIGTERM). */
+  /** Finish the current batches, commit snapshots and return (SIGINT/SIGTERM). */
   stop(): void {
     this.stopping = true;
-    this.wake?.abort();
+    for (const s of this.sessions) s.stop();
+    this.wake?.();
   }
 
   async run(): Promise<RunSummary> {
@@ -198,6 +136,8 @@ export class KafkaRunner {
             throw isKafkaClientError(err) ? brokerError(this.address, "a request", err) : err;
           });
           if (done || this.stopping) break;
+          // The group took the task away: start over (standing by, or with the new assignment).
+          await this.closeClients();
         } catch (err) {
           // A cluster never reached (a wrong address, nothing listening) is the user's to fix: one line.
           if (!isRecoverable(err) || this.stopping || !this.connectedOnce) throw err;
@@ -214,16 +154,16 @@ export class KafkaRunner {
           this.activeSince = 0;
           await sleep(delay, () => this.stopping);
           delay = Math.min(delay * 2, 5000);
-          this.newTask();
           continue;
         }
       }
+      const totals = this.totals();
       return {
-        recordsIn: this.recordsIn,
-        recordsOut: this.recordsOut,
-        deadLetters: this.task.deadLetters,
-        lateRecords: this.task.lateRecords,
-        checkpoints: this.checkpointsWritten,
+        recordsIn: totals.recordsIn,
+        recordsOut: totals.recordsOut,
+        deadLetters: totals.deadLetters,
+        lateRecords: totals.lateRecords,
+        checkpoints: totals.checkpoints,
         alreadyComplete: false,
       };
     } finally {
@@ -234,38 +174,86 @@ export class KafkaRunner {
     }
   }
 
+  /**
+   * Open tables and lake. The process that wrote them before (the previous storage writer, handing
+   * over) may still hold the lake's locks for a moment: wait for it, up to a minute.
+   */
   private async openStorage(): Promise<void> {
+    if (this.storageOpen) return;
     const { dataDir } = this.options;
-    if (this.task.tables().length > 0) {
+    for (let waited = 0; ; waited += 250) {
+      try {
+        if (this.plan.lakeDatasets().length > 0 && this.lake === undefined)
+          this.lake = await LakeOutputs.open(dataDir, this.plan.lakeDatasets());
+        break;
+      } catch (err) {
+        if (!isWeirError(err) || err.code !== "PARTITION_LOCKED" || waited >= 60_000 || this.stopping)
+          throw err;
+        if (waited === 0) this.logger(`${this.definition.name}: ${err.message}; waiting for it to hand over`);
+        await sleep(250, () => this.stopping);
+      }
+    }
+    if (this.plan.tables().length > 0 && this.tables === undefined) {
       this.tables = await TableOutputs.open(
         this.options.tableStore ?? this.definition.tableStore,
         dataDir,
-        this.task.tables(),
+        this.plan.tables(),
         this.logger,
         () => this.stopping,
       );
     }
-    if (this.task.lakeDatasets().length > 0)
-      this.lake = await LakeOutputs.open(dataDir, this.task.lakeDatasets());
+    this.storageOpen = true;
+  }
+
+  /** Release tables and lake (another process's storage writer takes them over). */
+  private async closeStorage(): Promise<void> {
+    const { tables, lake } = this;
+    this.tables = undefined;
+    this.lake = undefined;
+    this.storageOpen = false;
+    await tables?.close();
+    await lake?.close();
+  }
+
+  private created(task: Task): Task {
+    this.options.onTask?.(task);
+    return task;
+  }
+
+  private environment(): SessionEnvironment {
+    return {
+      address: this.address,
+      cluster: this.cluster!,
+      partitionCounts: this.partitionCounts,
+      logger: this.logger,
+      meters: this.meters,
+      checkpointIntervalMs: this.options.checkpointIntervalMs ?? 5000,
+      commitIntervalMs: this.options.commitIntervalMs ?? 20,
+      maxBatch: this.options.maxBatch ?? 2000,
+      onOutput: this.options.onOutput,
+    };
   }
 
   /** One connection to the cluster: recover, then process until done, stopped or failed. */
   private async session(): Promise<boolean> {
     const cluster = (this.cluster = new KafkaCluster(this.address));
-    const name = this.definition.name;
-    // Topics: inputs (created empty when missing), outputs, and the checkpoint topic.
-    for (const topic of this.task.inputTopics())
+    // Topics: inputs (created empty when missing), outputs, and the internal ones.
+    for (const topic of this.plan.inputTopics())
       this.partitionCounts.set(topic, await cluster.ensureTopic(topic, { partitions: 1 }));
     this.connectedOnce = true;
-    for (const { topic, partitions } of this.task.outputTopics())
+    for (const { topic, partitions } of this.plan.outputTopics())
       this.partitionCounts.set(topic, await cluster.ensureTopic(topic, { partitions }));
-    await cluster.ensureTopic(this.checkpointTopicName, { partitions: 1, config: CHECKPOINT_TOPIC_CONFIG });
+    const tasks = Math.max(...this.plan.inputTopics().map((t) => this.partitionCounts.get(t)!));
+    return tasks === 1 ? this.singleTask() : this.partitionTasks(tasks);
+  }
 
+  /** Inputs of one partition: one task, run by the group's leader; the others stand by. */
+  private async singleTask(): Promise<boolean> {
+    const name = this.definition.name;
     const inputs: Record<string, number> = {};
-    for (const topic of this.task.inputTopics()) inputs[topic] = this.partitionCounts.get(topic)!;
-    this.inputPartitions = inputs;
-
-    // One active process per pipeline: the leader of group weir.<pipeline> holds every partition.
+    for (const topic of this.plan.inputTopics()) inputs[topic] = 1;
+    const checkpoints = checkpointTopic(name);
+    await this.cluster!.ensureTopic(checkpoints, { partitions: 1, config: CHECKPOINT_TOPIC_CONFIG });
     const membership = (this.membership = new PipelineMembership(this.address, `weir.${name}`));
     await membership.join(Object.keys(inputs));
     const active = await membership.waitUntilActive(
@@ -282,194 +270,159 @@ export class KafkaRunner {
     if (!active) return true;
     // Tables and lake are opened by the active process only (a standby on the same machine would
     // find the lake datasets locked by the active one).
-    if (!this.storageOpen) {
-      await this.openStorage();
-      this.storageOpen = true;
-    }
-
-    // The producer next: initializing it fences an older process and aborts its open transaction,
-    // which is what lets the checkpoint topic be read to its (stable) end.
-    this.producer = new Producer({
-      ...transactionalClientOptions(this.address, `weir-${name}`),
+    await this.openStorage();
+    const session = new TaskSession(this.environment(), {
+      label: name,
+      pipeline: name,
+      steps: this.definition.graph.nodes.map((n) => n.id),
       transactionalId: `weir.${name}`,
-      idempotent: true,
-      acks: -1,
+      checkpointTopic: checkpoints,
+      checkpointPartition: 0,
+      inputs: Object.fromEntries(this.plan.inputTopics().map((t) => [t, [0]])),
+      boundedInputs: this.plan.inputTopics(),
+      newTask: (output) => this.created(new Task(this.definition.graph, output)),
+      tables: this.tables,
+      lake: this.lake,
+      untilEnd: this.options.untilEnd === true,
+      holds: () => membership.holdsAll(inputs),
     });
-    try {
-      const fence = await this.producer.beginTransaction({ producerId: -1n, producerEpoch: -1 });
-      await fence.cancel();
-    } catch (err) {
-      throw brokerError(this.address, "starting the transactional producer", err);
-    }
-
-    const recovered = await readCheckpoints(this.address, this.checkpointTopicName);
-    const ends: Record<string, number[]> = {};
-    if (this.options.untilEnd)
-      for (const topic of Object.keys(inputs)) ends[topic] = await cluster.endOffsets(topic);
-
-    if (recovered === undefined) await this.startFresh(inputs);
-    else await this.restore(recovered.snapshot);
-
-    const feed = (this.feed = new InputFeed(this.address));
-    feed.start(inputs, this.positions);
-    if (recovered !== undefined && recovered.commits.length > 0) await this.replay(recovered);
-    this.logger(
-      `${name}: active: processing ${Object.entries(inputs)
-        .map(([t, n]) => `${t} (${n} partition${n === 1 ? "" : "s"})`)
-        .join(", ")}`,
-    );
+    this.sessions = [session];
+    await session.start();
+    this.logger(`${name}: active: processing ${this.plan.inputTopics().join(", ")} (1 partition)`);
     this.activeSince = Date.now();
-    return this.processLive(ends);
+    const end = await this.runSessions(() => false);
+    return end !== "reassigned";
   }
 
-  private async startFresh(inputs: Record<string, number>): Promise<void> {
-    // From the earliest record each input partition still holds (retention may have deleted some).
-    this.positions = {};
-    for (const [topic, count] of Object.entries(inputs)) {
-      const info = await this.cluster!.describeTopic(topic);
-      const parts: Record<string, number> = {};
-      for (let p = 0; p < count; p++) parts[p] = info?.partitions[p]?.earliest ?? 0;
-      this.positions[topic] = parts;
-    }
-    this.snapshotSequence = 0;
-    this.snapshotChunks = 0;
-    this.commitsSinceSnapshot = 0;
-    // Tables and lake may hold output of an earlier state of this pipeline: number new ones after them.
-    for (const { commit } of Object.values(this.lake?.positions() ?? {}))
-      this.snapshotSequence = Math.max(this.snapshotSequence, commit);
-    for (const [table, seq] of Object.entries((await this.tables?.lastSeqs()) ?? {}))
-      this.task.continueTableSeq(table, seq);
-    await this.commit(true);
-  }
+  /** Inputs of N partitions: N tasks spread over the processes of the group. */
+  private async partitionTasks(tasks: number): Promise<boolean> {
+    const name = this.definition.name;
+    const cluster = this.cluster!;
+    const exchanges = new Task(this.definition.graph, DISCARD, {
+      exchange: { task: 0, tasks },
+    }).exchangeTopics();
+    for (const topic of exchanges)
+      this.partitionCounts.set(topic, await cluster.ensureTopic(topic, { partitions: tasks }));
+    const storage =
+      this.plan.tables().length > 0 || this.plan.lakeDatasets().length > 0 ? storageTopic(name) : undefined;
+    if (storage !== undefined)
+      this.partitionCounts.set(storage, await cluster.ensureTopic(storage, { partitions: 1 }));
+    const taskCheckpoints = `${checkpointTopic(name)}.tasks`;
+    const storageCheckpoints = `${checkpointTopic(name)}.storage`;
+    await cluster.ensureTopic(taskCheckpoints, { partitions: tasks, config: CHECKPOINT_TOPIC_CONFIG });
+    if (storage !== undefined)
+      await cluster.ensureTopic(storageCheckpoints, { partitions: 1, config: CHECKPOINT_TOPIC_CONFIG });
 
-  private async restore(snapshot: KafkaSnapshot): Promise<void> {
-    this.snapshotSequence = snapshot.sequence;
-    this.snapshotChunks = 0; // rewritten in full at the next snapshot; stale chunks are ignored by sequence
-    this.commitsSinceSnapshot = 0;
-    await this.tables?.rollBackTo(snapshot.tables);
-    await this.lake?.rollBackTo(snapshot.lake);
-    this.task.restore(snapshot.task);
-    this.positions = structuredClone(snapshot.positions);
-    for (const topic of this.task.inputTopics()) {
-      const parts = (this.positions[topic] ??= {});
-      for (let p = 0; p < (this.partitionCounts.get(topic) ?? 1); p++) parts[p] ??= 0;
-    }
-    this.lastSnapshotAt = Date.now();
-    this.logger(
-      `${this.definition.name}: resumed from snapshot ${snapshot.sequence} (${snapshot.writtenAt})`,
-    );
-  }
-
-  /** Re-read what the committed transactions after the snapshot read, outputs suppressed. */
-  private async replay(recovered: RecoveredCheckpoint): Promise<void> {
-    const feed = this.feed!;
-    feed.unbounded = true;
-    this.outputs.suppress = true;
-    let replayed = 0;
-    try {
-      for (const commit of recovered.commits) {
-        for (const [topic, partition, end] of commit.segments) {
-          const pos = this.positions[topic];
-          while (pos[partition] < end) {
-            const batch = this.scratch;
-            feed.takeUpTo(topic, partition, end, this.maxBatch, batch);
-            if (batch.length === 0) {
-              if (feed.error) throw feed.error;
-              await feed.waitForData(1000);
-              continue;
-            }
-            this.process(topic, batch);
-            replayed += batch.length;
-            await this.tables?.flush();
-          }
-          this.segments.push([topic, partition, end]);
-        }
-        this.commitsSinceSnapshot = commit.n;
-      }
-    } finally {
-      this.outputs.suppress = false;
-      feed.unbounded = false;
-    }
-    this.outputs.messages.length = 0;
-    this.segments = [];
-    if (replayed > 0)
-      this.logger(
-        `${this.definition.name}: re-read ${replayed} record(s) of ${recovered.commits.length} committed transaction(s) after the snapshot`,
-      );
-  }
-
-  private process(topic: string, batch: FetchedRecord[]): void {
-    const task = this.task;
-    for (let i = 0; i < batch.length; i++) {
-      const r = batch[i];
-      task.processLine(
-        topic,
-        r.partition,
-        r.offset,
-        r.timestamp,
-        r.value === null ? "" : r.value.toString("utf8"),
-        r.headers,
-      );
-    }
-    const last = batch[batch.length - 1];
-    this.positions[topic][last.partition] = last.offset + 1;
-    this.recordsIn += batch.length;
-  }
-
-  private async processLive(ends: Record<string, number[]>): Promise<boolean> {
-    const feed = this.feed!;
-    const untilEnd = this.options.untilEnd === true;
+    const membership = (this.membership = new PipelineMembership(this.address, `weir.${name}`, {
+      assigner: tasksAcrossMembers,
+    }));
+    const inputTopics = this.plan.inputTopics();
+    await membership.join(inputTopics);
+    const steps = this.definition.graph.nodes.map((n) => n.id);
+    let told = "";
     while (!this.stopping) {
-      if (feed.error) throw feed.error;
-      const batch = this.scratch;
-      const topic = feed.take(this.maxBatch, batch);
-      const now = Date.now();
-      if (topic !== undefined) {
-        const first = batch[0].timestamp;
-        if (this.oldestUncommittedAppend === 0 || first < this.oldestUncommittedAppend)
-          this.oldestUncommittedAppend = first;
-        this.process(topic, batch);
-        const last = batch[batch.length - 1];
-        const seg = this.segments[this.segments.length - 1];
-        const end = last.offset + 1;
-        if (seg !== undefined && seg[0] === topic && seg[1] === last.partition) seg[2] = end;
-        else this.segments.push([topic, last.partition, end]);
-        this.inputRate.mark(batch.length, now);
-      }
-      this.task.tick();
-      if (this.tables !== undefined) await this.tables.flush();
-      if (now - this.lastSnapshotAt >= this.checkpointIntervalMs) {
-        await this.commit(true);
-      } else if (
-        (this.segments.length > 0 || this.outputs.messages.length > 0) &&
-        (batch.length === 0 || now - this.lastCommitAt >= this.commitIntervalMs)
-      ) {
-        await this.commit(false);
-      }
-      if (batch.length === 0) {
-        if (untilEnd && this.readToEnd(ends)) {
-          this.task.endOfInput();
-          await this.tables?.flush();
-          await this.commit(true);
-          return true;
+      const held = membership.heldTasks();
+      if (held.length === 0) {
+        if (!this.standingBy) {
+          this.standingBy = true;
+          this.logger(
+            `${name}: standing by: the other processes of consumer group weir.${name} hold all ${tasks} tasks; taking some over when the group changes`,
+          );
         }
-        this.wake = new AbortController();
-        await feed.waitForData(250, this.wake.signal);
-      } else if (feed.size === 0) {
-        await yieldToEventLoop();
+        await this.waitFor(() => membership.heldTasks().length > 0, 500);
+        continue;
       }
+      this.standingBy = false;
+      const generation = membership.generation;
+      const sessions: TaskSession[] = [];
+      for (const p of held) {
+        const bounded = inputTopics.filter((t) => this.partitionCounts.get(t)! > p);
+        const inputs: Record<string, number[]> = {};
+        for (const t of [...bounded, ...exchanges]) inputs[t] = [p];
+        sessions.push(
+          new TaskSession(this.environment(), {
+            label: `${name} task ${p}`,
+            pipeline: name,
+            steps,
+            transactionalId: `weir.${name}.task.${p}`,
+            checkpointTopic: taskCheckpoints,
+            checkpointPartition: p,
+            inputs,
+            boundedInputs: bounded,
+            newTask: (output) => {
+              const task = this.created(
+                new Task(this.definition.graph, output, { exchange: { task: p, tasks } }),
+              );
+              // A topic with fewer partitions than tasks has nothing for this task: never hold others back.
+              for (const t of inputTopics) if (!bounded.includes(t)) task.advanceWatermark(Infinity, t);
+              return task;
+            },
+            storageTopic: storage,
+            internalTopics: storage === undefined ? exchanges : [...exchanges, storage],
+            untilEnd: this.options.untilEnd === true,
+            complete: (task) => (task as Task).exchangesComplete(),
+            finish: (output) => {
+              if (storage !== undefined) output.append(storage, null, taskEndRecord(p), 0, 0);
+            },
+            holds: () => membership.holdsTask(p),
+          }),
+        );
+      }
+      if (storage !== undefined && held.includes(0)) {
+        await this.openStorage();
+        sessions.push(
+          new TaskSession(this.environment(), {
+            label: `${name} storage`,
+            pipeline: name,
+            steps: ["storage-writer"],
+            transactionalId: `weir.${name}.storage`,
+            checkpointTopic: storageCheckpoints,
+            checkpointPartition: 0,
+            inputs: { [storage]: [0] },
+            boundedInputs: [],
+            newTask: (output) =>
+              new StorageWriterTask(
+                this.plan.tables().map((t) => t.name),
+                tasks,
+                output,
+              ),
+            tables: this.tables,
+            lake: this.lake,
+            untilEnd: this.options.untilEnd === true,
+            complete: (task) => (task as StorageWriterTask).complete(),
+            holds: () => membership.holdsTask(0),
+          }),
+        );
+      }
+      this.sessions = sessions;
+      if (!(await this.startSessions(sessions))) continue;
+      const what = `${name}: active: processing task${held.length === 1 ? "" : "s"} ${held.join(", ")} of ${tasks} (${inputTopics.join(", ")} partition${held.length === 1 ? "" : "s"} ${held.join(", ")})${sessions.length > held.length ? " and the storage writer" : ""}`;
+      if (what !== told) this.logger(what);
+      told = what;
+      this.activeSince = Date.now();
+      const end = await this.runSessions(
+        () => membership.generation !== generation && membership.heldTasks().join() !== held.join(),
+      );
+      if (end !== "reassigned") return true;
+      if (this.storageOpen && !membership.holdsTask(0)) await this.closeStorage();
+      this.logger(
+        `${name}: the group changed: handing over tasks ${held.join(", ")} and taking up the new assignment`,
+      );
     }
-    await this.tables?.flush();
-    await this.commit(true);
     return true;
   }
 
-  private readToEnd(ends: Record<string, number[]>): boolean {
-    for (const [topic, offsets] of Object.entries(ends)) {
-      const pos = this.positions[topic];
-      for (let p = 0; p < offsets.length; p++) {
-        if ((pos[p] ?? 0) >= offsets[p]) continue;
-        if (this.feed!.fetchedTo(topic, p) >= offsets[p] && this.feed!.queuedOf(topic, p) === 0) continue;
+  /**
+   * Start each session (fence, restore, re-read). False when the group took a task away meanwhile
+   * (the sessions are closed and the caller takes up the new assignment).
+   */
+  private async startSessions(sessions: TaskSession[]): Promise<boolean> {
+    for (const s of sessions) {
+      try {
+        await s.start();
+      } catch (err) {
+        if (s.binding.holds()) throw err;
+        this.retire(sessions);
         return false;
       }
     }
@@ -477,190 +430,159 @@ export class KafkaRunner {
   }
 
   /**
-   * One transaction: the outputs since the last commit, and either a commit entry or (with
-   * `snapshot`) a full snapshot. Tables are flushed and the lake published before, so the
-   * snapshot's table and lake positions are durable when it commits.
+   * Run `this.sessions` until they are all complete, the process is stopping, or `reassigned()`
+   * says the group gave out the tasks anew (then each commits a snapshot and stops). A failing
+   * session stops the others and its error is rethrown.
    */
-  private async commit(snapshot: boolean): Promise<void> {
-    const producer = this.producer!;
-    if (!this.membership!.holdsAll(this.inputPartitions)) {
-      throw new WeirError(
-        "BROKER",
-        `kafka ${this.address.url}: this process no longer holds the partitions of ${this.definition.name} (another process took over)`,
-      );
-    }
-    const entries: CheckpointEntry[] = [];
-    let tableSeqs: Record<string, number> | undefined;
-    if (snapshot) {
-      await this.tables?.flush();
-      const sequence = this.snapshotSequence + 1;
-      await this.lake?.publish(sequence);
-      tableSeqs = this.task.tableSeqs();
-      const snap: KafkaSnapshot = {
-        version: 1,
-        pipeline: this.definition.name,
-        steps: this.definition.graph.nodes.map((n) => n.id),
-        writtenAt: new Date().toISOString(),
-        sequence,
-        positions: this.positions,
-        tables: tableSeqs,
-        lake: this.lake?.positions() ?? {},
-        task: this.task.snapshot(),
-      };
-      const written = snapshotEntries(snap, {
-        chunks: this.snapshotChunks,
-        commits: this.commitsSinceSnapshot,
-      });
-      entries.push(...written);
-      this.snapshotChunks = written.filter(
-        (e) => e.key.startsWith("snapshot/chunk/") && e.value !== null,
-      ).length;
-    } else {
-      entries.push(
-        commitEntry({
-          snapshot: this.snapshotSequence,
-          n: this.commitsSinceSnapshot + 1,
-          segments: this.segments,
-        }),
-      );
-    }
-    const messages = this.outputs.messages;
-    const count = messages.length;
-    for (const e of entries) {
-      messages.push({
-        topic: this.checkpointTopicName,
-        partition: 0,
-        key: Buffer.from(e.key),
-        value: e.value === null ? undefined : Buffer.from(e.value),
-      });
-    }
-    try {
-      const tx = await producer.beginTransaction();
-      try {
-        await tx.send({ messages });
-        await tx.commit();
-      } catch (err) {
-        await tx.abort().catch(() => undefined);
-        throw err;
+  private async runSessions(reassigned: () => boolean): Promise<SessionsEnd> {
+    const sessions = this.sessions;
+    let failure: unknown;
+    let settled = 0;
+    let complete = 0;
+    const runs = sessions.map((s) =>
+      s.run().then(
+        (done) => {
+          settled++;
+          if (done) complete++;
+        },
+        (err: unknown) => {
+          settled++;
+          failure ??= err;
+        },
+      ),
+    );
+    let end: SessionsEnd = "complete";
+    while (settled < sessions.length) {
+      if (failure !== undefined || this.stopping || reassigned()) {
+        end = this.stopping ? "stopped" : failure !== undefined ? "stopped" : "reassigned";
+        for (const s of sessions) s.stop();
+        break;
       }
-    } catch (err) {
-      throw brokerError(this.address, "committing a transaction", err);
+      if (settled > 0 && complete < settled) {
+        // A session stopped because the group took its task away.
+        end = "reassigned";
+        for (const s of sessions) s.stop();
+        break;
+      }
+      await this.waitFor(() => settled === sessions.length || failure !== undefined, 100);
     }
-    messages.length = 0;
-    this.segments = [];
-    this.transactions++;
-    const now = Date.now();
-    this.lastCommitAt = now;
-    if (count > 0) {
-      this.recordsOut += count;
-      this.outputRate.mark(count, now);
-      if (this.oldestUncommittedAppend > 0) this.latency.record(now - this.oldestUncommittedAppend);
+    await Promise.all(runs);
+    this.retire(sessions);
+    if (failure !== undefined) throw failure;
+    if (end === "complete" && complete < sessions.length) end = this.stopping ? "stopped" : "reassigned";
+    return end;
+  }
+
+  /** Close the sessions and keep their counts. */
+  private retire(sessions: TaskSession[]): void {
+    for (const s of sessions) {
+      this.retired.recordsIn += s.inputRecordsIn;
+      this.retired.recordsOut += s.recordsOut;
+      this.retired.checkpoints += s.checkpointsWritten;
+      this.retired.deadLetters += s.task.deadLetters;
+      this.retired.lateRecords += s.task.lateRecords;
+      void s.close();
     }
-    this.oldestUncommittedAppend = 0;
-    if (snapshot) {
-      this.snapshotSequence++;
-      this.commitsSinceSnapshot = 0;
-      this.lastSnapshotAt = now;
-      this.checkpointsWritten++;
-      this.lake?.checkpointed(this.snapshotSequence);
-      await this.tables?.compact(tableSeqs!);
-    } else {
-      this.commitsSinceSnapshot++;
+    if (this.sessions === sessions) this.sessions = [];
+  }
+
+  private totals(): typeof this.retired {
+    const t = { ...this.retired };
+    for (const s of this.sessions) {
+      t.recordsIn += s.inputRecordsIn;
+      t.recordsOut += s.recordsOut;
+      t.checkpoints += s.checkpointsWritten;
+      t.deadLetters += s.task.deadLetters;
+      t.lateRecords += s.task.lateRecords;
     }
+    return t;
+  }
+
+  private waitFor(ready: () => boolean, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (ready()) return resolve();
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
   }
 
   metrics(): PipelineMetricsSnapshot {
     const now = Date.now();
-    const w = this.task.watermark();
+    const totals = this.totals();
+    const tasks = this.sessions.filter((s) => s.task instanceof Task);
+    let w = Infinity;
+    let stateSize = 0;
+    let lag: number | null = tasks.length > 0 ? 0 : null;
+    let lastCheckpoint = 0;
+    const steps = new Map<string, StepMetrics>();
+    for (const s of tasks) {
+      const tw = s.task.watermark();
+      if (tw < w) w = tw;
+      stateSize += s.task.stateSize();
+      const l = s.inputLag();
+      lag = lag === null || l === null ? null : lag + l;
+      lastCheckpoint = Math.max(lastCheckpoint, s.lastCheckpointAt);
+      for (const m of s.task.metrics()) {
+        const sum = steps.get(m.id);
+        if (sum === undefined) steps.set(m.id, { ...m });
+        else {
+          sum.recordsIn += m.recordsIn;
+          sum.recordsOut += m.recordsOut;
+          sum.deadLetters += m.deadLetters;
+          sum.lateRecords += m.lateRecords;
+          if (m.stateSize !== undefined) sum.stateSize = (sum.stateSize ?? 0) + m.stateSize;
+          if (m.unmatched !== undefined) sum.unmatched = (sum.unmatched ?? 0) + m.unmatched;
+        }
+      }
+    }
+    if (tasks.length === 0) w = -Infinity;
+    const latency = this.meters.latency;
     return {
       pipeline: this.definition.name,
       startedAt: this.startedAt.toISOString(),
-      recordsIn: this.recordsIn,
-      inputRatePerSec: this.inputRate.rate(now),
-      recordsOut: this.recordsOut,
-      outputRatePerSec: this.outputRate.rate(now),
-      deadLetters: this.task.deadLetters,
-      lateRecords: this.task.lateRecords,
+      recordsIn: totals.recordsIn,
+      inputRatePerSec: this.meters.inputRate.rate(now),
+      recordsOut: totals.recordsOut,
+      outputRatePerSec: this.meters.outputRate.rate(now),
+      deadLetters: totals.deadLetters,
+      lateRecords: totals.lateRecords,
       watermark: Number.isFinite(w) ? w : null,
       watermarkLagMs: Number.isFinite(w) ? now - w : null,
-      stateSize: this.task.stateSize(),
-      inputLag: this.feed?.lag(this.positions) ?? null,
+      stateSize,
+      inputLag: lag,
       latencyMs: {
-        p50: this.latency.percentile(50),
-        p99: this.latency.percentile(99),
-        max: this.latency.max,
-        count: this.latency.count,
+        p50: latency.percentile(50),
+        p99: latency.percentile(99),
+        max: latency.max,
+        count: latency.count,
       },
-      latencyHistogram: latencyBuckets(this.latency),
-      checkpoints: this.checkpointsWritten,
-      lastCheckpointAt: this.lastSnapshotAt > 0 ? new Date(this.lastSnapshotAt).toISOString() : null,
-      steps: this.task.metrics(),
+      latencyHistogram: latencyBuckets(latency),
+      checkpoints: totals.checkpoints,
+      lastCheckpointAt: lastCheckpoint > 0 ? new Date(lastCheckpoint).toISOString() : null,
+      steps: tasks.length > 0 ? [...steps.values()] : this.plan.metrics(),
     };
   }
 
   private async closeClients(): Promise<void> {
-    const feed = this.feed;
-    const producer = this.producer;
+    const sessions = this.sessions;
     const cluster = this.cluster;
     const membership = this.membership;
     this.membership = undefined;
-    this.feed = undefined;
-    this.producer = undefined;
     this.cluster = undefined;
-    await feed?.close();
-    if (producer) await closeQuietly(producer);
+    if (sessions.length > 0) {
+      this.retire(sessions);
+      await Promise.allSettled(sessions.map((s) => s.close()));
+    }
     await cluster?.close();
     await membership?.close();
   }
 }
 
-/** Read the checkpoint topic to its stable end and fold it. */
-export async function readCheckpoints(
-  address: BrokerAddress,
-  topic: string,
-): Promise<RecoveredCheckpoint | undefined> {
-  const cluster = new KafkaCluster(address);
-  let end: number;
-  let start: number;
-  try {
-    const info = await cluster.describeTopic(topic);
-    end = info?.partitions[0]?.latest ?? 0;
-    start = info?.partitions[0]?.earliest ?? 0;
-  } finally {
-    await cluster.close();
-  }
-  if (end <= start) return undefined;
-  const reader = new KafkaTopicReader(address, topic, { clientId: "weir-checkpoints" });
-  const folder = new CheckpointFolder();
-  try {
-    let next = start;
-    while (next < end) {
-      for (const f of await reader.fetch([{ partition: 0, offset: next }], 200)) {
-        if (f.outOfRange) throw new Error(`offset ${next} of ${topic} is not in the log`);
-        for (const r of f.records)
-          folder.add(
-            r.key?.toString("utf8") ?? "",
-            r.value && r.value.length > 0 ? r.value.toString("utf8") : null,
-          );
-        next = Math.max(next, f.next);
-      }
-    }
-  } catch (err) {
-    throw brokerError(address, `reading checkpoints from ${topic}`, err);
-  } finally {
-    await reader.close();
-  }
-  return folder.result();
-}
-
-/** Close a client whose broker may be gone, without waiting for it. */
-export async function closeQuietly(client: { close(force?: boolean): Promise<void> }): Promise<void> {
-  try {
-    await client.close(true);
-  } catch {
-    // the connection is broken already
-  }
-}
+export { closeQuietly, readCheckpoints };
 
 /** Errors of the Kafka client library carry codes like PLT_KFK_NETWORK. */
 function isKafkaClientError(err: unknown): boolean {

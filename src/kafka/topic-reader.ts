@@ -63,6 +63,15 @@ export interface TopicReaderOptions {
   unavailableTimeoutMs?: number;
 }
 
+/**
+ * READ_COMMITTED for the broker (the request encodes it as the number 1), but not `=== 1` for the
+ * client, which then skips its own aborted-transaction filter. That filter is not only weaker than
+ * ours (see above): @platformatic/kafka 1.35 throws a TypeError from inside its socket callback —
+ * crashing the process — when a response holds an abort marker of a producer missing from the
+ * response's aborted-transaction list, which happens when a takeover aborts a task's transaction.
+ */
+const UNFILTERED_READ_COMMITTED = Object(READ_COMMITTED) as number;
+
 interface RawBatch {
   firstOffset: bigint;
   lastOffsetDelta: number;
@@ -168,7 +177,7 @@ export class KafkaTopicReader {
             minBytes: 1,
             // (brokers cap a response at fetch.max.bytes, 55 MB by default)
             maxBytes: Math.min(this.partitionMaxBytes * list.length, 32 * 1024 * 1024),
-            isolationLevel: READ_COMMITTED,
+            isolationLevel: UNFILTERED_READ_COMMITTED,
           })) as unknown as RawResponse;
         } catch (err) {
           // A response with errors for some partitions still carries the others' data.

@@ -35,7 +35,8 @@ export interface TimeDriven {
 
 /** Where the operators' records leave the pipeline: output topics, dead letters, late records, tables, lake. */
 export interface OutputCollector {
-  append(topic: string, key: string | null, value: string, timestamp: number): void;
+  /** `partition` places the record explicitly (watermarks broadcast to every partition of a repartition topic). */
+  append(topic: string, key: string | null, value: string, timestamp: number, partition?: number): void;
   /** The next version of `key` in a versioned table; `seq` numbers the table's updates from 1. */
   upsert(table: string, key: string, value: unknown, ctx: RecordContext, seq: number): void;
   /** A row for a lake dataset. */

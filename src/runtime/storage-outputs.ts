@@ -137,7 +137,16 @@ export class LakeOutputs {
     const { LakeDataset } = await import("../sinks/lake/index.js");
     const needsDuckDb = specs.some((s) => s.format !== "jsonl");
     const warm = needsDuckDb ? await (await import("../sinks/lake/duck.js")).acquireConnection() : undefined;
-    return new LakeOutputs(new Map(specs.map((spec) => [spec.name, LakeDataset.open(dataDir, spec)])), warm);
+    const datasets = new Map<string, LakeDataset>();
+    try {
+      for (const spec of specs) datasets.set(spec.name, LakeDataset.open(dataDir, spec));
+    } catch (err) {
+      // Release what was opened (a dataset locked by another process fails the whole open).
+      for (const ds of datasets.values()) await ds.close();
+      if (warm !== undefined) (await import("../sinks/lake/duck.js")).releaseConnection(warm);
+      throw err;
+    }
+    return new LakeOutputs(datasets, warm);
   }
 
   land(dataset: string, row: unknown, eventTime: number): void {

@@ -27,6 +27,7 @@ import { SourceOperator } from "../operators/source.js";
 import { SessionAggregateOperator } from "../operators/session-aggregate.js";
 import { WindowAggregateOperator, type Clock } from "../operators/window-aggregate.js";
 import { IntervalJoinOperator, type WatermarkOrigin } from "../operators/interval-join.js";
+import { ExchangeReceiver, ExchangeSender, repartitionTopic } from "../operators/exchange.js";
 import {
   Fanout,
   NOWHERE,
@@ -40,6 +41,11 @@ import {
 export interface TaskOptions {
   /** The wall clock for processing-time windows (tests pass a fake one). */
   now?: () => number;
+  /**
+   * Run as partition task `task` of `tasks` (a pipeline shared by processes on Kafka): every keyBy
+   * becomes an exchange through a repartition topic (see operators/exchange.ts).
+   */
+  exchange?: { task: number; tasks: number };
 }
 
 /** Checkpointed state of a task: every stateful step by id, and each source's watermark. */
@@ -47,6 +53,8 @@ export interface TaskState {
   version: 1;
   steps: Record<string, unknown>;
   sources: Record<string, { watermark: number | null; maxEventTime: number | null }>;
+  /** Partition tasks: each exchange's watermark per sender task (1e308 for +infinity). */
+  exchanges?: Record<string, Array<number | null>>;
   /** Last update number per versioned table. */
   tables?: Record<string, number>;
 }
@@ -89,6 +97,9 @@ export class Task {
   private readonly lakeSpecs: LakeDatasetSpec[] = [];
   private readonly deadLettersByStep = new Map<string, number>();
   private readonly lateByStep = new Map<string, number>();
+  private readonly receiversByTopic = new Map<string, ExchangeReceiver>();
+  private readonly receivers: ExchangeReceiver[] = [];
+  private readonly senders: ExchangeSender[] = [];
 
   constructor(
     readonly graph: PipelineGraph,
@@ -103,14 +114,18 @@ export class Task {
 
     const byId = new Map<string, { node: GraphNode; op: any }>();
     const children = new Map<string, any[]>();
+    const exchange = options.exchange;
+    const receiverOf = new Map<string, ExchangeReceiver>();
+    const senderOf = new Map<string, ExchangeSender>();
     /**
      * The watermark an event-time step after `id` lives by: that of the nearest source or join
      * upstream (a join's watermark holds back by its interval, so what it emits is never late after it).
      */
     const originOf = (id: string): WatermarkOrigin => {
       let n: GraphNode = byId.get(id)!.node;
-      while (n.kind !== "source" && n.kind !== "join") n = byId.get(n.input!)!.node;
-      return byId.get(n.id)!.op as WatermarkOrigin;
+      while (n.kind !== "source" && n.kind !== "join" && !(exchange && n.kind === "keyBy"))
+        n = byId.get(n.input!)!.node;
+      return receiverOf.get(n.id) ?? (byId.get(n.id)!.op as WatermarkOrigin);
     };
     const deadLetterDataset = graph.deadLettersToLake ? deadLetterDatasetName(graph.pipeline) : undefined;
     if (deadLetterDataset !== undefined)
@@ -156,6 +171,23 @@ export class Task {
           break;
         case "keyBy":
           op = new KeyByOperator(node.id, node.fn);
+          if (exchange !== undefined) {
+            const topic = repartitionTopic(graph.pipeline, node.id);
+            const receiver = new ExchangeReceiver(node.id, topic, exchange.tasks, deadLetter);
+            receiverOf.set(node.id, receiver);
+            this.receivers.push(receiver);
+            this.receiversByTopic.set(topic, receiver);
+            const sender = new ExchangeSender(
+              `${node.id}/exchange`,
+              topic,
+              exchange.task,
+              exchange.tasks,
+              originOf(node.input!),
+              this.output,
+            );
+            senderOf.set(node.id, sender);
+            this.senders.push(sender);
+          }
           break;
         case "aggregate": {
           if (node.window === undefined) {
@@ -255,14 +287,44 @@ export class Task {
       if (node.kind === "aggregate" || node.kind === "sink" || node.kind === "table" || node.kind === "lake")
         continue;
       const kids = children.get(node.id) ?? [];
-      (op as Wireable).next =
+      const next =
         kids.length === 0 ? NOWHERE : kids.length === 1 ? kids[0] : new Fanout(`${node.id}/fanout`, kids);
+      const receiver = receiverOf.get(node.id);
+      if (receiver === undefined) (op as Wireable).next = next;
+      else {
+        // The keyed steps get the records through the repartition topic.
+        (op as Wireable).next = senderOf.get(node.id)!;
+        receiver.next = next;
+      }
     }
   }
 
   /** Topics this task reads. */
   inputTopics(): string[] {
     return [...this.sourcesByTopic.keys()];
+  }
+
+  /** Repartition topics (partition tasks only): read and written by the tasks. */
+  exchangeTopics(): string[] {
+    return [...this.receiversByTopic.keys()];
+  }
+
+  /** Tell every partition of the repartition topics the watermarks that moved; true if any did. */
+  broadcastWatermarks(): boolean {
+    let sent = false;
+    for (const s of this.senders) if (s.broadcast()) sent = true;
+    return sent;
+  }
+
+  /** Broadcasts written while recovering were dropped (already committed, or never): resend. */
+  forgetBroadcasts(): void {
+    for (const s of this.senders) s.forgetBroadcasts();
+  }
+
+  /** Every repartition topic's senders have said their input is complete. */
+  exchangesComplete(): boolean {
+    for (const r of this.receivers) if (!r.complete) return false;
+    return true;
   }
 
   /** Topics this task writes (its sinks, then dead letters and late records). */
@@ -310,8 +372,11 @@ export class Task {
     headers?: readonly RecordHeader[],
   ): void {
     const sources = this.sourcesByTopic.get(topic);
-    if (sources === undefined)
+    if (sources === undefined) {
+      const receiver = this.receiversByTopic.get(topic);
+      if (receiver !== undefined) return receiver.receive(line);
       throw new WeirError("USAGE", `pipeline ${this.pipeline} does not read topic ${topic}`);
+    }
     for (let i = 0; i < sources.length; i++)
       sources[i].processLine(line, partition, offset, timestamp, headers);
   }
@@ -344,10 +409,11 @@ export class Task {
     return t;
   }
 
-  /** The lowest watermark over the sources (what the dashboard shows). */
+  /** The lowest watermark over the sources and exchanges (what the dashboard shows). */
   watermark(): number {
     let w = Infinity;
     for (const s of this.sources) if (s.watermark < w) w = s.watermark;
+    for (const r of this.receivers) if (r.watermark < w) w = r.watermark;
     return this.sources.length === 0 ? -Infinity : w;
   }
 
@@ -375,8 +441,17 @@ export class Task {
     for (const s of this.stateful) steps[s.id] = s.snapshot();
     const sources: TaskState["sources"] = {};
     for (const s of this.sources)
-      sources[s.id] = { watermark: finiteOrNull(s.watermark), maxEventTime: finiteOrNull(s.maxEventTime) };
-    return { version: 1, steps, sources, tables: this.tableSeqs() };
+      sources[s.id] = {
+        // +infinity (an input that ended, or a partition task without a partition of this topic) as 1e308.
+        watermark: s.watermark === Infinity ? 1e308 : finiteOrNull(s.watermark),
+        maxEventTime: finiteOrNull(s.maxEventTime),
+      };
+    const state: TaskState = { version: 1, steps, sources, tables: this.tableSeqs() };
+    if (this.receivers.length > 0) {
+      state.exchanges = {};
+      for (const r of this.receivers) state.exchanges[r.id] = r.snapshot();
+    }
+    return state;
   }
 
   restore(state: TaskState): void {
@@ -388,8 +463,13 @@ export class Task {
     for (const s of this.sources) {
       const saved = state.sources[s.id];
       if (saved === undefined) continue;
-      s.watermark = saved.watermark ?? -Infinity;
+      s.watermark =
+        saved.watermark === null ? -Infinity : saved.watermark >= 1e308 ? Infinity : saved.watermark;
       s.maxEventTime = saved.maxEventTime ?? -Infinity;
+    }
+    for (const r of this.receivers) {
+      const saved = state.exchanges?.[r.id];
+      if (saved !== undefined) r.restore(saved);
     }
   }
 }

@@ -17,16 +17,23 @@ export const NOBROKER_TOPICS = [
 
 export type Outputs = Record<string, string[]>;
 
-/** Tables and lake of a NoBroker run in `dataDir`. */
-export async function storageOutputs(dataDir: string): Promise<Outputs> {
+/**
+ * Tables and lake of a NoBroker run in `dataDir`. Table rows come in update order (`seq`); with
+ * `sorted`, without `seq` and sorted: several partition tasks interleave their keys' updates in
+ * another order than one task, while each key's versions stay the same.
+ */
+export async function storageOutputs(dataDir: string, opts: { sorted?: boolean } = {}): Promise<Outputs> {
   const out: Outputs = {};
   const wh = await openWarehouse(dataDir);
   try {
     for (const table of ["user_interactions", "property_interactions"]) {
       const r = await wh.run(
-        `SELECT key, version, event_time, value, source_offset, seq FROM ${table} ORDER BY seq`,
+        opts.sorted === true
+          ? `SELECT key, version, event_time, value, source_topic, source_partition, source_offset FROM ${table}`
+          : `SELECT key, version, event_time, value, source_offset, seq FROM ${table} ORDER BY seq`,
       );
-      out[`table ${table}`] = r.getRowObjectsJson().map((row) => JSON.stringify(row));
+      const rows = r.getRowObjectsJson().map((row) => JSON.stringify(row));
+      out[`table ${table}`] = opts.sorted === true ? rows.sort() : rows;
     }
     const lake = await wh.run("SELECT user_id, property_id, date, event FROM interactions");
     out["lake interactions"] = lake

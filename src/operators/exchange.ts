@@ -1,0 +1,233 @@
+/**
+ * The exchange at a `keyBy` when a pipeline runs as several partition tasks on Kafka (a
+ * "repartition" in Kafka Streams' words). Each task runs the whole graph, but a keyBy's records do
+ * not go on to the keyed steps in the same task: the ExchangeSender writes them to the internal
+ * topic `weir.<pipeline>.<step>.repartition`, partitioned by key, and the ExchangeReceiver of the
+ * task owning that partition feeds them to the keyed steps. So every key's state lives in exactly
+ * one task, whichever input partitions its records came from.
+ *
+ * Watermarks cross the exchange with the records (DESIGN.md §4 judges an event against the
+ * watermark as it stood before it): a data record carries its sender's watermark from before the
+ * event, and each sender also broadcasts its watermark to every partition when it moves, so a
+ * partition that receives no records from a sender still learns how far that sender has got. The
+ * receiver's watermark is the lowest over all senders (as in Flink); +infinity from every sender
+ * means every sender's input is complete.
+ */
+import type { Key, RecordContext } from "../graph/graph.js";
+import type { RecordHeader } from "../log/types.js";
+import type { OutputCollector, Operator, StepCounters, TimeDriven } from "./types.js";
+import { StepFailure, newRecordContext } from "./types.js";
+import type { DeadLetterHandler } from "./source.js";
+
+/** What the exchange needs of the step upstream of the keyBy: its watermark. */
+export interface WatermarkSource {
+  readonly watermark: number;
+}
+
+export function repartitionTopic(pipeline: string, keyByStep: string): string {
+  return `weir.${pipeline}.${keyByStep}.repartition`;
+}
+
+const DATE_TAG = "$weir.date";
+
+/**
+ * Values cross the exchange as JSON. `Date`s (what timestamp fields decode to) are tagged so the
+ * receiver gets Dates back; `hadDates` tells whether a decode needs to look for them.
+ */
+export function encodeValue(value: unknown): { json: string; hadDates: boolean } {
+  let hadDates = false;
+  const tag = (v: unknown): unknown => {
+    if (v instanceof Date) {
+      hadDates = true;
+      return { [DATE_TAG]: v.getTime() };
+    }
+    if (Array.isArray(v)) {
+      let out: unknown[] | undefined;
+      for (let i = 0; i < v.length; i++) {
+        const t = tag(v[i]);
+        if (t !== v[i]) (out ??= v.slice())[i] = t;
+      }
+      return out ?? v;
+    }
+    if (v !== null && typeof v === "object") {
+      let out: Record<string, unknown> | undefined;
+      for (const k in v) {
+        const x = (v as Record<string, unknown>)[k];
+        if (x === null || typeof x !== "object") continue;
+        const t = tag(x);
+        if (t !== x) (out ??= { ...(v as Record<string, unknown>) })[k] = t;
+      }
+      return out ?? v;
+    }
+    return v;
+  };
+  const tagged = tag(value);
+  return { json: JSON.stringify(tagged) ?? "null", hadDates };
+}
+
+/** Undo encodeValue's tags (in place; the value was just parsed). */
+export function reviveDates(value: unknown): unknown {
+  if (value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = reviveDates(value[i]);
+    return value;
+  }
+  const o = value as Record<string, unknown>;
+  const t = o[DATE_TAG];
+  if (typeof t === "number" && Object.keys(o).length === 1) return new Date(t);
+  for (const k in o) o[k] = reviveDates(o[k]);
+  return value;
+}
+
+function encodeHeaders(headers: readonly RecordHeader[] | undefined): string {
+  if (headers === undefined || headers.length === 0) return "";
+  return `,"h":${JSON.stringify(headers.map((h) => [h.key, h.value.toString("base64")]))}`;
+}
+
+function decodeHeaders(h: unknown): RecordHeader[] | undefined {
+  if (!Array.isArray(h)) return undefined;
+  return h.map(([key, value]: [string, string]) => ({ key, value: Buffer.from(value, "base64") }));
+}
+
+function watermarkField(w: number): string {
+  return w === Infinity ? `"e":1` : `"w":${Number.isFinite(w) ? w : "null"}`;
+}
+
+/** Writes a keyBy's records to the repartition topic (the keyBy's `next` in a partition task). */
+export class ExchangeSender implements Operator {
+  readonly counters: StepCounters = { recordsIn: 0, recordsOut: 0 };
+  /** The watermark last broadcast to every partition. */
+  private broadcastAt = -Infinity;
+
+  constructor(
+    readonly id: string,
+    readonly topic: string,
+    private readonly task: number,
+    private readonly partitions: number,
+    private readonly upstream: WatermarkSource,
+    private readonly output: OutputCollector,
+  ) {}
+
+  push(value: unknown, ctx: RecordContext): void {
+    this.counters.recordsIn++;
+    const key = ctx.key as Key;
+    let encoded: { json: string; hadDates: boolean };
+    try {
+      encoded = encodeValue(value);
+    } catch (err) {
+      throw new StepFailure(
+        this.id,
+        new Error(`the value cannot cross a repartition as JSON: ${(err as Error).message}`),
+      );
+    }
+    const line =
+      `{"s":${this.task},${watermarkField(this.upstream.watermark)},"t":${ctx.timestamp},"k":${JSON.stringify(key)}` +
+      `,"o":[${JSON.stringify(ctx.topic)},${ctx.partition},${ctx.offset}],"r":${JSON.stringify(ctx.raw)}` +
+      `${encodeHeaders(ctx.headers)}${encoded.hadDates ? `,"d":1` : ""},"v":${encoded.json}}`;
+    this.counters.recordsOut++;
+    this.output.append(this.topic, String(key), line, ctx.timestamp);
+  }
+
+  /** Tell every partition the upstream watermark if it moved since the last broadcast. */
+  broadcast(): boolean {
+    const w = this.upstream.watermark;
+    if (w <= this.broadcastAt) return false;
+    this.broadcastAt = w;
+    const line = `{"s":${this.task},${watermarkField(w)}}`;
+    for (let p = 0; p < this.partitions; p++) this.output.append(this.topic, null, line, 0, p);
+    return true;
+  }
+
+  /** Broadcasts written while recovering were dropped: send the current watermark again. */
+  forgetBroadcasts(): void {
+    this.broadcastAt = -Infinity;
+  }
+}
+
+interface ExchangeEnvelope {
+  s: number;
+  w?: number | null;
+  e?: 1;
+  t?: number;
+  k?: Key;
+  o?: [string, number, number];
+  r?: string;
+  h?: unknown;
+  d?: 1;
+  v?: unknown;
+}
+
+/** Feeds a repartition topic's records to the steps after the keyBy; their watermark origin. */
+export class ExchangeReceiver {
+  readonly counters: StepCounters = { recordsIn: 0, recordsOut: 0 };
+  next!: Operator;
+  readonly timeDriven: TimeDriven[] = [];
+  watermark = -Infinity;
+  /** Each sender task's watermark. */
+  readonly senders: number[];
+  private readonly ctx: RecordContext = newRecordContext();
+
+  constructor(
+    readonly id: string,
+    readonly topic: string,
+    tasks: number,
+    private readonly deadLetter: DeadLetterHandler,
+  ) {
+    this.senders = new Array<number>(tasks).fill(-Infinity);
+  }
+
+  /** One record of the repartition topic (a keyed record, or a sender's watermark). */
+  receive(line: string): void {
+    const env = JSON.parse(line) as ExchangeEnvelope;
+    const w = env.e === 1 ? Infinity : (env.w ?? -Infinity);
+    if (w > this.senders[env.s]) {
+      this.senders[env.s] = w;
+      this.recompute(true);
+    }
+    if (env.o === undefined) return;
+    this.counters.recordsIn++;
+    const ctx = this.ctx;
+    ctx.key = env.k;
+    ctx.timestamp = env.t!;
+    ctx.topic = env.o[0];
+    ctx.partition = env.o[1];
+    ctx.offset = env.o[2];
+    ctx.raw = env.r ?? "";
+    ctx.headers = decodeHeaders(env.h);
+    const value = env.d === 1 ? reviveDates(env.v) : env.v;
+    this.counters.recordsOut++;
+    try {
+      this.next.push(value, ctx);
+    } catch (err) {
+      if (!(err instanceof StepFailure)) throw err;
+      this.deadLetter(ctx, err.message, err.stepId);
+    }
+  }
+
+  /** Every sender has said its input is complete. */
+  get complete(): boolean {
+    return this.watermark === Infinity;
+  }
+
+  snapshot(): Array<number | null> {
+    return this.senders.map((w) => (w === Infinity ? 1e308 : Number.isFinite(w) ? w : null));
+  }
+
+  restore(saved: Array<number | null>): void {
+    for (let i = 0; i < this.senders.length && i < saved.length; i++) {
+      const w = saved[i];
+      this.senders[i] = w === null ? -Infinity : w >= 1e308 ? Infinity : w;
+    }
+    this.recompute(false);
+  }
+
+  private recompute(fire: boolean): void {
+    let min = Infinity;
+    for (let i = 0; i < this.senders.length; i++) if (this.senders[i] < min) min = this.senders[i];
+    if (min <= this.watermark) return;
+    this.watermark = min;
+    if (!fire) return;
+    const steps = this.timeDriven;
+    for (let i = 0; i < steps.length; i++) steps[i].onTime();
+  }
+}
