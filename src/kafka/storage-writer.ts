@@ -71,7 +71,17 @@ export class StorageWriterTask implements RunnableTask {
     for (const t of tables) this.seqs.set(t, 0);
   }
 
-  processLine(_topic: string, _partition: number, _offset: number, _timestamp: number, line: string): void {
+  /** One Kafka record of the storage topic: newline-separated records (see PendingOutputs). */
+  processLine(_topic: string, _partition: number, _offset: number, _timestamp: number, text: string): void {
+    let start = 0;
+    for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n", start)) {
+      this.processRecord(text.slice(start, nl));
+      start = nl + 1;
+    }
+    this.processRecord(start === 0 ? text : text.slice(start));
+  }
+
+  private processRecord(line: string): void {
     const r = JSON.parse(line) as StorageRecord;
     if (r.end !== undefined) {
       this.ended.add(r.end);

@@ -136,9 +136,32 @@ class PendingOutputs implements OutputCollector {
     private readonly internal: ReadonlySet<string>,
   ) {}
 
+  /**
+   * Records for internal topics (repartition, storage) are packed: the lines for one partition go
+   * out as one Kafka record of up to PACK_BYTES, newline-separated (JSON lines hold no newline).
+   * That saves the per-record cost of Kafka's format, on both sides, for every record that
+   * crosses an exchange.
+   */
+  private readonly packs = new Map<
+    string,
+    { topic: string; partition: number; lines: string[]; bytes: number }
+  >();
+  private packedLines = 0;
+
   append(topic: string, key: string | null, value: string, _timestamp: number, partition?: number): void {
     if (this.suppress) return;
-    if (!this.internal.has(topic)) this.external++;
+    if (this.internal.has(topic)) {
+      const p = partition ?? this.partitioner.partition(topic, key);
+      const id = `${p}/${topic}`;
+      let pack = this.packs.get(id);
+      if (pack === undefined) this.packs.set(id, (pack = { topic, partition: p, lines: [], bytes: 0 }));
+      pack.lines.push(value);
+      pack.bytes += value.length + 1;
+      this.packedLines++;
+      if (pack.bytes >= PACK_BYTES) this.flushPack(pack);
+      return;
+    }
+    this.external++;
     this.messages.push({
       topic,
       partition: partition ?? this.partitioner.partition(topic, key),
@@ -146,6 +169,40 @@ class PendingOutputs implements OutputCollector {
       value: Buffer.from(value),
     });
     if (this.listener) this.listener(topic, key, value);
+  }
+
+  private flushPack(pack: { topic: string; partition: number; lines: string[]; bytes: number }): void {
+    if (pack.lines.length === 0) return;
+    this.messages.push({
+      topic: pack.topic,
+      partition: pack.partition,
+      value: Buffer.from(pack.lines.join("\n")),
+    });
+    this.packedLines -= pack.lines.length;
+    pack.lines = [];
+    pack.bytes = 0;
+  }
+
+  /** Outputs waiting for the next commit? */
+  get pending(): boolean {
+    return this.messages.length > 0 || this.packedLines > 0;
+  }
+
+  /** Every pack into `messages` (before a commit). */
+  flushPacks(): void {
+    if (this.packedLines === 0) return;
+    for (const pack of this.packs.values()) this.flushPack(pack);
+  }
+
+  /** Drop what is pending (after a replay, whose outputs were committed already). */
+  clear(): void {
+    this.messages.length = 0;
+    for (const pack of this.packs.values()) {
+      pack.lines = [];
+      pack.bytes = 0;
+    }
+    this.packedLines = 0;
+    this.external = 0;
   }
 
   upsert(table: string, key: string, value: unknown, ctx: RecordContext, seq: number): void {
@@ -305,8 +362,7 @@ export class TaskSession {
       this.outputs.suppress = false;
       feed.unbounded = false;
     }
-    this.outputs.messages.length = 0;
-    this.outputs.external = 0;
+    this.outputs.clear();
     this.segments = [];
     if (replayed > 0)
       this.env.logger(
@@ -390,7 +446,7 @@ export class TaskSession {
       if (now - this.lastSnapshotAt >= this.env.checkpointIntervalMs) {
         await this.commit(true);
       } else if (
-        (this.segments.length > 0 || this.outputs.messages.length > 0) &&
+        (this.segments.length > 0 || this.outputs.pending) &&
         (idle || now - this.lastCommitAt >= this.env.commitIntervalMs)
       ) {
         await this.commit(false);
@@ -481,6 +537,7 @@ export class TaskSession {
         }),
       );
     }
+    this.outputs.flushPacks();
     const messages = this.outputs.messages;
     const count = this.outputs.external;
     for (const e of entries) {
@@ -543,6 +600,9 @@ export class TaskSession {
     if (producer) await closeQuietly(producer);
   }
 }
+
+/** Characters per packed record of an internal topic. */
+const PACK_BYTES = 64 * 1024;
 
 /** Bytes of records per produce request. */
 const REQUEST_BYTES = 512 * 1024;

@@ -18,6 +18,7 @@ import type { RecordHeader } from "../log/types.js";
 import type { OutputCollector, Operator, StepCounters, TimeDriven } from "./types.js";
 import { StepFailure, newRecordContext } from "./types.js";
 import type { DeadLetterHandler } from "./source.js";
+import { Partitioner } from "../log/partitioner.js";
 
 /** What the exchange needs of the step upstream of the keyBy: its watermark. */
 export interface WatermarkSource {
@@ -74,7 +75,8 @@ export function reviveDates(value: unknown): unknown {
   }
   const o = value as Record<string, unknown>;
   const t = o[DATE_TAG];
-  if (typeof t === "number" && Object.keys(o).length === 1) return new Date(t);
+  // (An invalid Date was tagged with null: JSON has no NaN.)
+  if ((typeof t === "number" || t === null) && Object.keys(o).length === 1) return new Date(t ?? NaN);
   for (const k in o) o[k] = reviveDates(o[k]);
   return value;
 }
@@ -93,11 +95,18 @@ function watermarkField(w: number): string {
   return w === Infinity ? `"e":1` : `"w":${Number.isFinite(w) ? w : "null"}`;
 }
 
-/** Writes a keyBy's records to the repartition topic (the keyBy's `next` in a partition task). */
+/**
+ * Writes a keyBy's records to the repartition topic (the keyBy's `next` in a partition task). A
+ * record whose key falls in this task's own partition — every record, when the input is already
+ * partitioned by that key — goes straight to this task's receiver instead: the same steps in the
+ * same order, without the round trip through Kafka (its effects are part of this task's
+ * processing of the input record, so they are checkpointed and replayed with it).
+ */
 export class ExchangeSender implements Operator {
   readonly counters: StepCounters = { recordsIn: 0, recordsOut: 0 };
   /** The watermark last broadcast to every partition. */
   private broadcastAt = -Infinity;
+  private readonly partitioner: Partitioner;
 
   constructor(
     readonly id: string,
@@ -106,11 +115,21 @@ export class ExchangeSender implements Operator {
     private readonly partitions: number,
     private readonly upstream: WatermarkSource,
     private readonly output: OutputCollector,
-  ) {}
+    private readonly local: ExchangeReceiver,
+  ) {
+    this.partitioner = new Partitioner(partitions);
+  }
 
   push(value: unknown, ctx: RecordContext): void {
     this.counters.recordsIn++;
     const key = ctx.key as Key;
+    const keyText = typeof key === "string" ? key : String(key);
+    const partition = this.partitioner.partitionFor(keyText);
+    if (partition === this.task) {
+      this.counters.recordsOut++;
+      this.local.deliver(this.task, this.upstream.watermark, value, ctx);
+      return;
+    }
     let encoded: { json: string; hadDates: boolean };
     try {
       encoded = encodeValue(value);
@@ -125,7 +144,7 @@ export class ExchangeSender implements Operator {
       `,"o":[${JSON.stringify(ctx.topic)},${ctx.partition},${ctx.offset}],"r":${JSON.stringify(ctx.raw)}` +
       `${encodeHeaders(ctx.headers)}${encoded.hadDates ? `,"d":1` : ""},"v":${encoded.json}}`;
     this.counters.recordsOut++;
-    this.output.append(this.topic, String(key), line, ctx.timestamp);
+    this.output.append(this.topic, keyText, line, ctx.timestamp, partition);
   }
 
   /** Tell every partition the upstream watermark if it moved since the last broadcast. */
@@ -176,8 +195,17 @@ export class ExchangeReceiver {
     this.senders = new Array<number>(tasks).fill(-Infinity);
   }
 
-  /** One record of the repartition topic (a keyed record, or a sender's watermark). */
-  receive(line: string): void {
+  /** One Kafka record of the repartition topic: lines of keyed records and senders' watermarks. */
+  receive(text: string): void {
+    let start = 0;
+    for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n", start)) {
+      this.receiveLine(text.slice(start, nl));
+      start = nl + 1;
+    }
+    this.receiveLine(start === 0 ? text : text.slice(start));
+  }
+
+  private receiveLine(line: string): void {
     const env = JSON.parse(line) as ExchangeEnvelope;
     const w = env.e === 1 ? Infinity : (env.w ?? -Infinity);
     if (w > this.senders[env.s]) {
@@ -202,6 +230,20 @@ export class ExchangeReceiver {
       if (!(err instanceof StepFailure)) throw err;
       this.deadLetter(ctx, err.message, err.stepId);
     }
+  }
+
+  /**
+   * A record of this task's own partition, straight from its sender in this task (`ctx` as the
+   * keyBy left it). A step failing throws back to the source, which makes it a dead letter.
+   */
+  deliver(sender: number, watermark: number, value: unknown, ctx: RecordContext): void {
+    if (watermark > this.senders[sender]) {
+      this.senders[sender] = watermark;
+      this.recompute(true);
+    }
+    this.counters.recordsIn++;
+    this.counters.recordsOut++;
+    this.next.push(value, ctx);
   }
 
   /** Every sender has said its input is complete. */

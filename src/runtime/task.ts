@@ -184,6 +184,7 @@ export class Task {
               exchange.tasks,
               originOf(node.input!),
               this.output,
+              receiver,
             );
             senderOf.set(node.id, sender);
             this.senders.push(sender);
