@@ -11,6 +11,7 @@ import type { GraphDescription } from "../graph/graph.js";
 import type { PipelineMetricsSnapshot } from "../runtime/metrics.js";
 import { readStatuses, type PipelineStatus } from "../runtime/status.js";
 import { Ring } from "../util/ring.js";
+import { mergeMetrics } from "./merge-metrics.js";
 
 /** `unresponsive`: the status says running (or standby) but was not updated for `staleMs`. */
 export type DashboardState = "running" | "standby" | "stopped" | "unresponsive";
@@ -29,7 +30,10 @@ export interface PipelineEntry {
   engine: "embedded" | "kafka";
   updatedAt: number;
   instances: PipelineInstance[];
-  /** The metrics of the instance the state comes from (the running one, if any). */
+  /**
+   * The metrics of the instance the state comes from (the running one, if any); when several
+   * instances are running (a pipeline shared on Kafka), those of all of them combined (mergeMetrics).
+   */
   metrics: PipelineMetricsSnapshot;
   graph: GraphDescription;
 }
@@ -71,8 +75,9 @@ export function instanceState(s: PipelineStatus, now: number, staleMs: number): 
 
 /**
  * Group status files per pipeline: the pipeline's state, metrics and graph are those of its best
- * instance (running first, then standby, unresponsive, stopped; the newest among equals). Running
- * pipelines come first, then by name.
+ * instance (running first, then standby, unresponsive, stopped; the newest among equals), except
+ * that the metrics of several running instances (processes sharing a pipeline's partition tasks on
+ * Kafka) are combined. Running pipelines come first, then by name.
  */
 export function groupStatuses(
   statuses: readonly PipelineStatus[],
@@ -90,13 +95,14 @@ export function groupStatuses(
   for (const [pipeline, list] of byName) {
     list.sort((a, b) => STATE_RANK[a.state] - STATE_RANK[b.state] || b.s.updatedAt - a.s.updatedAt);
     const best = list[0];
+    const running = list.filter((i) => i.state === "running");
     entries.push({
       pipeline,
       state: best.state,
       engine: best.s.engine,
       updatedAt: best.s.updatedAt,
       instances: list.map(({ s, state }) => ({ pid: s.pid, host: s.host, state, updatedAt: s.updatedAt })),
-      metrics: best.s.metrics,
+      metrics: running.length > 1 ? mergeMetrics(running.map((i) => i.s.metrics)) : best.s.metrics,
       graph: best.s.graph,
     });
   }
@@ -108,7 +114,10 @@ export function groupStatuses(
   return entries;
 }
 
-/** A history sample of an entry; a pipeline that is not running has rates of 0. */
+/**
+ * A history sample of an entry (of its combined metrics when several instances run); a pipeline
+ * that is not running has rates of 0.
+ */
 export function sampleOf(e: PipelineEntry, t: number): HistorySample {
   const m = e.metrics;
   const live = e.state === "running";

@@ -209,7 +209,8 @@ interface StepCounts {
  */
 class StepRates {
   private samples: StepCounts[] = [];
-  private startedAt = "";
+  /** The run the samples are of: its startedAt and the pids of its running instances. */
+  private run = "";
 
   add(e: PipelineEntry): void {
     const m = e.metrics;
@@ -220,9 +221,13 @@ class StepRates {
     const last = this.samples[this.samples.length - 1];
     if (last !== undefined && e.updatedAt <= last.t) return; // the same status again
     const counts = new Map(m.steps.map((s) => [s.id, { in: s.recordsIn, out: s.recordsOut }]));
-    // Another run (a restart, or on Kafka another process) counts from zero again.
-    if (m.startedAt !== this.startedAt) this.samples = [];
-    this.startedAt = m.startedAt;
+    // Another run (a restart, or on Kafka another process) counts from zero again; the counts of
+    // several running processes (a pipeline shared on Kafka) are summed: they jump when one comes
+    // or goes (the order of instances changes with their updatedAt: pids sorted).
+    const pids = e.instances.filter((i) => i.state === "running").map((i) => i.pid);
+    const run = `${m.startedAt} ${pids.sort((a, b) => a - b).join(",")}`;
+    if (run !== this.run) this.samples = [];
+    this.run = run;
     this.samples.push({ t: e.updatedAt, counts });
     while (this.samples.length > 2 && this.samples[1].t <= e.updatedAt - STEP_RATE_WINDOW_MS)
       this.samples.shift();
