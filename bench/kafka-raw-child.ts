@@ -11,7 +11,9 @@ import { Consumer, type Message } from "@platformatic/kafka";
 import { READ_COMMITTED, clientOptions, parseBrokerUrl } from "../src/kafka/connection.js";
 import { closeQuietly } from "../src/kafka/runner.js";
 
-const [mode, url, topic, end] = process.argv.slice(2);
+const [mode, url, topic, end, partitionArg] = process.argv.slice(2);
+/** `fetch` mode: read partitions 0..n-1 (one request for all of them per round), `end` records in all. */
+const partitions = Number(partitionArg ?? "1");
 const consumer = new Consumer({
   ...clientOptions(parseBrokerUrl(url), "weir-bench-raw"),
   groupId: `weir-bench-raw-${process.pid}`,
@@ -50,42 +52,45 @@ if (mode === "stream") {
     lastOffsetDelta: number;
     records: Array<{ value: Buffer | null }>;
   };
-  type Response = { responses: Array<{ partitions: Array<{ errorCode: number; records?: Batch[] }> }> };
+  type Response = {
+    responses: Array<{ partitions: Array<{ partitionIndex: number; errorCode: number; records?: Batch[] }> }>;
+  };
   const md = await consumer.metadata({ topics: [topic] });
   const topicMd = md.topics.get(topic)!;
   const last = Number(end);
-  let next = 0;
+  const next = new Array<number>(partitions).fill(0);
+  const leader = topicMd.partitions[0].leader; // one broker: every partition's leader
   const t0 = performance.now();
-  while (next < last) {
+  while (records < last) {
     const response = (await consumer.fetch({
-      node: topicMd.partitions[0].leader,
+      node: leader,
       topics: [
         {
           topicId: topicMd.id,
-          partitions: [
-            {
-              partition: 0,
-              fetchOffset: BigInt(next),
-              partitionMaxBytes: 4 * 1024 * 1024,
-              currentLeaderEpoch: -1,
-              lastFetchedEpoch: -1,
-            },
-          ],
+          partitions: next.map((offset, partition) => ({
+            partition,
+            fetchOffset: BigInt(offset),
+            partitionMaxBytes: 4 * 1024 * 1024,
+            currentLeaderEpoch: -1,
+            lastFetchedEpoch: -1,
+          })),
         },
       ],
       maxWaitTime: 200,
       minBytes: 1,
-      maxBytes: 4 * 1024 * 1024,
+      maxBytes: 4 * 1024 * 1024 * partitions,
       isolationLevel: READ_COMMITTED,
     })) as unknown as Response;
-    const p = response.responses[0].partitions[0];
-    if (p.errorCode !== 0) throw new Error(`fetch of ${topic}/0 at ${next}: error code ${p.errorCode}`);
-    for (const batch of p.records ?? []) {
-      next = Number(batch.firstOffset) + batch.lastOffsetDelta + 1;
-      if ((batch.attributes & (1 << 5)) !== 0) continue; // a transaction marker
-      for (const r of batch.records) {
-        chars += r.value === null ? 0 : r.value.toString("utf8").length;
-        records++;
+    for (const p of response.responses[0].partitions) {
+      if (p.errorCode !== 0)
+        throw new Error(`fetch of ${topic}/${p.partitionIndex}: error code ${p.errorCode}`);
+      for (const batch of p.records ?? []) {
+        next[p.partitionIndex] = Number(batch.firstOffset) + batch.lastOffsetDelta + 1;
+        if ((batch.attributes & (1 << 5)) !== 0) continue; // a transaction marker
+        for (const r of batch.records) {
+          chars += r.value === null ? 0 : r.value.toString("utf8").length;
+          records++;
+        }
       }
     }
   }
