@@ -60,6 +60,11 @@ export interface KafkaRunnerOptions {
   tableStore?: string;
   /** Give up when the cluster stays unreachable this long; default: never (keep retrying). */
   maxOutageMs?: number;
+  /**
+   * Partition tasks of a live run: a task whose input partitions bring no record for this long tells
+   * the others to leave it out of their watermark until it sends again; default 5000 ms, 0: never.
+   */
+  idleTimeoutMs?: number;
   /** Called with every Task the runner creates (one per task, again after each recovery). */
   onTask?: (task: Task) => void;
 }
@@ -229,6 +234,7 @@ export class KafkaRunner {
       meters: this.meters,
       checkpointIntervalMs: this.options.checkpointIntervalMs ?? 5000,
       commitIntervalMs: this.options.commitIntervalMs ?? 20,
+      idleTimeoutMs: this.options.idleTimeoutMs ?? 5000,
       maxBatch: this.options.maxBatch ?? 2000,
       onOutput: this.options.onOutput,
     };

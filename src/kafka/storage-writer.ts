@@ -114,6 +114,9 @@ export class StorageWriterTask implements RunnableTask {
     return false;
   }
   forgetBroadcasts(): void {}
+  markIdle(): boolean {
+    return false;
+  }
 
   tableSeqs(): Record<string, number> {
     return Object.fromEntries(this.seqs);

@@ -66,6 +66,7 @@ export type RunnableTask = Pick<
   | "lateRecords"
   | "broadcastWatermarks"
   | "forgetBroadcasts"
+  | "markIdle"
 >;
 
 /** Rates and latency shared by the sessions of one process. */
@@ -85,6 +86,8 @@ export interface SessionEnvironment {
   meters: SessionMeters;
   checkpointIntervalMs: number;
   commitIntervalMs: number;
+  /** A live task whose inputs bring nothing this long tells the other tasks it is idle (0: never). */
+  idleTimeoutMs: number;
   maxBatch: number;
   onOutput?: OutputListener;
 }
@@ -415,6 +418,7 @@ export class TaskSession {
       for (const topic of b.boundedInputs) ends[topic] = await this.env.cluster.endOffsets(topic);
     let inputEnded = false;
     let watermarkMoved = false;
+    let lastInputAt = Date.now();
     while (!this.stopRequested) {
       if (feed.error) throw feed.error;
       if (!b.holds()) break;
@@ -431,13 +435,18 @@ export class TaskSession {
         const end = last.offset + 1;
         if (seg !== undefined && seg[0] === topic && seg[1] === last.partition) seg[2] = end;
         else this.segments.push([topic, last.partition, end]);
-        if (b.boundedInputs.includes(topic)) meters.inputRate.mark(batch.length, now);
+        if (b.boundedInputs.includes(topic)) {
+          meters.inputRate.mark(batch.length, now);
+          lastInputAt = now;
+        }
         watermarkMoved = true;
       }
       this.task.tick();
       if (b.tables !== undefined) await b.tables.flush();
       // Watermarks go to the other tasks at most every 100 ms while records flow, and when idle.
       const idle = batch.length === 0;
+      const idleTimeout = this.env.idleTimeoutMs;
+      if (idle && !b.untilEnd && idleTimeout > 0 && now - lastInputAt >= idleTimeout) this.task.markIdle();
       if (watermarkMoved && (idle || now - this.lastBroadcastAt >= 100)) {
         this.task.broadcastWatermarks();
         this.lastBroadcastAt = now;

@@ -106,6 +106,8 @@ export class ExchangeSender implements Operator {
   readonly counters: StepCounters = { recordsIn: 0, recordsOut: 0 };
   /** The watermark last broadcast to every partition. */
   private broadcastAt = -Infinity;
+  /** Every partition was told this sender is idle (and nothing was sent since). */
+  private idleSent = false;
   private readonly partitioner: Partitioner;
 
   constructor(
@@ -116,12 +118,19 @@ export class ExchangeSender implements Operator {
     private readonly upstream: WatermarkSource,
     private readonly output: OutputCollector,
     private readonly local: ExchangeReceiver,
+    /** The upstream is a source (its input partition can go quiet: see broadcastIdle). */
+    private readonly fromSource: boolean,
   ) {
     this.partitioner = new Partitioner(partitions);
   }
 
   push(value: unknown, ctx: RecordContext): void {
     this.counters.recordsIn++;
+    if (this.idleSent) {
+      // Active again: the next broadcast tells every partition (a data record tells its own).
+      this.idleSent = false;
+      this.broadcastAt = -Infinity;
+    }
     const key = ctx.key as Key;
     const keyText = typeof key === "string" ? key : String(key);
     const partition = this.partitioner.partitionFor(keyText);
@@ -152,7 +161,21 @@ export class ExchangeSender implements Operator {
     const w = this.upstream.watermark;
     if (w <= this.broadcastAt) return false;
     this.broadcastAt = w;
+    this.idleSent = false; // a watermark tells the receivers this sender is active
     const line = `{"s":${this.task},${watermarkField(w)}}`;
+    for (let p = 0; p < this.partitions; p++) this.output.append(this.topic, null, line, 0, p);
+    return true;
+  }
+
+  /**
+   * The task's input partition has been quiet for a while (a live run): tell every partition to
+   * leave this sender out of its watermark until it sends again, so a quiet partition does not
+   * hold windows back forever (Flink's idleness). True when something was sent.
+   */
+  broadcastIdle(): boolean {
+    if (this.idleSent || !this.fromSource || this.upstream.watermark === Infinity) return false;
+    this.idleSent = true;
+    const line = `{"s":${this.task},"i":1}`;
     for (let p = 0; p < this.partitions; p++) this.output.append(this.topic, null, line, 0, p);
     return true;
   }
@@ -160,11 +183,14 @@ export class ExchangeSender implements Operator {
   /** Broadcasts written while recovering were dropped: send the current watermark again. */
   forgetBroadcasts(): void {
     this.broadcastAt = -Infinity;
+    this.idleSent = false;
   }
 }
 
 interface ExchangeEnvelope {
   s: number;
+  /** The sender is idle. */
+  i?: 1;
   w?: number | null;
   e?: 1;
   t?: number;
@@ -193,7 +219,11 @@ export class ExchangeReceiver {
     private readonly deadLetter: DeadLetterHandler,
   ) {
     this.senders = new Array<number>(tasks).fill(-Infinity);
+    this.idle = new Array<boolean>(tasks).fill(false);
   }
+
+  /** Senders that said they are idle and have sent nothing since (left out of the watermark). */
+  private readonly idle: boolean[];
 
   /** One Kafka record of the repartition topic: lines of keyed records and senders' watermarks. */
   receive(text: string): void {
@@ -207,6 +237,14 @@ export class ExchangeReceiver {
 
   private receiveLine(line: string): void {
     const env = JSON.parse(line) as ExchangeEnvelope;
+    if (env.i === 1) {
+      if (!this.idle[env.s]) {
+        this.idle[env.s] = true;
+        this.recompute(true);
+      }
+      return;
+    }
+    this.idle[env.s] = false;
     const w = env.e === 1 ? Infinity : (env.w ?? -Infinity);
     if (w > this.senders[env.s]) {
       this.senders[env.s] = w;
@@ -237,6 +275,7 @@ export class ExchangeReceiver {
    * keyBy left it). A step failing throws back to the source, which makes it a dead letter.
    */
   deliver(sender: number, watermark: number, value: unknown, ctx: RecordContext): void {
+    this.idle[sender] = false;
     if (watermark > this.senders[sender]) {
       this.senders[sender] = watermark;
       this.recompute(true);
@@ -263,9 +302,19 @@ export class ExchangeReceiver {
     this.recompute(false);
   }
 
+  /**
+   * The lowest watermark over the senders that are not idle. When only idle and finished (+infinity)
+   * senders remain, nothing moves: a finished sender does not speak for an idle one.
+   */
   private recompute(fire: boolean): void {
     let min = Infinity;
-    for (let i = 0; i < this.senders.length; i++) if (this.senders[i] < min) min = this.senders[i];
+    let idleHolding = false;
+    for (let i = 0; i < this.senders.length; i++) {
+      const w = this.senders[i];
+      if (this.idle[i] && w !== Infinity) idleHolding = true;
+      else if (w < min) min = w;
+    }
+    if (idleHolding && min === Infinity) return;
     if (min <= this.watermark) return;
     this.watermark = min;
     if (!fire) return;

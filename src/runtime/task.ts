@@ -185,6 +185,7 @@ export class Task {
               originOf(node.input!),
               this.output,
               receiver,
+              originOf(node.input!) instanceof SourceOperator,
             );
             senderOf.set(node.id, sender);
             this.senders.push(sender);
@@ -314,6 +315,13 @@ export class Task {
   broadcastWatermarks(): boolean {
     let sent = false;
     for (const s of this.senders) if (s.broadcast()) sent = true;
+    return sent;
+  }
+
+  /** The task's input has been quiet (a live run): tell the other tasks to go on without it. */
+  markIdle(): boolean {
+    let sent = false;
+    for (const s of this.senders) if (s.broadcastIdle()) sent = true;
     return sent;
   }
 

@@ -547,6 +547,62 @@ test("a data record carries its sender's watermark from before the event (no bro
   assert.equal(c.tasks[owner].watermark(), Date.parse("2021-11-30T00:01:10Z"));
 });
 
+test("an idle sender is left out of the watermark until it sends again; finished senders do not speak for it", () => {
+  const Tw = schema.object({ user: schema.string(), at: schema.timestamp() });
+  const def = pipeline("xidle", (p) => {
+    p.source("in", { schema: Tw, eventTime: (e) => e.at, maxOutOfOrderness: 0 })
+      .keyBy((e) => e.user)
+      .window(windows.tumbling("1m"))
+      .count()
+      .when(() => true, { emit: "final" })
+      .map(({ key, window, value }) => `${key}@${window.start.toISOString().slice(11, 16)}=${value}`)
+      .to("out");
+  });
+  const at = (hms: string) => Date.parse(`2021-11-30T${hms}Z`);
+  const rec = (partition: number, offset: number, user: string, hms: string): InputRecord => ({
+    partition,
+    offset,
+    timestamp: at(hms),
+    line: JSON.stringify({ user, at: `2021-11-30 ${hms}` }),
+  });
+  const out = (c: Cluster) =>
+    c.outputs.flatMap((o) => (o.topics.get("out") ?? []).map(([, v]) => JSON.parse(v)));
+
+  // Task 1's partition is quiet: task 0's windows wait for it, until it says it is idle.
+  const c = new Cluster(def, 3);
+  c.feed(0, "in", [rec(0, 0, "a", "00:00:10"), rec(0, 1, "a", "00:02:00")]);
+  c.tasks[2].endOfInput(); // a finished sender (+infinity)
+  c.settle();
+  assert.deepEqual(out(c), [], "an input partition without records holds the windows back");
+  assert.equal(c.tasks[1].markIdle(), true);
+  assert.equal(c.tasks[1].markIdle(), false, "idleness is broadcast once");
+  c.settle();
+  assert.deepEqual(out(c), ["a@00:00=1"], "without the idle sender, the watermark is task 0's");
+
+  // The idle sender comes back: its watermark counts again (its record for 00:00:30 is late).
+  c.feed(1, "in", [rec(1, 0, "a", "00:00:30"), rec(1, 1, "a", "00:02:30")]);
+  c.settle();
+  const owner = new Partitioner(3).partitionFor("a");
+  assert.equal((c.outputs[owner].topics.get("xidle.late") ?? []).length, 1);
+  c.feed(0, "in", [rec(0, 2, "a", "00:05:00")]);
+  c.settle();
+  assert.deepEqual(out(c), ["a@00:00=1"], "a@00:02 waits for task 1, active again at 00:02:30");
+  assert.equal(
+    c.tasks[owner].watermark(),
+    at("00:02:30"),
+    "the returning sender holds it at its own watermark",
+  );
+
+  // Only idle and finished senders left: nothing fires (the finished one does not speak for the rest).
+  const d = new Cluster(def, 2);
+  d.feed(0, "in", [rec(0, 0, "a", "00:00:10")]);
+  d.settle();
+  d.tasks[0].endOfInput();
+  d.tasks[1].markIdle();
+  d.settle();
+  assert.deepEqual(out(d), []);
+});
+
 test("a task restored from a snapshot mid-stream carries on exactly as the uninterrupted run", () => {
   // A tight bound and some very late events: which records are late depends on the receivers' watermarks.
   const def = bigPipeline("30s");
