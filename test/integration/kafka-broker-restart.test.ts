@@ -69,3 +69,67 @@ test(
     assertSameOutputs(actual, expected);
   },
 );
+
+test(
+  "broker restart under a 6-partition pipeline (partition tasks, repartition topics): it waits, recovers and loses nothing",
+  { timeout: 600_000 },
+  async (t) => {
+    if (kafka.url === undefined) return requireService(t, "Kafka", kafka.unavailable);
+    const broker = kafka.url;
+    // The first test's topics go first: this one reads `events` with 6 partitions.
+    const listed = await runCli(["topics", "list", "--broker", broker]);
+    assert.equal(listed.code, 0, listed.stderr);
+    for (const topic of listed.stdout.split("\n").filter((l) => l.length > 0)) {
+      const r = await runCli(["topics", "delete", topic, "--broker", broker]);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const dir = mkdtempSync(join(tmpdir(), "weir-kafka-restart-tasks-"));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const input = join(dir, "events.jsonl");
+    const gen = await runCli(["generate", "nobroker", "-n", "300000", "--seed", "11", "-o", input]);
+    assert.equal(gen.code, 0, gen.stderr);
+    const flags = ["--max-out-of-orderness", "1h"]; // several partitions: nothing late, compare sorted
+    const produce = ["produce", "events", "--file", input, "--partitions", "6", "--key-field", "user_id"];
+    const embedded = join(dir, "embedded");
+    assert.equal((await runCli([...produce, "--data-dir", embedded], { timeoutMs: 120_000 })).code, 0);
+    const ref = await runCli(["run", "nobroker", "--until-end", "--data-dir", embedded, ...flags], {
+      timeoutMs: 180_000,
+    });
+    assert.equal(ref.code, 0, ref.stderr);
+    const sorted = (o: Record<string, string[]>) =>
+      Object.fromEntries(Object.entries(o).map(([k, v]) => [k, [...v].sort()]));
+    const expected = sorted(await topicOutputs({ dataDir: embedded }));
+
+    await produceFile(broker, "events", input, ["--partitions", "6", "--key-field", "user_id"]);
+    const data = join(dir, "kafka");
+    const p = spawnCli(
+      [
+        "run",
+        "nobroker",
+        "--broker",
+        broker,
+        "--until-end",
+        "--data-dir",
+        data,
+        "--checkpoint-interval",
+        "500ms",
+        ...flags,
+      ],
+      { timeoutMs: 400_000 },
+    );
+    p.end();
+    await p.waitForStderr((s) => /active: processing tasks 0, 1, 2, 3, 4, 5 of 6/.test(s), 60_000);
+    await new Promise((res) => setTimeout(res, 500));
+    let exitedAt = 0;
+    void p.exited.then(() => (exitedAt = Date.now()));
+    await kafka.stopNode(1);
+    assert.equal(exitedAt, 0, `the run was still running when the broker stopped:\n${p.stderr}`);
+    await new Promise((res) => setTimeout(res, 4000));
+    await kafka.startNode(1);
+    const res = await p.exited;
+    assert.equal(res.code, 0, res.stderr);
+    t.diagnostic(res.stderr.trim());
+    const actual = sorted(await topicOutputs({ broker }));
+    assertSameOutputs(actual, expected);
+  },
+);
