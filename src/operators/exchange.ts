@@ -303,18 +303,26 @@ export class ExchangeReceiver {
   }
 
   /**
-   * The lowest watermark over the senders that are not idle. When only idle and finished (+infinity)
-   * senders remain, nothing moves: a finished sender does not speak for an idle one.
+   * The lowest watermark over the senders that are not idle. When every sender still going is idle,
+   * the highest of theirs (as Flink's watermark valve does: all quiet, the data seen so far is
+   * complete up to there). A finished sender (+infinity) does not speak for an idle one.
    */
   private recompute(fire: boolean): void {
     let min = Infinity;
-    let idleHolding = false;
+    let active = false;
+    let idleMax = -Infinity;
+    let anyIdle = false;
     for (let i = 0; i < this.senders.length; i++) {
       const w = this.senders[i];
-      if (this.idle[i] && w !== Infinity) idleHolding = true;
-      else if (w < min) min = w;
+      if (this.idle[i] && w !== Infinity) {
+        anyIdle = true;
+        if (w > idleMax) idleMax = w;
+      } else {
+        if (w !== Infinity) active = true;
+        if (w < min) min = w;
+      }
     }
-    if (idleHolding && min === Infinity) return;
+    if (anyIdle && !active) min = idleMax;
     if (min <= this.watermark) return;
     this.watermark = min;
     if (!fire) return;

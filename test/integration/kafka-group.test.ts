@@ -128,3 +128,63 @@ test(
     }
   },
 );
+
+test(
+  "a live run over 6 partitions, only 3 of them with records: the quiet tasks go idle and the candles come out",
+  { timeout: 300_000 },
+  async (t) => {
+    if (kafka.url === undefined) return requireService(t, "Kafka", kafka.unavailable);
+    const broker = kafka.url;
+    const dir = mkdtempSync(join(tmpdir(), "weir-kafka-idle-"));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const input = join(dir, "bpi.jsonl");
+    const gen = await runCli(["generate", "bitcoin", "-n", "3000", "--seed", "1", "-o", input]);
+    assert.equal(gen.code, 0, gen.stderr);
+    // The reference: the bounded run closes every window; a live one closes all but each currency's last.
+    const embedded = join(dir, "embedded");
+    const ref = await runCli(["run", "bitcoin", "--input", input, "--data-dir", embedded], {
+      timeoutMs: 120_000,
+    });
+    assert.equal(ref.code, 0, ref.stderr);
+    const all = (await runCli(["consume", "bpi_ohlc", "--data-dir", embedded])).stdout
+      .split("\n")
+      .filter((l) => l.length > 0);
+    const lastStart = new Map<string, string>();
+    for (const l of all) {
+      const c = JSON.parse(l) as { currency: string; window_start: string };
+      if ((lastStart.get(c.currency) ?? "") < c.window_start) lastStart.set(c.currency, c.window_start);
+    }
+    const expected = all
+      .filter((l) => {
+        const c = JSON.parse(l) as { currency: string; window_start: string };
+        return c.window_start !== lastStart.get(c.currency);
+      })
+      .sort();
+    assert.equal(lastStart.size, 3);
+
+    // Keyed by currency: 3 currencies fill at most 3 of the 6 partitions.
+    const p = await runCli(
+      ["produce", "bpi", "--file", input, "--partitions", "6", "--key-field", "currency", "--broker", broker],
+      { timeoutMs: 60_000 },
+    );
+    assert.equal(p.code, 0, p.stderr);
+    const run = spawnCli(["run", "bitcoin", "--broker", broker, "--data-dir", join(dir, "kafka")], {
+      timeoutMs: 200_000,
+    });
+    run.end();
+    const candles = async () =>
+      (await runCli(["consume", "bpi_ohlc", "--broker", broker])).stdout
+        .split("\n")
+        .filter((l) => l.length > 0);
+    let live: string[] = [];
+    const deadline = Date.now() + 90_000;
+    while (live.length < expected.length && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 1000));
+      live = await candles();
+    }
+    run.kill("SIGTERM");
+    const res = await run.exited;
+    assert.equal(res.code, 0, res.stderr);
+    assert.deepEqual(live.sort(), expected, `live candles\n${res.stderr}`);
+  },
+);

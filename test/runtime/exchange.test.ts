@@ -601,6 +601,14 @@ test("an idle sender is left out of the watermark until it sends again; finished
   d.tasks[1].markIdle();
   d.settle();
   assert.deepEqual(out(d), []);
+
+  // Every sender quiet (the others' partitions never had a record): the furthest one's watermark.
+  const e = new Cluster(def, 3);
+  e.feed(0, "in", [rec(0, 0, "a", "00:00:10"), rec(0, 1, "a", "00:02:00")]);
+  e.settle();
+  for (const task of e.tasks) task.markIdle();
+  e.settle();
+  assert.deepEqual(out(e), ["a@00:00=1"], "[00:01, 00:02) is empty; [00:02, 00:03) waits for 00:03");
 });
 
 test("a task restored from a snapshot mid-stream carries on exactly as the uninterrupted run", () => {
