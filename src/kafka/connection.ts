@@ -9,13 +9,33 @@
 import {
   Admin,
   ConfigResourceTypes,
+  ConnectionPool,
   Consumer,
+  NetworkError,
   Producer,
   type ClusterTopicMetadata,
   type MessageToProduce,
 } from "@platformatic/kafka";
 import { WeirError } from "../errors.js";
 import { Partitioner } from "../log/partitioner.js";
+
+/**
+ * @platformatic/kafka 1.35 looks a consumer group's coordinator up in its cached cluster metadata
+ * and hands the result to ConnectionPool.get unchecked. When the coordinator has just died it is
+ * missing from the metadata, and the pool's `broker.host` throws a TypeError from inside a socket
+ * callback — an uncaught exception that kills the process (seen when the leader of a 3-node cluster
+ * is killed). Give the caller the retriable network error it is instead; its retries, and then
+ * Weir's recovery, take it from there.
+ */
+type PoolGet = (this: ConnectionPool, broker: unknown, callback?: (error: Error | null) => void) => unknown;
+const poolGet = ConnectionPool.prototype.get as unknown as PoolGet;
+(ConnectionPool.prototype as unknown as { get: PoolGet }).get = function (broker, callback) {
+  if (broker !== undefined && broker !== null) return poolGet.call(this, broker, callback);
+  const error = new NetworkError("the broker is not in the cluster metadata (it left the cluster)");
+  if (callback === undefined) return Promise.reject(error);
+  callback(error);
+  return undefined;
+};
 
 export interface BrokerAddress {
   /** The URL as the user wrote it (for messages). */
