@@ -11,10 +11,10 @@
  *   {"tb": table, "k": key, "t": event time, "o": [topic, partition, offset], "v": value}
  *   {"ds": dataset, "t": event time, "v": row}
  *   {"end": task}        (task `task` is complete: an --until-end run)
- * `"d": 1` marks a value holding Dates (see operators/exchange.ts).
+ * `"d": 1` marks a tagged value (Dates and the like: src/util/json-value.ts).
  */
 import type { Key, RecordContext } from "../graph/graph.js";
-import { encodeValue, reviveDates } from "../operators/exchange.js";
+import { decodeJsonValue, valueToJson } from "../util/json-value.js";
 import { newRecordContext, type OutputCollector } from "../operators/types.js";
 import type { StepMetrics, TaskState } from "../runtime/task.js";
 import type { RunnableTask } from "./task-session.js";
@@ -25,17 +25,17 @@ export function storageTopic(pipeline: string): string {
 
 /** The record of a table update on the storage topic. */
 export function tableUpdateRecord(table: string, key: string, value: unknown, ctx: RecordContext): string {
-  const { json, hadDates } = encodeValue(value);
+  const { json, tagged } = valueToJson(value);
   return (
     `{"tb":${JSON.stringify(table)},"k":${JSON.stringify(key)},"t":${ctx.timestamp}` +
-    `,"o":[${JSON.stringify(ctx.topic)},${ctx.partition},${ctx.offset}]${hadDates ? `,"d":1` : ""},"v":${json}}`
+    `,"o":[${JSON.stringify(ctx.topic)},${ctx.partition},${ctx.offset}]${tagged ? `,"d":1` : ""},"v":${json}}`
   );
 }
 
 /** The record of a lake row on the storage topic. */
 export function lakeRowRecord(dataset: string, row: unknown, eventTime: number): string {
-  const { json, hadDates } = encodeValue(row);
-  return `{"ds":${JSON.stringify(dataset)},"t":${eventTime}${hadDates ? `,"d":1` : ""},"v":${json}}`;
+  const { json, tagged } = valueToJson(row);
+  return `{"ds":${JSON.stringify(dataset)},"t":${eventTime}${tagged ? `,"d":1` : ""},"v":${json}}`;
 }
 
 export function taskEndRecord(task: number): string {
@@ -87,7 +87,7 @@ export class StorageWriterTask implements RunnableTask {
       this.ended.add(r.end);
       return;
     }
-    const value = r.d === 1 ? reviveDates(r.v) : r.v;
+    const value = r.d === 1 ? decodeJsonValue(r.v) : r.v;
     if (r.tb !== undefined) {
       const seq = (this.seqs.get(r.tb) ?? 0) + 1;
       this.seqs.set(r.tb, seq);

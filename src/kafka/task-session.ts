@@ -122,6 +122,14 @@ export interface TaskBinding {
   holds(): boolean;
 }
 
+/** Lines for one partition of an internal topic, sent as one Kafka record. */
+interface Pack {
+  topic: string;
+  partition: number;
+  lines: string[];
+  bytes: number;
+}
+
 /** The output records of the current transaction. */
 class PendingOutputs implements OutputCollector {
   readonly messages: KafkaMessage[] = [];
@@ -136,8 +144,10 @@ class PendingOutputs implements OutputCollector {
 
   constructor(
     private readonly partitioner: KeyPartitioner,
-    private readonly internal: ReadonlySet<string>,
-  ) {}
+    internalTopics: readonly string[],
+  ) {
+    for (const topic of internalTopics) this.packs.set(topic, []);
+  }
 
   /**
    * Records for internal topics (repartition, storage) are packed: the lines for one partition go
@@ -145,19 +155,15 @@ class PendingOutputs implements OutputCollector {
    * That saves the per-record cost of Kafka's format, on both sides, for every record that
    * crosses an exchange.
    */
-  private readonly packs = new Map<
-    string,
-    { topic: string; partition: number; lines: string[]; bytes: number }
-  >();
+  private readonly packs = new Map<string, Pack[]>(); // internal topic -> pack by partition
   private packedLines = 0;
 
   append(topic: string, key: string | null, value: string, _timestamp: number, partition?: number): void {
     if (this.suppress) return;
-    if (this.internal.has(topic)) {
+    const packs = this.packs.get(topic);
+    if (packs !== undefined) {
       const p = partition ?? this.partitioner.partition(topic, key);
-      const id = `${p}/${topic}`;
-      let pack = this.packs.get(id);
-      if (pack === undefined) this.packs.set(id, (pack = { topic, partition: p, lines: [], bytes: 0 }));
+      const pack = (packs[p] ??= { topic, partition: p, lines: [], bytes: 0 });
       pack.lines.push(value);
       pack.bytes += value.length + 1;
       this.packedLines++;
@@ -174,7 +180,7 @@ class PendingOutputs implements OutputCollector {
     if (this.listener) this.listener(topic, key, value);
   }
 
-  private flushPack(pack: { topic: string; partition: number; lines: string[]; bytes: number }): void {
+  private flushPack(pack: Pack): void {
     if (pack.lines.length === 0) return;
     this.messages.push({
       topic: pack.topic,
@@ -194,16 +200,13 @@ class PendingOutputs implements OutputCollector {
   /** Every pack into `messages` (before a commit). */
   flushPacks(): void {
     if (this.packedLines === 0) return;
-    for (const pack of this.packs.values()) this.flushPack(pack);
+    for (const packs of this.packs.values()) for (const pack of packs) if (pack) this.flushPack(pack);
   }
 
   /** Drop what is pending (after a replay, whose outputs were committed already). */
   clear(): void {
     this.messages.length = 0;
-    for (const pack of this.packs.values()) {
-      pack.lines = [];
-      pack.bytes = 0;
-    }
+    for (const packs of this.packs.values()) packs.length = 0;
     this.packedLines = 0;
     this.external = 0;
   }
@@ -252,7 +255,7 @@ export class TaskSession {
     readonly binding: TaskBinding,
   ) {
     const partitioner = new KeyPartitioner((topic) => env.partitionCounts.get(topic) ?? 1);
-    this.outputs = new PendingOutputs(partitioner, new Set(binding.internalTopics ?? []));
+    this.outputs = new PendingOutputs(partitioner, binding.internalTopics ?? []);
     this.outputs.listener = env.onOutput;
     this.outputs.tables = binding.tables;
     this.outputs.lake = binding.lake;

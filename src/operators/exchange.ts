@@ -19,6 +19,7 @@ import type { OutputCollector, Operator, StepCounters, TimeDriven } from "./type
 import { StepFailure, newRecordContext } from "./types.js";
 import type { DeadLetterHandler } from "./source.js";
 import { Partitioner } from "../log/partitioner.js";
+import { decodeJsonValue, valueToJson } from "../util/json-value.js";
 
 /** What the exchange needs of the step upstream of the keyBy: its watermark. */
 export interface WatermarkSource {
@@ -27,58 +28,6 @@ export interface WatermarkSource {
 
 export function repartitionTopic(pipeline: string, keyByStep: string): string {
   return `weir.${pipeline}.${keyByStep}.repartition`;
-}
-
-const DATE_TAG = "$weir.date";
-
-/**
- * Values cross the exchange as JSON. `Date`s (what timestamp fields decode to) are tagged so the
- * receiver gets Dates back; `hadDates` tells whether a decode needs to look for them.
- */
-export function encodeValue(value: unknown): { json: string; hadDates: boolean } {
-  let hadDates = false;
-  const tag = (v: unknown): unknown => {
-    if (v instanceof Date) {
-      hadDates = true;
-      return { [DATE_TAG]: v.getTime() };
-    }
-    if (Array.isArray(v)) {
-      let out: unknown[] | undefined;
-      for (let i = 0; i < v.length; i++) {
-        const t = tag(v[i]);
-        if (t !== v[i]) (out ??= v.slice())[i] = t;
-      }
-      return out ?? v;
-    }
-    if (v !== null && typeof v === "object") {
-      let out: Record<string, unknown> | undefined;
-      for (const k in v) {
-        const x = (v as Record<string, unknown>)[k];
-        if (x === null || typeof x !== "object") continue;
-        const t = tag(x);
-        if (t !== x) (out ??= { ...(v as Record<string, unknown>) })[k] = t;
-      }
-      return out ?? v;
-    }
-    return v;
-  };
-  const tagged = tag(value);
-  return { json: JSON.stringify(tagged) ?? "null", hadDates };
-}
-
-/** Undo encodeValue's tags (in place; the value was just parsed). */
-export function reviveDates(value: unknown): unknown {
-  if (value === null || typeof value !== "object") return value;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) value[i] = reviveDates(value[i]);
-    return value;
-  }
-  const o = value as Record<string, unknown>;
-  const t = o[DATE_TAG];
-  // (An invalid Date was tagged with null: JSON has no NaN.)
-  if ((typeof t === "number" || t === null) && Object.keys(o).length === 1) return new Date(t ?? NaN);
-  for (const k in o) o[k] = reviveDates(o[k]);
-  return value;
 }
 
 function encodeHeaders(headers: readonly RecordHeader[] | undefined): string {
@@ -139,9 +88,9 @@ export class ExchangeSender implements Operator {
       this.local.deliver(this.task, this.upstream.watermark, value, ctx);
       return;
     }
-    let encoded: { json: string; hadDates: boolean };
+    let encoded: { json: string; tagged: boolean };
     try {
-      encoded = encodeValue(value);
+      encoded = valueToJson(value);
     } catch (err) {
       throw new StepFailure(
         this.id,
@@ -151,7 +100,7 @@ export class ExchangeSender implements Operator {
     const line =
       `{"s":${this.task},${watermarkField(this.upstream.watermark)},"t":${ctx.timestamp},"k":${JSON.stringify(key)}` +
       `,"o":[${JSON.stringify(ctx.topic)},${ctx.partition},${ctx.offset}],"r":${JSON.stringify(ctx.raw)}` +
-      `${encodeHeaders(ctx.headers)}${encoded.hadDates ? `,"d":1` : ""},"v":${encoded.json}}`;
+      `${encodeHeaders(ctx.headers)}${encoded.tagged ? `,"d":1` : ""},"v":${encoded.json}}`;
     this.counters.recordsOut++;
     this.output.append(this.topic, keyText, line, ctx.timestamp, partition);
   }
@@ -260,7 +209,7 @@ export class ExchangeReceiver {
     ctx.offset = env.o[2];
     ctx.raw = env.r ?? "";
     ctx.headers = decodeHeaders(env.h);
-    const value = env.d === 1 ? reviveDates(env.v) : env.v;
+    const value = env.d === 1 ? decodeJsonValue(env.v) : env.v;
     this.counters.recordsOut++;
     try {
       this.next.push(value, ctx);

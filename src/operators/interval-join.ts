@@ -24,6 +24,7 @@
  * Output records are `{ left, right }` with the left record's event time, key, source position and
  * raw line (a dead letter or late record downstream names the left input line).
  */
+import { decodeJsonValue, encodeJsonValue } from "../util/json-value.js";
 import type { Key, RecordContext } from "../graph/graph.js";
 import type { RecordHeader } from "../log/types.js";
 import { formatDuration } from "../util/duration.js";
@@ -303,7 +304,7 @@ export class IntervalJoinOperator implements Stateful, TimeDriven, WatermarkOrig
       lefts: this.lefts.map((l) => [
         l.t,
         l.seq,
-        encodeValue(l.value),
+        encodeJsonValue(l.value),
         l.joinKey ?? null,
         l.key ?? null,
         l.topic,
@@ -316,7 +317,7 @@ export class IntervalJoinOperator implements Stateful, TimeDriven, WatermarkOrig
       ]),
       rights: Array.from(this.rights, ([k, list]): [Key | null, RightSnapshot[]] => [
         k === NO_KEY ? null : k,
-        list.map((r): RightSnapshot => [r.t, r.seq, encodeValue(r.value)]),
+        list.map((r): RightSnapshot => [r.t, r.seq, encodeJsonValue(r.value)]),
       ]),
     };
   }
@@ -329,7 +330,7 @@ export class IntervalJoinOperator implements Stateful, TimeDriven, WatermarkOrig
     this.lefts = s.lefts.map(([t, seq, value, joinKey, key, topic, partition, offset, raw, headers]) => ({
       t,
       seq,
-      value: decodeValue(value),
+      value: decodeJsonValue(value),
       joinKey: joinKey ?? undefined,
       key: key ?? undefined,
       topic,
@@ -344,7 +345,7 @@ export class IntervalJoinOperator implements Stateful, TimeDriven, WatermarkOrig
     for (const [k, list] of s.rights) {
       this.rights.set(
         k ?? NO_KEY,
-        list.map(([t, seq, value]) => ({ t, seq, value: decodeValue(value) })),
+        list.map(([t, seq, value]) => ({ t, seq, value: decodeJsonValue(value) })),
       );
       this.rightCount += list.length;
     }
@@ -391,49 +392,4 @@ function nearest(list: readonly RightEntry[], t: number, lo: number, hi: number)
 
 function iso(ms: number): string {
   return Number.isFinite(ms) ? new Date(ms).toISOString() : ms > 0 ? "+infinity" : "-infinity";
-}
-
-/**
- * Values as JSON for a checkpoint, keeping what JSON alone would lose: Dates (as `{"$date": ms}`),
- * bigints and non-finite numbers. An object whose own keys could be mistaken for a tag is wrapped
- * in `{"$obj": ...}`.
- */
-export function encodeValue(v: unknown): unknown {
-  if (v === null || typeof v === "string" || typeof v === "boolean") return v;
-  if (typeof v === "number") return Number.isFinite(v) ? v : { $num: String(v) };
-  if (typeof v === "bigint") return { $bigint: v.toString() };
-  if (v instanceof Date) return { $date: v.getTime() };
-  if (Array.isArray(v)) return v.map((x) => (x === undefined ? null : encodeValue(x)));
-  if (typeof v === "object") {
-    const out: Record<string, unknown> = {};
-    let tagLike = false;
-    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-      if (x === undefined || typeof x === "function" || typeof x === "symbol") continue;
-      if (k.startsWith("$")) tagLike = true;
-      out[k] = encodeValue(x);
-    }
-    return tagLike ? { $obj: out } : out;
-  }
-  return null; // undefined, functions, symbols: what JSON.stringify drops
-}
-
-export function decodeValue(v: unknown): unknown {
-  if (v === null || typeof v !== "object") return v;
-  if (Array.isArray(v)) return v.map(decodeValue);
-  const o = v as Record<string, unknown>;
-  const keys = Object.keys(o);
-  if (keys.length === 1) {
-    const k = keys[0];
-    if (k === "$date") return new Date(o.$date as number);
-    if (k === "$num") return Number(o.$num);
-    if (k === "$bigint") return BigInt(o.$bigint as string);
-    if (k === "$obj") return decodeFields(o.$obj as Record<string, unknown>);
-  }
-  return decodeFields(o);
-}
-
-function decodeFields(o: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(o)) out[k] = decodeValue(o[k]);
-  return out;
 }

@@ -15,7 +15,7 @@ import {
   windows,
   type PipelineDefinition,
 } from "../../src/index.js";
-import { decodeValue, encodeValue } from "../../src/operators/interval-join.js";
+import { decodeJsonValue as decodeValue, encodeJsonValue as encodeValue } from "../../src/util/json-value.js";
 
 const L = schema.object({ t: schema.timestamp(), id: schema.int() });
 const R = schema.object({ t: schema.timestamp(), v: schema.int() });

@@ -11,7 +11,8 @@ import { Task, type TaskState } from "../../src/runtime/task.js";
 import type { OutputCollector } from "../../src/operators/types.js";
 import type { RecordHeader } from "../../src/log/types.js";
 import { Partitioner } from "../../src/log/partitioner.js";
-import { encodeValue, repartitionTopic, reviveDates } from "../../src/operators/exchange.js";
+import { repartitionTopic } from "../../src/operators/exchange.js";
+import { decodeJsonValue, valueToJson } from "../../src/util/json-value.js";
 
 // ---------------------------------------------------------------------------------------------
 // Harness
@@ -457,9 +458,10 @@ test("a Date (schema timestamp field, or made by a map) crosses the exchange as 
   });
 });
 
-test("a receiver's watermark is the lowest over its senders; late records go to <pipeline>.late", () => {
+/** Per user, 1-minute counts emitted when the window closes, as "user@HH:MM=n" on topic `out`. */
+function windowedCounts(name: string): PipelineDefinition {
   const Tw = schema.object({ user: schema.string(), at: schema.timestamp() });
-  const def = pipeline("xwm", (p) => {
+  return pipeline(name, (p) => {
     p.source("in", { schema: Tw, eventTime: (e) => e.at, maxOutOfOrderness: 0 })
       .keyBy((e) => e.user)
       .window(windows.tumbling("1m"))
@@ -468,6 +470,10 @@ test("a receiver's watermark is the lowest over its senders; late records go to 
       .map(({ key, window, value }) => `${key}@${window.start.toISOString().slice(11, 16)}=${value}`)
       .to("out");
   });
+}
+
+test("a receiver's watermark is the lowest over its senders; late records go to <pipeline>.late", () => {
+  const def = windowedCounts("xwm");
   const c = new Cluster(def, 2);
   const at = (hms: string) => Date.parse(`2021-11-30T${hms}Z`);
   const offsets = [0, 0];
@@ -518,16 +524,7 @@ test("a receiver's watermark is the lowest over its senders; late records go to 
 });
 
 test("a data record carries its sender's watermark from before the event (no broadcast needed)", () => {
-  const Tw = schema.object({ user: schema.string(), at: schema.timestamp() });
-  const def = pipeline("xwm2", (p) => {
-    p.source("in", { schema: Tw, eventTime: (e) => e.at, maxOutOfOrderness: 0 })
-      .keyBy((e) => e.user)
-      .window(windows.tumbling("1m"))
-      .count()
-      .when(() => true, { emit: "final" })
-      .map(({ key, window, value }) => `${key}@${window.start.toISOString().slice(11, 16)}=${value}`)
-      .to("out");
-  });
+  const def = windowedCounts("xwm2");
   const c = new Cluster(def, 2);
   const partitioner = new Partitioner(2);
   const owner = partitioner.partitionFor("a");
@@ -548,16 +545,7 @@ test("a data record carries its sender's watermark from before the event (no bro
 });
 
 test("an idle sender is left out of the watermark until it sends again; finished senders do not speak for it", () => {
-  const Tw = schema.object({ user: schema.string(), at: schema.timestamp() });
-  const def = pipeline("xidle", (p) => {
-    p.source("in", { schema: Tw, eventTime: (e) => e.at, maxOutOfOrderness: 0 })
-      .keyBy((e) => e.user)
-      .window(windows.tumbling("1m"))
-      .count()
-      .when(() => true, { emit: "final" })
-      .map(({ key, window, value }) => `${key}@${window.start.toISOString().slice(11, 16)}=${value}`)
-      .to("out");
-  });
+  const def = windowedCounts("xidle");
   const at = (hms: string) => Date.parse(`2021-11-30T${hms}Z`);
   const rec = (partition: number, offset: number, user: string, hms: string): InputRecord => ({
     partition,
@@ -651,7 +639,7 @@ test("a task restored from a snapshot mid-stream carries on exactly as the unint
   }
 });
 
-test("encodeValue/reviveDates round-trip Dates in nested objects and arrays", () => {
+test("values cross as JSON, tagged only when they hold Dates, non-finite numbers, bigints or $-keys", () => {
   const value = {
     at: new Date(T0),
     n: 1,
@@ -661,32 +649,38 @@ test("encodeValue/reviveDates round-trip Dates in nested objects and arrays", ()
     obj: { a: [1, 2], b: { c: "d" } },
   };
   const copy = structuredClone(value);
-  const { json, hadDates } = encodeValue(value);
-  assert.equal(hadDates, true);
+  const { json, tagged } = valueToJson(value);
+  assert.equal(tagged, true);
   assert.deepEqual(value, copy, "the value itself is not changed");
-  const back = reviveDates(JSON.parse(json)) as typeof value;
+  const back = decodeJsonValue(JSON.parse(json)) as typeof value;
   assert.deepEqual(back, value);
   assert.ok(back.at instanceof Date && (back.list[2] as Date[])[0] instanceof Date);
-  // Untagged parts keep their JSON form.
   assert.equal(JSON.stringify(back), JSON.stringify(value));
 
-  // A top-level Date, and an array of them.
-  for (const v of [new Date(T0), [new Date(T0), new Date(T0 + 5)], []]) {
-    const e = encodeValue(v);
-    assert.deepEqual(reviveDates(JSON.parse(e.json)), v);
+  // A top-level Date, an array of them, NaN and Infinity, an invalid Date, a bigint, and a
+  // user object shaped like a tag.
+  const odd = [
+    new Date(T0),
+    [new Date(T0), new Date(T0 + 5)],
+    { x: NaN, y: -Infinity },
+    { big: 12345678901234567890n },
+    { user: { $date: 5 }, at: new Date(0) },
+  ];
+  for (const v of odd) {
+    const e = valueToJson(v);
+    assert.equal(e.tagged, true);
+    assert.deepEqual(decodeJsonValue(JSON.parse(e.json)), v);
   }
+  const invalid = decodeJsonValue(JSON.parse(valueToJson({ d: new Date(NaN) }).json)) as { d: Date };
+  assert.ok(invalid.d instanceof Date && Number.isNaN(invalid.d.getTime()), "an invalid Date stays one");
 
-  // No Dates: JSON as is, nothing to tag, and reviving leaves the same object.
-  const plain = { a: 1, b: [1, { c: "x", d: null }], e: { f: [true, false] }, g: "$weir.date" };
-  const e = encodeValue(plain);
-  assert.equal(e.hadDates, false);
+  // Nothing to tag: plain JSON, and decoding gives the same value.
+  const plain = { a: 1, b: [1, { c: "x", d: null }], e: { f: [true, false] }, g: "$date" };
+  const e = valueToJson(plain);
+  assert.equal(e.tagged, false);
   assert.equal(e.json, JSON.stringify(plain));
-  const parsed = JSON.parse(e.json);
-  assert.equal(reviveDates(parsed), parsed);
-  assert.deepEqual(parsed, plain);
-  for (const scalar of [1, "x", null, true]) {
-    assert.deepEqual(encodeValue(scalar), { json: JSON.stringify(scalar), hadDates: false });
-    assert.equal(reviveDates(scalar), scalar);
-  }
-  assert.deepEqual(encodeValue(undefined), { json: "null", hadDates: false });
+  assert.deepEqual(JSON.parse(e.json), plain);
+  for (const scalar of [1, "x", null, true])
+    assert.deepEqual(valueToJson(scalar), { json: JSON.stringify(scalar), tagged: false });
+  assert.deepEqual(valueToJson(undefined), { json: "null", tagged: false });
 });
