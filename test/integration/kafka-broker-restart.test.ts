@@ -10,9 +10,13 @@ import { join } from "node:path";
 import { requireService, useKafka } from "../helpers/services.js";
 import { runCli, spawnCli } from "../cli/helpers.js";
 import {
+  NOTHING_LATE,
+  SIX_PARTITIONS_BY_USER,
   assertSameOutputs,
   embeddedRun,
   produceFile,
+  sixPartitionReference,
+  sortedOutputs,
   storageOutputs,
   topicOutputs,
 } from "./kafka-nobroker.js";
@@ -88,19 +92,8 @@ test(
     const input = join(dir, "events.jsonl");
     const gen = await runCli(["generate", "nobroker", "-n", "300000", "--seed", "11", "-o", input]);
     assert.equal(gen.code, 0, gen.stderr);
-    const flags = ["--max-out-of-orderness", "1h"]; // several partitions: nothing late, compare sorted
-    const produce = ["produce", "events", "--file", input, "--partitions", "6", "--key-field", "user_id"];
-    const embedded = join(dir, "embedded");
-    assert.equal((await runCli([...produce, "--data-dir", embedded], { timeoutMs: 120_000 })).code, 0);
-    const ref = await runCli(["run", "nobroker", "--until-end", "--data-dir", embedded, ...flags], {
-      timeoutMs: 180_000,
-    });
-    assert.equal(ref.code, 0, ref.stderr);
-    const sorted = (o: Record<string, string[]>) =>
-      Object.fromEntries(Object.entries(o).map(([k, v]) => [k, [...v].sort()]));
-    const expected = sorted(await topicOutputs({ dataDir: embedded }));
-
-    await produceFile(broker, "events", input, ["--partitions", "6", "--key-field", "user_id"]);
+    const expected = await sixPartitionReference(input, join(dir, "embedded"));
+    await produceFile(broker, "events", input, SIX_PARTITIONS_BY_USER);
     const data = join(dir, "kafka");
     const p = spawnCli(
       [
@@ -113,7 +106,7 @@ test(
         data,
         "--checkpoint-interval",
         "500ms",
-        ...flags,
+        ...NOTHING_LATE,
       ],
       { timeoutMs: 400_000 },
     );
@@ -129,7 +122,7 @@ test(
     const res = await p.exited;
     assert.equal(res.code, 0, res.stderr);
     t.diagnostic(res.stderr.trim());
-    const actual = sorted(await topicOutputs({ broker }));
+    const actual = sortedOutputs(await topicOutputs({ broker }));
     assertSameOutputs(actual, expected);
   },
 );

@@ -18,10 +18,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { requireService, useKafka } from "../helpers/services.js";
 import { runCli, spawnCli, type CliProcess } from "../cli/helpers.js";
-import { storageOutputs, topicOutputs, type Outputs } from "./kafka-nobroker.js";
+import {
+  NOTHING_LATE,
+  SIX_PARTITIONS_BY_USER,
+  produceFile,
+  sixPartitionReference,
+  sortedOutputs,
+  storageOutputs,
+  topicOutputs,
+  type Outputs,
+} from "./kafka-nobroker.js";
 
 const kafka = useKafka({ port: 19440 });
-const PIPELINE_FLAGS = ["--max-out-of-orderness", "1h"];
 
 /**
  * A property's records come from every input partition, so which record made its version n (and
@@ -35,12 +43,6 @@ function orderFree(outputs: Outputs): Outputs {
     return JSON.stringify({ key, version, value });
   });
   return { ...outputs, [table]: rows.sort() };
-}
-
-function sorted(outputs: Outputs): Outputs {
-  const out: Outputs = {};
-  for (const [k, v] of Object.entries(outputs)) out[k] = [...v].sort();
-  return out;
 }
 
 /** The tasks a process said it processes last, e.g. [0, 2, 4]. */
@@ -65,23 +67,15 @@ test(
     const input = join(dir, "events.jsonl");
     const gen = await runCli(["generate", "nobroker", "-n", "200000", "--seed", "5", "-o", input]);
     assert.equal(gen.code, 0, gen.stderr);
-    const produce = ["produce", "events", "--file", input, "--partitions", "6", "--key-field", "user_id"];
-
     // The single-process reference: the same 6 partitions on the embedded log.
     const embedded = join(dir, "embedded");
-    assert.equal((await runCli([...produce, "--data-dir", embedded], { timeoutMs: 120_000 })).code, 0);
-    const ref = await runCli(["run", "nobroker", "--until-end", "--data-dir", embedded, ...PIPELINE_FLAGS], {
-      timeoutMs: 180_000,
-    });
-    assert.equal(ref.code, 0, ref.stderr);
     const expected = orderFree({
-      ...sorted(await topicOutputs({ dataDir: embedded })),
+      ...(await sixPartitionReference(input, embedded)),
       ...(await storageOutputs(embedded, { sorted: true })),
     });
     assert.ok(expected.paid_user.length > 0 && expected.possible_broker.length > 0);
 
-    const p = await runCli([...produce, "--broker", broker], { timeoutMs: 180_000 });
-    assert.equal(p.code, 0, p.stderr);
+    await produceFile(broker, "events", input, SIX_PARTITIONS_BY_USER);
     const data = join(dir, "kafka");
     const args = [
       "run",
@@ -93,7 +87,7 @@ test(
       data,
       "--checkpoint-interval",
       "500ms",
-      ...PIPELINE_FLAGS,
+      ...NOTHING_LATE,
     ];
     const a = spawnCli(args, { timeoutMs: 400_000 });
     a.end();
@@ -119,7 +113,7 @@ test(
     assert.match(res.stderr, /resumed from snapshot/, "B resumed A's tasks from their checkpoints");
 
     const actual = orderFree({
-      ...sorted(await topicOutputs({ broker })),
+      ...sortedOutputs(await topicOutputs({ broker })),
       ...(await storageOutputs(data, { sorted: true })),
     });
     for (const name of Object.keys(expected)) {

@@ -67,6 +67,32 @@ export async function embeddedRun(input: string, dataDir: string, extra: string[
   return topicOutputs({ dataDir });
 }
 
+/** `weir produce` flags of the several-partition tests: 6 partitions, keyed by user. */
+export const SIX_PARTITIONS_BY_USER = ["--partitions", "6", "--key-field", "user_id"];
+/** With several partitions lateness depends on interleaving: a bound under which nothing is late. */
+export const NOTHING_LATE = ["--max-out-of-orderness", "1h"];
+
+export function sortedOutputs(outputs: Outputs): Outputs {
+  const out: Outputs = {};
+  for (const [k, v] of Object.entries(outputs)) out[k] = [...v].sort();
+  return out;
+}
+
+/**
+ * The single-process reference of the several-partition tests: `input` in 6 partitions of the
+ * embedded log (keyed by user), NoBroker run to its end with NOTHING_LATE; its topics, sorted.
+ */
+export async function sixPartitionReference(input: string, dataDir: string): Promise<Outputs> {
+  const produce = ["produce", "events", "--file", input, ...SIX_PARTITIONS_BY_USER, "--data-dir", dataDir];
+  const p = await runCli(produce, { timeoutMs: 120_000 });
+  assert.equal(p.code, 0, p.stderr);
+  const r = await runCli(["run", "nobroker", "--until-end", "--data-dir", dataDir, ...NOTHING_LATE], {
+    timeoutMs: 180_000,
+  });
+  assert.equal(r.code, 0, r.stderr);
+  return sortedOutputs(await topicOutputs({ dataDir }));
+}
+
 /** Load a JSON-lines file into a Kafka topic with `weir produce`. */
 export async function produceFile(
   broker: string,
