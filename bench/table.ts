@@ -4,7 +4,7 @@
  * batch, one transaction each).
  *
  * - SQLite, synchronous=FULL (the default) and NORMAL, in a temporary directory.
- * - PostgreSQL, on a throwaway server started with scripts/postgres.sh (port 55436) when the
+ * - PostgreSQL, on a throwaway server started with scripts/postgres.sh (port 25436) when the
  *   machine has Debian's postgresql package; otherwise the figure is reported as unavailable.
  *
  * Standalone: `node --import tsx bench/table.ts` (or `node dist/bench/table.js`).
@@ -22,7 +22,7 @@ import type { BenchResult } from "./types.js";
 const UPDATES = 100_000;
 const KEYS = 10_000;
 const BATCH = 1000;
-const PG_PORT = 55436;
+const PG_PORT = 25436;
 const PG_DIR = join(tmpdir(), "weir-pg-bench");
 
 function batches(): TableUpdate[][] {

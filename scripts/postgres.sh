@@ -6,12 +6,14 @@
 #   scripts/postgres.sh start    initialise (first time) and start; waits until it accepts connections
 #   scripts/postgres.sh stop     stop (fast shutdown: clients are disconnected)
 #   scripts/postgres.sh status   exit 0 when running, 3 when not
-#   scripts/postgres.sh url      print the connection URL, e.g. postgres://postgres@127.0.0.1:55432/postgres
+#   scripts/postgres.sh url      print the connection URL, e.g. postgres://postgres@127.0.0.1:25432/postgres
 #   scripts/postgres.sh clean    stop and remove the cluster's directory
 #
 # Environment:
 #   WEIR_PG_DIR   cluster directory (default /tmp/weir-pg); data in $WEIR_PG_DIR/data, log in $WEIR_PG_DIR/postgres.log
-#   WEIR_PG_PORT  TCP port on 127.0.0.1 (default 55432)
+#   WEIR_PG_PORT  TCP port on 127.0.0.1 (default 25432)
+#                 (below Linux's ephemeral range, 32768-60999, so an outgoing connection can never be
+#                 holding it when the server starts)
 #   WEIR_PG_BIN   directory of initdb/pg_ctl (default: the newest /usr/lib/postgresql/*/bin)
 #
 # Run as root, the server runs as user `postgres` (created by the Debian package; initdb and the
@@ -20,7 +22,7 @@
 set -euo pipefail
 
 DIR="${WEIR_PG_DIR:-/tmp/weir-pg}"
-PORT="${WEIR_PG_PORT:-55432}"
+PORT="${WEIR_PG_PORT:-25432}"
 HOST=127.0.0.1
 DATA="$DIR/data"
 LOG="$DIR/postgres.log"

@@ -63,7 +63,7 @@ async function run(
 }
 
 describe("PostgreSQL outage under a running pipeline", () => {
-  const server = usePostgres({ port: 55437, dir: "/tmp/weir-pg-test-pipeline" });
+  const server = usePostgres({ port: 25437, dir: "/tmp/weir-pg-test-pipeline" });
 
   test(
     "stop PostgreSQL mid-run, start it again: the run waits, catches up, and loses nothing",

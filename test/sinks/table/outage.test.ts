@@ -47,7 +47,7 @@ async function retrying<T>(
 }
 
 describe("PostgreSQL outage", () => {
-  const server = usePostgres({ port: 55434, dir: "/tmp/weir-pg-test-outage" });
+  const server = usePostgres({ port: 25434, dir: "/tmp/weir-pg-test-outage" });
 
   test("stop between batches and during one: retryable errors, then exactly the uninterrupted content", async (t) => {
     if (server.url === undefined) return requireService(t, "PostgreSQL", server.unavailable);

@@ -22,7 +22,7 @@ describe("PostgreSQL table store", () => {
     await admin?.end();
   });
 
-  const server = usePostgres({ port: 55433, dir: "/tmp/weir-pg-test-store" });
+  const server = usePostgres({ port: 25433, dir: "/tmp/weir-pg-test-store" });
   const DB = "weir_store_test";
   let admin: pg.Client | undefined;
   let dbUrl: string | undefined;
