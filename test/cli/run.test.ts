@@ -150,7 +150,8 @@ test("a live run picks up produced events, and SIGTERM checkpoints and exits 0",
   const p = spawnCli(["run", "nobroker", "--data-dir", dir]);
   p.end();
   await p.waitForStderr((s) => /running on events/.test(s), 20_000);
-  assert.equal((await runCli(["produce", "events", "--file", sample, "--data-dir", dir])).code, 0);
+  const produced = await runCli(["produce", "events", "--file", sample, "--data-dir", dir]);
+  assert.equal(produced.code, 0, produced.stderr);
   let paid: string[] = [];
   for (let i = 0; i < 200 && paid.length === 0; i++) {
     await new Promise((r) => setTimeout(r, 50));
