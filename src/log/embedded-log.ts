@@ -135,18 +135,28 @@ export class EmbeddedLog {
     });
   }
 
-  /** Creates the topic if it does not exist (safe when processes race); returns it either way. */
-  ensureTopic(name: string, config: Partial<TopicConfig> = {}): TopicDescription {
+  /**
+   * Creates the topic if it does not exist; true when this call created it, false when it was there
+   * already or another process created it first (safe when processes race).
+   */
+  createTopicIfMissing(name: string, config: Partial<TopicConfig> = {}): boolean {
     return this.guard(`creating topic ${name}`, () => {
       this.checkOpen();
-      if (this.hasTopic(name)) return this.describeTopic(name);
+      if (this.hasTopic(name)) return false;
       try {
-        return this.createTopic(name, config);
+        this.createTopic(name, config);
+        return true;
       } catch (err) {
-        if (err instanceof WeirError && err.code === "TOPIC_EXISTS") return this.describeTopic(name);
+        if (err instanceof WeirError && err.code === "TOPIC_EXISTS") return false;
         throw err;
       }
     });
+  }
+
+  /** Creates the topic if it does not exist (safe when processes race); returns it either way. */
+  ensureTopic(name: string, config: Partial<TopicConfig> = {}): TopicDescription {
+    this.createTopicIfMissing(name, config);
+    return this.describeTopic(name);
   }
 
   describeTopic(name: string): TopicDescription {

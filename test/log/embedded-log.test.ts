@@ -444,6 +444,23 @@ test("topics: create, describe, list (sorted), ensure, delete", T, () =>
   }),
 );
 
+test("createTopicIfMissing: true only for the creator, also when another process wins the race", T, () =>
+  withLog((log, dir) => {
+    assert.equal(log.createTopicIfMissing("events", { partitions: 2 }), true);
+    assert.equal(log.createTopicIfMissing("events", { partitions: 5 }), false);
+    // A second process that looked before the first one's create landed: its rename loses.
+    const late = EmbeddedLog.open(dir);
+    try {
+      late.hasTopic = () => false;
+      assert.equal(late.createTopicIfMissing("events", { partitions: 3 }), false);
+      assert.equal(late.describeTopic("events").config.partitions, 2, "the winner's topic stays");
+      assert.deepEqual(readdirSync(join(dir, "log-tmp")), [], "the loser's staging directory is removed");
+    } finally {
+      late.close();
+    }
+  }),
+);
+
 test("bad topic names and settings are USAGE errors", T, () =>
   withLog((log) => {
     for (const name of ["", "a/b", "..", ".", "with space", "x".repeat(250), "ü"]) {

@@ -141,8 +141,7 @@ async function toTopics(
     const writers = new Map<string, TopicWriter>();
     try {
       for (const topic of topics) {
-        if (!log.hasTopic(topic)) {
-          log.createTopic(topic, { partitions: opts.partitions ?? 1 });
+        if (log.createTopicIfMissing(topic, { partitions: opts.partitions ?? 1 })) {
           info(
             `created topic ${q(topic)} with ${plural(opts.partitions ?? 1, "partition")} (it did not exist)`,
           );

@@ -420,8 +420,7 @@ async function generateToTopic(
   let startTime = 0;
   let partitions = 0;
   const result = await withLog(dataDir, async (log) => {
-    if (!log.hasTopic(topic)) {
-      log.createTopic(topic, { partitions: opts.partitions ?? 1 });
+    if (log.createTopicIfMissing(topic, { partitions: opts.partitions ?? 1 })) {
       info(`created topic ${q(topic)} with ${plural(opts.partitions ?? 1, "partition")} (it did not exist)`);
     } else if (opts.partitions !== undefined) {
       const existing = log.describeTopic(topic).partitions.length;

@@ -9,8 +9,6 @@
 import { createReadStream, statSync } from "node:fs";
 import type { Readable } from "node:stream";
 import type { Command } from "commander";
-import { WeirError } from "../../errors.js";
-import type { EmbeddedLog } from "../../log/embedded-log.js";
 import type { ProducerRecord } from "../../log/types.js";
 import {
   BROKER_OPTION_HELP,
@@ -178,8 +176,8 @@ export async function produce(topic: string, opts: ProduceOptions): Promise<void
     await withLog(
       dataDir,
       async (log) => {
-        if (!log.hasTopic(topic) && createTopicUnlessRaced(log, topic, opts.partitions ?? 1)) {
-          const partitions = opts.partitions ?? 1;
+        const partitions = opts.partitions ?? 1;
+        if (log.createTopicIfMissing(topic, { partitions })) {
           info(`created topic ${q(topic)} with ${plural(partitions, "partition")} (it did not exist)`);
         } else if (opts.partitions !== undefined) {
           const existing = log.describeTopic(topic).partitions.length;
@@ -213,20 +211,6 @@ export async function produce(topic: string, opts: ProduceOptions): Promise<void
     process.exitCode = EXIT_FAILURE;
   } else {
     info(summary);
-  }
-}
-
-/**
- * Creates the topic; false when another process (a pipeline starting on it, say) created it first,
- * between our look and our create.
- */
-function createTopicUnlessRaced(log: EmbeddedLog, topic: string, partitions: number): boolean {
-  try {
-    log.createTopic(topic, { partitions });
-    return true;
-  } catch (err) {
-    if (err instanceof WeirError && err.code === "TOPIC_EXISTS") return false;
-    throw err;
   }
 }
 
