@@ -151,7 +151,8 @@ class PendingOutputs implements OutputCollector {
 
   /**
    * Records for internal topics (repartition, storage) are packed: the lines for one partition go
-   * out as one Kafka record of up to PACK_BYTES, newline-separated (JSON lines hold no newline).
+   * out as one Kafka record of up to PACK_BYTES, newline-separated (storage records are JSON lines,
+   * which hold no newline; exchange frames say their own lengths: operators/exchange.ts).
    * That saves the per-record cost of Kafka's format, on both sides, for every record that
    * crosses an exchange.
    */

@@ -12,6 +12,17 @@
  * partition that receives no records from a sender still learns how far that sender has got. The
  * receiver's watermark is the lowest over all senders (as in Flink); +infinity from every sender
  * means every sender's input is complete.
+ *
+ * Wire format. A repartition record is a pack of frames (written by PendingOutputs, joined by "\n"):
+ * - a data frame is a JSON array `[sender, watermark, eventTime, key, topic, partition, offset,
+ *   rawLength, flags, headers?]`, a newline, the record's input line verbatim (`rawLength` UTF-16
+ *   units: it may hold newlines, and is not escaped), then the value as JSON unless flag 1 says the
+ *   value is what the source makes of the line (no step before the keyBy changes values: the
+ *   receiver decodes the line again, which costs less than encoding, sending and parsing the value);
+ *   flag 2: the value JSON has tagged Dates (json-value.ts);
+ * - a watermark frame is `[sender, watermark]`, an idle frame `[sender, "i"]`.
+ * A watermark is a number, null for -infinity or "e" for +infinity. Packs written by earlier
+ * versions (JSON objects, one per line) are still read.
  */
 import type { Key, RecordContext } from "../graph/graph.js";
 import type { RecordHeader } from "../log/types.js";
@@ -32,7 +43,7 @@ export function repartitionTopic(pipeline: string, keyByStep: string): string {
 
 function encodeHeaders(headers: readonly RecordHeader[] | undefined): string {
   if (headers === undefined || headers.length === 0) return "";
-  return `,"h":${JSON.stringify(headers.map((h) => [h.key, h.value.toString("base64")]))}`;
+  return `,${JSON.stringify(headers.map((h) => [h.key, h.value.toString("base64")]))}`;
 }
 
 function decodeHeaders(h: unknown): RecordHeader[] | undefined {
@@ -40,9 +51,33 @@ function decodeHeaders(h: unknown): RecordHeader[] | undefined {
   return h.map(([key, value]: [string, string]) => ({ key, value: Buffer.from(value, "base64") }));
 }
 
-function watermarkField(w: number): string {
-  return w === Infinity ? `"e":1` : `"w":${Number.isFinite(w) ? w : "null"}`;
+function watermarkText(w: number): string {
+  return w === Infinity ? `"e"` : Number.isFinite(w) ? String(w) : "null";
 }
+
+function watermarkOf(w: number | null | "e"): number {
+  return w === "e" ? Infinity : w === null ? -Infinity : w;
+}
+
+/** Data frame flags. */
+const VALUE_FROM_RAW = 1;
+const VALUE_TAGGED = 2;
+
+/** The JSON array that starts a frame (see the wire format above). */
+type FrameHead =
+  | [sender: number, watermark: number | null | "e" | "i"]
+  | [
+      sender: number,
+      watermark: number | null | "e",
+      eventTime: number,
+      key: Key,
+      topic: string,
+      partition: number,
+      offset: number,
+      rawLength: number,
+      flags: number,
+      headers?: unknown,
+    ];
 
 /**
  * Writes a keyBy's records to the repartition topic (the keyBy's `next` in a partition task). A
@@ -69,6 +104,11 @@ export class ExchangeSender implements Operator {
     private readonly local: ExchangeReceiver,
     /** The upstream is a source (its input partition can go quiet: see broadcastIdle). */
     private readonly fromSource: boolean,
+    /**
+     * Values reaching the keyBy are what the source made of the input line (only filters and
+     * keyBys before it): frames leave the value out, and the receiver decodes the line again.
+     */
+    private readonly valueFromRaw: boolean,
   ) {
     this.partitioner = new Partitioner(partitions);
   }
@@ -88,22 +128,37 @@ export class ExchangeSender implements Operator {
       this.local.deliver(this.task, this.upstream.watermark, value, ctx);
       return;
     }
-    let encoded: { json: string; tagged: boolean };
-    try {
-      encoded = valueToJson(value);
-    } catch (err) {
-      throw new StepFailure(
-        this.id,
-        new Error(`the value cannot cross a repartition as JSON: ${(err as Error).message}`),
-      );
+    let flags = VALUE_FROM_RAW;
+    let valueJson = "";
+    if (!this.valueFromRaw) {
+      let encoded: { json: string; tagged: boolean };
+      try {
+        encoded = valueToJson(value);
+      } catch (err) {
+        throw new StepFailure(
+          this.id,
+          new Error(`the value cannot cross a repartition as JSON: ${(err as Error).message}`),
+        );
+      }
+      flags = encoded.tagged ? VALUE_TAGGED : 0;
+      valueJson = encoded.json;
     }
-    const line =
-      `{"s":${this.task},${watermarkField(this.upstream.watermark)},"t":${ctx.timestamp},"k":${JSON.stringify(key)}` +
-      `,"o":[${JSON.stringify(ctx.topic)},${ctx.partition},${ctx.offset}],"r":${JSON.stringify(ctx.raw)}` +
-      `${encodeHeaders(ctx.headers)}${encoded.tagged ? `,"d":1` : ""},"v":${encoded.json}}`;
+    const raw = ctx.raw;
+    if (ctx.topic !== this.lastTopic) {
+      this.lastTopic = ctx.topic;
+      this.lastTopicJson = JSON.stringify(ctx.topic);
+    }
+    const frame =
+      `[${this.task},${watermarkText(this.upstream.watermark)},${ctx.timestamp},${JSON.stringify(key)},` +
+      `${this.lastTopicJson},${ctx.partition},${ctx.offset},${raw.length},${flags}${encodeHeaders(ctx.headers)}]\n` +
+      raw +
+      valueJson;
     this.counters.recordsOut++;
-    this.output.append(this.topic, keyText, line, ctx.timestamp, partition);
+    this.output.append(this.topic, keyText, frame, ctx.timestamp, partition);
   }
+
+  private lastTopic = "";
+  private lastTopicJson = '""';
 
   /** Tell every partition the upstream watermark if it moved since the last broadcast. */
   broadcast(): boolean {
@@ -111,8 +166,8 @@ export class ExchangeSender implements Operator {
     if (w <= this.broadcastAt) return false;
     this.broadcastAt = w;
     this.idleSent = false; // a watermark tells the receivers this sender is active
-    const line = `{"s":${this.task},${watermarkField(w)}}`;
-    for (let p = 0; p < this.partitions; p++) this.output.append(this.topic, null, line, 0, p);
+    const frame = `[${this.task},${watermarkText(w)}]`;
+    for (let p = 0; p < this.partitions; p++) this.output.append(this.topic, null, frame, 0, p);
     return true;
   }
 
@@ -124,8 +179,8 @@ export class ExchangeSender implements Operator {
   broadcastIdle(): boolean {
     if (this.idleSent || !this.fromSource || this.upstream.watermark === Infinity) return false;
     this.idleSent = true;
-    const line = `{"s":${this.task},"i":1}`;
-    for (let p = 0; p < this.partitions; p++) this.output.append(this.topic, null, line, 0, p);
+    const frame = `[${this.task},"i"]`;
+    for (let p = 0; p < this.partitions; p++) this.output.append(this.topic, null, frame, 0, p);
     return true;
   }
 
@@ -136,7 +191,8 @@ export class ExchangeSender implements Operator {
   }
 }
 
-interface ExchangeEnvelope {
+/** A line of the JSON-lines packs written by earlier versions. */
+interface LegacyEnvelope {
   s: number;
   /** The sender is idle. */
   i?: 1;
@@ -166,6 +222,13 @@ export class ExchangeReceiver {
     readonly topic: string,
     tasks: number,
     private readonly deadLetter: DeadLetterHandler,
+    /** Rebuilds a value its sender left out (VALUE_FROM_RAW): the keyBy's source's decoding. */
+    private readonly decodeRaw: ((raw: string) => unknown) | undefined,
+    /**
+     * Some step keeps input lines in its state (an interval join): copy each line out of the pack,
+     * or one kept line would keep its whole pack (up to 64 KiB) alive.
+     */
+    private readonly copyRaw: boolean,
   ) {
     this.senders = new Array<number>(tasks).fill(-Infinity);
     this.idle = new Array<boolean>(tasks).fill(false);
@@ -174,42 +237,76 @@ export class ExchangeReceiver {
   /** Senders that said they are idle and have sent nothing since (left out of the watermark). */
   private readonly idle: boolean[];
 
-  /** One Kafka record of the repartition topic: lines of keyed records and senders' watermarks. */
+  /** One Kafka record of the repartition topic: frames of keyed records and senders' watermarks. */
   receive(text: string): void {
-    let start = 0;
-    for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n", start)) {
-      this.receiveLine(text.slice(start, nl));
-      start = nl + 1;
+    if (text.charCodeAt(0) === 123 /* "{": written by an earlier version */) return this.receiveLegacy(text);
+    const end = text.length;
+    let pos = 0;
+    while (pos < end) {
+      let nl = text.indexOf("\n", pos);
+      if (nl < 0) nl = end;
+      const head = JSON.parse(text.slice(pos, nl)) as FrameHead;
+      pos = nl + 1;
+      const sender = head[0];
+      if (head.length === 2) {
+        if (head[1] === "i") this.senderIdle(sender);
+        else this.senderAt(sender, watermarkOf(head[1]));
+        continue;
+      }
+      this.senderAt(sender, watermarkOf(head[1]));
+      const rawEnd = pos + head[7];
+      const raw = text.slice(pos, rawEnd);
+      const flags = head[8];
+      const ctx = this.ctx;
+      ctx.key = head[3];
+      ctx.timestamp = head[2];
+      ctx.topic = head[4];
+      ctx.partition = head[5];
+      ctx.offset = head[6];
+      ctx.raw = this.copyRaw ? Buffer.from(raw, "utf8").toString("utf8") : raw;
+      ctx.headers = decodeHeaders(head[9]);
+      let value: unknown;
+      if ((flags & VALUE_FROM_RAW) !== 0) {
+        pos = rawEnd + 1;
+        value = this.decodeRaw === undefined ? undefined : this.decodeRaw(raw);
+        if (value === undefined) {
+          this.counters.recordsIn++;
+          this.deadLetter(
+            ctx,
+            "the value could not be rebuilt from its line after the repartition (was the pipeline changed?)",
+            this.id,
+          );
+          continue;
+        }
+      } else {
+        let valueEnd = text.indexOf("\n", rawEnd);
+        if (valueEnd < 0) valueEnd = end;
+        const json: unknown = JSON.parse(text.slice(rawEnd, valueEnd));
+        value = (flags & VALUE_TAGGED) !== 0 ? decodeJsonValue(json) : json;
+        pos = valueEnd + 1;
+      }
+      this.pushOn(value, ctx);
     }
-    this.receiveLine(start === 0 ? text : text.slice(start));
   }
 
-  private receiveLine(line: string): void {
-    const env = JSON.parse(line) as ExchangeEnvelope;
-    if (env.i === 1) {
-      if (!this.idle[env.s]) {
-        this.idle[env.s] = true;
-        this.recompute(true);
-      }
-      return;
-    }
-    this.idle[env.s] = false;
-    const w = env.e === 1 ? Infinity : (env.w ?? -Infinity);
-    if (w > this.senders[env.s]) {
-      this.senders[env.s] = w;
+  private senderIdle(sender: number): void {
+    if (!this.idle[sender]) {
+      this.idle[sender] = true;
       this.recompute(true);
     }
-    if (env.o === undefined) return;
+  }
+
+  /** A frame from `sender`, whose watermark was `w` (it is active). */
+  private senderAt(sender: number, w: number): void {
+    this.idle[sender] = false;
+    if (w > this.senders[sender]) {
+      this.senders[sender] = w;
+      this.recompute(true);
+    }
+  }
+
+  private pushOn(value: unknown, ctx: RecordContext): void {
     this.counters.recordsIn++;
-    const ctx = this.ctx;
-    ctx.key = env.k;
-    ctx.timestamp = env.t!;
-    ctx.topic = env.o[0];
-    ctx.partition = env.o[1];
-    ctx.offset = env.o[2];
-    ctx.raw = env.r ?? "";
-    ctx.headers = decodeHeaders(env.h);
-    const value = env.d === 1 ? decodeJsonValue(env.v) : env.v;
     this.counters.recordsOut++;
     try {
       this.next.push(value, ctx);
@@ -219,16 +316,34 @@ export class ExchangeReceiver {
     }
   }
 
+  /** A pack of JSON lines, as versions before the frame format wrote them. */
+  private receiveLegacy(text: string): void {
+    for (const line of text.split("\n")) {
+      const env = JSON.parse(line) as LegacyEnvelope;
+      if (env.i === 1) {
+        this.senderIdle(env.s);
+        continue;
+      }
+      this.senderAt(env.s, env.e === 1 ? Infinity : (env.w ?? -Infinity));
+      if (env.o === undefined) continue;
+      const ctx = this.ctx;
+      ctx.key = env.k;
+      ctx.timestamp = env.t!;
+      ctx.topic = env.o[0];
+      ctx.partition = env.o[1];
+      ctx.offset = env.o[2];
+      ctx.raw = env.r ?? "";
+      ctx.headers = decodeHeaders(env.h);
+      this.pushOn(env.d === 1 ? decodeJsonValue(env.v) : env.v, ctx);
+    }
+  }
+
   /**
    * A record of this task's own partition, straight from its sender in this task (`ctx` as the
    * keyBy left it). A step failing throws back to the source, which makes it a dead letter.
    */
   deliver(sender: number, watermark: number, value: unknown, ctx: RecordContext): void {
-    this.idle[sender] = false;
-    if (watermark > this.senders[sender]) {
-      this.senders[sender] = watermark;
-      this.recompute(true);
-    }
+    this.senderAt(sender, watermark);
     this.counters.recordsIn++;
     this.counters.recordsOut++;
     this.next.push(value, ctx);

@@ -55,22 +55,8 @@ export class SourceOperator {
     ctx.headers = headers;
     ctx.timestamp = logTimestamp;
 
-    let value: unknown;
-    if (this.decoder !== undefined) {
-      value = this.decoder.decodeLine(line);
-      if (value === undefined) return this.reject(this.decoder.error);
-    } else {
-      try {
-        value = JSON.parse(line);
-      } catch (err) {
-        return this.reject(`invalid JSON: ${(err as Error).message}`);
-      }
-      if (typeof value !== "object" || value === null || Array.isArray(value)) {
-        return this.reject(
-          `expected a JSON object, got ${value === null ? "null" : Array.isArray(value) ? "array" : typeof value}`,
-        );
-      }
-    }
+    const value = this.decodeValue(line);
+    if (value === undefined) return this.reject(this.decodeError);
 
     let t = logTimestamp;
     if (this.eventTime !== undefined) {
@@ -100,6 +86,33 @@ export class SourceOperator {
       if (w > this.watermark) this.advanceWatermark(w);
     }
   }
+
+  /**
+   * The value processLine makes of `line`, or undefined when the line is rejected (the reason is in
+   * decodeError then). An exchange rebuilds values with it rather than sending them next to the line.
+   */
+  decodeValue(line: string): unknown {
+    if (this.decoder !== undefined) {
+      const value = this.decoder.decodeLine(line);
+      if (value === undefined) this.decodeError = this.decoder.error;
+      return value;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (err) {
+      this.decodeError = `invalid JSON: ${(err as Error).message}`;
+      return undefined;
+    }
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      this.decodeError = `expected a JSON object, got ${value === null ? "null" : Array.isArray(value) ? "array" : typeof value}`;
+      return undefined;
+    }
+    return value;
+  }
+
+  /** Why the last decodeValue gave undefined. */
+  decodeError = "";
 
   /** Move the watermark forward (never back) and let windows close. `Infinity` closes every window. */
   advanceWatermark(w: number): void {

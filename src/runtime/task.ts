@@ -127,6 +127,17 @@ export class Task {
         n = byId.get(n.input!)!.node;
       return receiverOf.get(n.id) ?? (byId.get(n.id)!.op as WatermarkOrigin);
     };
+    /**
+     * The source whose decoding of the input line is the value reaching `keyBy` (only filters and
+     * keyBys in between: they pass values on unchanged), if any.
+     */
+    const valuePreservingSource = (keyBy: GraphNode): SourceOperator | undefined => {
+      let n: GraphNode = byId.get(keyBy.input!)!.node;
+      while (n.kind === "filter" || n.kind === "keyBy") n = byId.get(n.input!)!.node;
+      return n.kind === "source" ? (byId.get(n.id)!.op as SourceOperator) : undefined;
+    };
+    /** An interval join keeps input lines in its state. */
+    const keepsLines = graph.nodes.some((n) => n.kind === "join");
     const deadLetterDataset = graph.deadLettersToLake ? deadLetterDatasetName(graph.pipeline) : undefined;
     if (deadLetterDataset !== undefined)
       this.lakeSpecs.push({ name: deadLetterDataset, format: "parquet", partitionBy: "date" });
@@ -173,7 +184,15 @@ export class Task {
           op = new KeyByOperator(node.id, node.fn);
           if (exchange !== undefined) {
             const topic = repartitionTopic(graph.pipeline, node.id);
-            const receiver = new ExchangeReceiver(node.id, topic, exchange.tasks, deadLetter);
+            const valueSource = valuePreservingSource(node);
+            const receiver = new ExchangeReceiver(
+              node.id,
+              topic,
+              exchange.tasks,
+              deadLetter,
+              valueSource === undefined ? undefined : (raw) => valueSource.decodeValue(raw),
+              keepsLines,
+            );
             receiverOf.set(node.id, receiver);
             this.receivers.push(receiver);
             this.receiversByTopic.set(topic, receiver);
@@ -186,6 +205,7 @@ export class Task {
               this.output,
               receiver,
               originOf(node.input!) instanceof SourceOperator,
+              valueSource !== undefined,
             );
             senderOf.set(node.id, sender);
             this.senders.push(sender);

@@ -95,6 +95,8 @@ class Cluster {
   constructor(
     readonly definition: PipelineDefinition,
     readonly n: number,
+    /** Deliver each partition's queued frames as one record, joined by newlines (as Kafka packs them). */
+    readonly packed = false,
   ) {
     this.partitioner = new Partitioner(n);
     for (let q = 0; q < n; q++) {
@@ -152,6 +154,11 @@ class Cluster {
         const offsets = this.exchangeOffsets.get(topic)!;
         for (let p = 0; p < parts.length; p++) {
           const queue = parts[p];
+          if (this.packed && queue.length > 0) {
+            const pack = queue.splice(0).map((r) => r.line);
+            this.tasks[p].processLine(topic, p, offsets[p]++, 0, pack.join("\n"));
+            delivered += pack.length;
+          }
           while (queue.length > 0) {
             const { line, timestamp } = queue.shift()!;
             this.tasks[p].processLine(topic, p, offsets[p]++, timestamp, line);
@@ -205,9 +212,9 @@ function runCluster(
   n: number,
   topic: string,
   records: readonly InputRecord[],
-  options: { seed?: number; between?: (round: number, c: Cluster) => void } = {},
+  options: { seed?: number; packed?: boolean; between?: (round: number, c: Cluster) => void } = {},
 ): Cluster {
-  const c = new Cluster(definition, n);
+  const c = new Cluster(definition, n, options.packed);
   const parts = byPartition(records, n);
   const next = new Array<number>(n).fill(0);
   const random = rng(options.seed ?? 7);
@@ -352,13 +359,18 @@ function bigPipeline(maxOutOfOrderness: string) {
 // ---------------------------------------------------------------------------------------------
 // Tests
 
-test("N partition tasks write the same outputs as one plain task (N = 3 and N = 1)", () => {
+test("N partition tasks write the same outputs as one plain task (N = 3 and N = 1, frames packed or not)", () => {
   const def = bigPipeline("5m");
-  for (const n of [3, 1]) {
+  for (const [n, packed] of [
+    [3, false],
+    [1, false],
+    [3, true],
+  ] as const) {
     const records = makeEvents(3000, n, { seed: 42 + n });
     const plain = multisets([runPlain(def, "events", records)]);
     let firedBeforeEnd = 0;
     const c = runCluster(def, n, "events", records, {
+      packed,
       seed: 3 + n,
       between: (_round, cl) => {
         firedBeforeEnd = cl.outputs.reduce((s, o) => s + (o.topics.get("per_minute")?.length ?? 0), 0);
@@ -456,6 +468,89 @@ test("a Date (schema timestamp field, or made by a map) crosses the exchange as 
     nested: new Date(T0).toISOString(),
     rest: [1, "x"],
   });
+});
+
+test("input lines cross verbatim (newlines, quotes, non-ASCII), and values are rebuilt from them", () => {
+  // No schema: the source's value is the parsed line, and nothing before the keyBy changes it.
+  const def = pipeline("xraw", (p) => {
+    p.source("in", { maxOutOfOrderness: "1h" })
+      .filter((e: any) => e.keep !== false)
+      .keyBy((e: any) => e.user)
+      .map((e: any) => {
+        if (e.fail) throw new Error(`fails: ${e.note}`);
+        return { user: e.user, note: e.note, nested: e.nested };
+      })
+      .to("out");
+  });
+  const notes = ['a "quoted" line', "naïve ☃ 𝄞 emoji 🎉", "tab\there", "back\\slash", "\u2028 separator"];
+  const offsets = [0, 0];
+  const records: InputRecord[] = Array.from({ length: 60 }, (_, i) => {
+    const user = `u${i % 6}`;
+    const partition = i % 2; // not by user: most records cross
+    const value = { user, note: notes[i % notes.length], nested: { i, list: [i, "x"] }, fail: i % 11 === 5 };
+    // Some lines pretty-printed (newlines inside the line), some compact.
+    const line = i % 3 === 0 ? JSON.stringify(value, null, 2) : JSON.stringify(value);
+    return { partition, offset: offsets[partition]++, timestamp: T0 + i * 1000, line };
+  });
+  const plain = runPlain(def, "in", records);
+  const frames: string[] = [];
+  const c = runCluster(def, 2, "in", records, {
+    packed: true,
+    between: (_round, cl) => {
+      for (const parts of cl.queues.values()) for (const q of parts) frames.push(...q.map((r) => r.line));
+    },
+  });
+  const data = frames.filter((f) => f.includes("\n"));
+  assert.ok(data.length > 10, `records crossed: ${data.length}`);
+  for (const f of data) {
+    const head = JSON.parse(f.slice(0, f.indexOf("\n")));
+    assert.equal(head[8], 1, "the value is left out: the receiver rebuilds it from the line");
+    const line = f.slice(f.indexOf("\n") + 1);
+    assert.equal(line.length, head[7]);
+    assert.ok(records.some((r) => r.line === line));
+  }
+  assert.equal(plain.topics.get("out")?.length, 55);
+  assert.deepEqual(multisets(c.outputs), multisets([plain]));
+  const dlq = c.outputs.flatMap((o) => (o.topics.get("xraw.dlq") ?? []).map(([, v]) => JSON.parse(v)));
+  assert.equal(dlq.length, 5);
+  for (const d of dlq) {
+    const r = records.find((x) => x.partition === d.partition && x.offset === d.offset)!;
+    assert.equal(d.raw, r.line, "the dead letter holds the input line exactly");
+    assert.match(d.error, /fails: /);
+  }
+  assert.ok(
+    dlq.some((d) => d.raw.includes("\n")),
+    "a line with newlines crossed inside a pack",
+  );
+});
+
+test("packs in the JSON-lines format of earlier versions are still read", () => {
+  const def = windowedCounts("xlegacy");
+  const c = new Cluster(def, 2);
+  const owner = new Partitioner(2).partitionFor("a");
+  const topic = c.tasks[0].exchangeTopics()[0];
+  const at = Date.parse("2021-11-30T00:00:10Z");
+  const raw = JSON.stringify({ user: "a", at: "2021-11-30 00:00:10" });
+  const pack = [
+    JSON.stringify({
+      s: 1 - owner,
+      w: null,
+      t: at,
+      k: "a",
+      o: ["in", 1 - owner, 0],
+      r: raw,
+      d: 1,
+      v: { user: "a", at: { $date: at } },
+    }),
+    JSON.stringify({ s: 1 - owner, e: 1 }),
+    JSON.stringify({ s: owner, e: 1 }),
+  ].join("\n");
+  c.tasks[owner].processLine(topic, owner, 0, 0, pack);
+  assert.deepEqual(
+    c.outputs[owner].topics.get("out")?.map(([, v]) => JSON.parse(v)),
+    ["a@00:00=1"],
+  );
+  assert.equal(c.tasks[owner].exchangesComplete(), true);
 });
 
 /** Per user, 1-minute counts emitted when the window closes, as "user@HH:MM=n" on topic `out`. */
