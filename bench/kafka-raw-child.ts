@@ -1,7 +1,7 @@
 /**
  * Child of bench/kafka.ts: the raw client's consume rate. A plain @platformatic/kafka consumer
- * (read committed, from offset 0) reads partition 0 of a topic to `end`, decoding each value to a
- * string and doing nothing else; prints the time from the first request to the last record as JSON.
+ * (read committed, from offset 0) reads partitions 0..n-1 of a topic (default: partition 0) until it
+ * has `end` records, decoding each value to a string and doing nothing else; prints the time from the first request to the last record as JSON.
  *
  * Mode `stream`: the client's consume() stream (mode manual), one message object per record.
  * Mode `fetch`: the client's lower-level fetch(), one Fetch request at a time — the API Weir's input
@@ -12,7 +12,7 @@ import { READ_COMMITTED, clientOptions, parseBrokerUrl } from "../src/kafka/conn
 import { closeQuietly } from "../src/kafka/runner.js";
 
 const [mode, url, topic, end, partitionArg] = process.argv.slice(2);
-/** `fetch` mode: read partitions 0..n-1 (one request for all of them per round), `end` records in all. */
+/** Read partitions 0..n-1 (`fetch`: one request for all of them per round), `end` records in all. */
 const partitions = Number(partitionArg ?? "1");
 const consumer = new Consumer({
   ...clientOptions(parseBrokerUrl(url), "weir-bench-raw"),
@@ -26,12 +26,12 @@ let chars = 0;
 let ms: number;
 
 if (mode === "stream") {
-  const last = BigInt(end) - 1n;
+  const total = Number(end);
   const t0 = performance.now();
   const stream = await consumer.consume({
     topics: [topic],
     mode: "manual",
-    offsets: [{ topic, partition: 0, offset: 0n }],
+    offsets: Array.from({ length: partitions }, (_, partition) => ({ topic, partition, offset: 0n })),
     isolationLevel: READ_COMMITTED,
     autocommit: false,
   });
@@ -39,7 +39,7 @@ if (mode === "stream") {
     stream.on("data", (m: Message<Buffer, Buffer, Buffer, Buffer>) => {
       chars += m.value === undefined || m.value === null ? 0 : m.value.toString("utf8").length;
       records++;
-      if (m.offset >= last) resolve();
+      if (records >= total) resolve();
     });
     stream.on("error", reject);
   });

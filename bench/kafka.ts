@@ -281,18 +281,23 @@ async function scaleTopics(cluster: KafkaCluster): Promise<string[]> {
   );
 }
 
-/** 1M events in 6 partitions: NoBroker with one process, then two, against the raw fetch() rate. */
+/** 1M events in 6 partitions: NoBroker with one process, then two, against the raw consume() and fetch() rates. */
 async function scaleOut(url: string, address: BrokerAddress, cluster: KafkaCluster): Promise<BenchResult[]> {
   await deleteTopics(cluster, [INPUT, ...(await scaleTopics(cluster))]);
   await produceEvents(address, cluster, SCALE_PARTITIONS);
-  let raw: RawResult | undefined;
-  for (let round = 0; round < 2; round++) {
-    const r = JSON.parse(
-      await runChild("kafka-raw-child", ["fetch", url, INPUT, String(EVENTS), String(SCALE_PARTITIONS)]),
-    ) as RawResult;
-    if (r.records !== EVENTS) throw new Error(`raw fetch read ${r.records} records, expected ${EVENTS}`);
-    if (raw === undefined || r.ms < raw.ms) raw = r;
-  }
+  const rawBest = async (mode: "fetch" | "stream"): Promise<RawResult> => {
+    let raw: RawResult | undefined;
+    for (let round = 0; round < 2; round++) {
+      const r = JSON.parse(
+        await runChild("kafka-raw-child", [mode, url, INPUT, String(EVENTS), String(SCALE_PARTITIONS)]),
+      ) as RawResult;
+      if (r.records !== EVENTS) throw new Error(`raw ${mode} read ${r.records} records, expected ${EVENTS}`);
+      if (raw === undefined || r.ms < raw.ms) raw = r;
+    }
+    return raw!;
+  };
+  const fetchMs = (await rawBest("fetch")).ms;
+  const consumeMs = (await rawBest("stream")).ms;
   /** Wall time from the first record any process took to the last run() resolving. */
   const runWith = async (processes: number): Promise<{ ms: number; runs: RunResult[] }> => {
     await deleteTopics(cluster, await scaleTopics(cluster)); // a fresh pipeline state
@@ -322,7 +327,6 @@ async function scaleOut(url: string, address: BrokerAddress, cluster: KafkaClust
   };
   const one = await best(1);
   const two = await best(2);
-  const fetchMs = raw!.ms;
   const reRead = (r: { runs: RunResult[] }) => r.runs.reduce((n, x) => n + x.recordsIn, 0) - EVENTS;
   return [
     {
@@ -330,6 +334,12 @@ async function scaleOut(url: string, address: BrokerAddress, cluster: KafkaClust
       value: Math.round(EVENTS / (fetchMs / 1000)),
       unit: "records/s",
       note: `best of 2; ${fetchMs.toFixed(0)} ms; one Fetch request for all partitions at a time`,
+    },
+    {
+      name: `raw client consume() stream over ${SCALE_PARTITIONS} partitions, read committed, toString`,
+      value: Math.round(EVENTS / (consumeMs / 1000)),
+      unit: "records/s",
+      note: `best of 2; ${consumeMs.toFixed(0)} ms; one message object per record`,
     },
     {
       name: `nobroker on Kafka (rules only), ${SCALE_PARTITIONS} partition tasks, 1 process, 1M`,
@@ -342,6 +352,18 @@ async function scaleOut(url: string, address: BrokerAddress, cluster: KafkaClust
       value: Math.round(EVENTS / (two.ms / 1000)),
       unit: "events/s",
       note: `best of 2; ${two.ms.toFixed(0)} ms from the first record either process took to the later one's run() resolving (both started together: the first to join starts every task, then hands half over); records read: ${two.runs.map((r) => r.recordsIn).join(" + ")} (${reRead(two)} read again after the handover)`,
+    },
+    {
+      name: `nobroker on Kafka, ${SCALE_PARTITIONS} partitions: 1 process time / raw consume() time`,
+      value: Number((one.ms / consumeMs).toFixed(2)),
+      unit: "x",
+      target: "<= 1.5",
+    },
+    {
+      name: `nobroker on Kafka, ${SCALE_PARTITIONS} partitions: 2 processes time / raw consume() time`,
+      value: Number((two.ms / consumeMs).toFixed(2)),
+      unit: "x",
+      target: "<= 1.5",
     },
     {
       name: `nobroker on Kafka, ${SCALE_PARTITIONS} partitions: 1 process time / raw fetch() time`,
