@@ -26,6 +26,7 @@ const COMMANDS: readonly string[] = [
   "consume",
   "run",
   "describe",
+  "reset",
   "generate",
   "demo",
   "table",

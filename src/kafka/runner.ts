@@ -16,6 +16,8 @@
  *   Tables and lake have one writer: the tasks send their updates through the storage topic to the
  *   storage writer, in the process holding task 0 (storage-writer.ts).
  */
+import { pipelineGroup, resetPipelineOnKafka } from "./reset.js";
+import type { StateChanges } from "../runtime/step-identity.js";
 import type { PipelineDefinition } from "../api/pipeline.js";
 import { WeirError, isWeirError } from "../errors.js";
 import type { OutputListener } from "../runtime/log-outputs.js";
@@ -67,6 +69,13 @@ export interface KafkaRunnerOptions {
   idleTimeoutMs?: number;
   /** Called with every Task the runner creates (one per task, again after each recovery). */
   onTask?: (task: Task) => void;
+  /** What to do with checkpointed state of steps that changed (`--drop-state`, `--rename-state`). */
+  stateChanges?: StateChanges;
+  /**
+   * Delete the pipeline's checkpoint and internal topics first (`weir run --from-scratch`): its state
+   * and input positions start over; outputs are kept. Refused while the pipeline runs elsewhere.
+   */
+  fromScratch?: boolean;
 }
 
 /** Where the plan's outputs go: nowhere (it only names topics, tables and datasets). */
@@ -83,6 +92,8 @@ export class KafkaRunner {
   private cluster: KafkaCluster | undefined;
   private membership: PipelineMembership | undefined;
   private sessions: TaskSession[] = [];
+  /** `fromScratch` was done (once: not again when a session starts over after an outage). */
+  private resetDone = false;
   /** Sessions of earlier assignments: their counters still count. */
   private retired = { recordsIn: 0, recordsOut: 0, checkpoints: 0, deadLetters: 0, lateRecords: 0 };
   /** The cluster answered at least once (later failures are outages to wait out). */
@@ -237,12 +248,20 @@ export class KafkaRunner {
       idleTimeoutMs: this.options.idleTimeoutMs ?? 5000,
       maxBatch: this.options.maxBatch ?? 2000,
       onOutput: this.options.onOutput,
+      stateChanges: this.options.stateChanges,
     };
   }
 
   /** One connection to the cluster: recover, then process until done, stopped or failed. */
   private async session(): Promise<boolean> {
     const cluster = (this.cluster = new KafkaCluster(this.address));
+    if (this.options.fromScratch === true && !this.resetDone) {
+      const deleted = await resetPipelineOnKafka(cluster, this.definition.graph);
+      this.resetDone = true;
+      this.logger(
+        `${this.definition.name}: starting from scratch (${deleted.length > 0 ? `deleted ${deleted.join(", ")}` : "no checkpoint yet"}; outputs kept)`,
+      );
+    }
     // Topics: inputs (created empty when missing), outputs, and the internal ones.
     for (const topic of this.plan.inputTopics())
       this.partitionCounts.set(topic, await cluster.ensureTopic(topic, { partitions: 1 }));
@@ -260,7 +279,7 @@ export class KafkaRunner {
     for (const topic of this.plan.inputTopics()) inputs[topic] = 1;
     const checkpoints = checkpointTopic(name);
     await this.cluster!.ensureTopic(checkpoints, { partitions: 1, config: CHECKPOINT_TOPIC_CONFIG });
-    const membership = (this.membership = new PipelineMembership(this.address, `weir.${name}`));
+    const membership = (this.membership = new PipelineMembership(this.address, pipelineGroup(name)));
     await membership.join(Object.keys(inputs));
     const active = await membership.waitUntilActive(
       inputs,
@@ -319,7 +338,7 @@ export class KafkaRunner {
     if (storage !== undefined)
       await cluster.ensureTopic(storageCheckpoints, { partitions: 1, config: CHECKPOINT_TOPIC_CONFIG });
 
-    const membership = (this.membership = new PipelineMembership(this.address, `weir.${name}`, {
+    const membership = (this.membership = new PipelineMembership(this.address, pipelineGroup(name), {
       assigner: tasksAcrossMembers,
     }));
     const inputTopics = this.plan.inputTopics();

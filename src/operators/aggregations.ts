@@ -7,6 +7,8 @@ import { StepFailure } from "./types.js";
 export interface AggregateFunction<T, A, R> {
   /** Shown by `weir describe` and used in default step names. */
   readonly name: string;
+  /** The field a built-in aggregation folds (`sum((e) => e.price)`): part of its state's identity. */
+  readonly field?: (value: T) => unknown;
   init(): A;
   add(acc: A, value: T): A;
   /** Combine two accumulators (session windows merge with it). */
@@ -58,6 +60,7 @@ export function countOf<T>(): AggregateFunction<T, number, number> {
 export function sumOf<T>(field: (v: T) => number): AggregateFunction<T, number, number> {
   return {
     name: "sum",
+    field,
     init: () => 0,
     add: (acc, v) => acc + field(v),
     merge: (a, b) => a + b,
@@ -73,6 +76,7 @@ interface AvgAcc {
 export function avgOf<T>(field: (v: T) => number): AggregateFunction<T, AvgAcc, number> {
   return {
     name: "avg",
+    field,
     init: () => ({ sum: 0, count: 0 }),
     add: (acc, v) => {
       acc.sum += field(v);
@@ -87,6 +91,7 @@ export function avgOf<T>(field: (v: T) => number): AggregateFunction<T, AvgAcc, 
 export function minOf<T>(field: (v: T) => number): AggregateFunction<T, number, number> {
   return {
     name: "min",
+    field,
     init: () => Infinity,
     add: (acc, v) => Math.min(acc, field(v)),
     merge: (a, b) => Math.min(a, b),
@@ -99,6 +104,7 @@ export function minOf<T>(field: (v: T) => number): AggregateFunction<T, number, 
 export function maxOf<T>(field: (v: T) => number): AggregateFunction<T, number, number> {
   return {
     name: "max",
+    field,
     init: () => -Infinity,
     add: (acc, v) => Math.max(acc, field(v)),
     merge: (a, b) => Math.max(a, b),
@@ -113,6 +119,7 @@ export function distinctCountOf<T>(
 ): AggregateFunction<T, Set<string | number>, number> {
   return {
     name: "distinctCount",
+    field,
     init: () => new Set(),
     add: (acc, v) => acc.add(field(v)),
     merge: (a, b) => new Set([...a, ...b]),

@@ -217,6 +217,9 @@ export class IntervalJoinOperator implements Stateful, TimeDriven, WatermarkOrig
 
   onTime(): void {
     const w = this.inputWatermark();
+    // The inputs had ended (everything pending was emitted then) and more input came (Task.endOfInput):
+    // go on from the inputs' watermarks.
+    if (this.joinWatermark === Infinity && w < Infinity) this.joinWatermark = -Infinity;
     if (w <= this.joinWatermark) return;
     // Emit what is due while the output watermark still stands where it was: every record emitted
     // now has t >= the old output watermark.

@@ -114,6 +114,17 @@ export class SourceOperator {
   /** Why the last decodeValue gave undefined. */
   decodeError = "";
 
+  /**
+   * After the end of an input (W = +infinity) more input arrives (a second bounded file, a live run
+   * after `--until-end`): the watermark goes back to what this source's records give, so that the
+   * new records are not all late. The windows that the end closed stay closed (each windowed step
+   * remembers how far it closed them).
+   */
+  reopen(): void {
+    this.watermark =
+      this.maxEventTime === -Infinity ? -Infinity : this.maxEventTime - this.maxOutOfOrdernessMs;
+  }
+
   /** Move the watermark forward (never back) and let windows close. `Infinity` closes every window. */
   advanceWatermark(w: number): void {
     if (w <= this.watermark) return;

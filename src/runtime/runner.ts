@@ -23,6 +23,7 @@ import { LatencyHistogram, RateMeter, latencyBuckets, type PipelineMetricsSnapsh
 import { StatusPublisher } from "./status.js";
 import { Task } from "./task.js";
 import { LineCursor, resolveInputFiles, type TopicFile } from "./file-inputs.js";
+import type { StateChanges } from "./step-identity.js";
 
 export interface RunnerOptions {
   log: EmbeddedLog;
@@ -46,6 +47,15 @@ export interface RunnerOptions {
   logger?: (message: string) => void;
   /** Where versioned tables live: "sqlite" (default, in the data directory), "sqlite:/path.db" or "postgres://...". */
   tableStore?: string;
+  /** What to do with checkpointed state of steps that changed (`--drop-state`, `--rename-state`). */
+  stateChanges?: StateChanges;
+  /**
+   * Forget the pipeline's checkpoint first (`weir run --from-scratch`): state and input positions
+   * start over; outputs already written are kept.
+   */
+  fromScratch?: boolean;
+  /** Called once the pipeline has recovered (or started fresh) and begins reading its input. */
+  onStarted?: () => void;
 }
 
 export interface RunSummary {
@@ -119,9 +129,13 @@ export class Runner {
       // Which file feeds which source topic: checked before anything is opened or recovered.
       const input = this.options.inputFiles ?? this.options.inputFile;
       const files = input === undefined ? undefined : resolveInputFiles(input, this.task.inputTopics());
+      this.store.lock(`run ${this.definition.name}`);
+      if (this.options.fromScratch && this.store.remove())
+        this.logger(`${this.definition.name}: starting from scratch (checkpoint deleted; outputs kept)`);
       await this.openStorage();
       const cp = await this.recover();
       status.start();
+      this.options.onStarted?.();
       let alreadyComplete: boolean;
       if (files === undefined) alreadyComplete = await this.runLive(cp);
       else
@@ -175,7 +189,8 @@ export class Runner {
     this.outputs.rollBackTo(cp.outputs, this.logger);
     await this.tables?.rollBackTo(cp.tables ?? {});
     await this.lake?.rollBackTo(cp.lake ?? {});
-    this.task.restore(cp.task);
+    this.task.restore(cp.task, this.options.stateChanges);
+    for (const note of this.task.restoreNotes) this.logger(`${this.definition.name}: ${note}`);
     this.topicPositions = cp.topicInput;
     this.filePosition = cp.fileInput;
     this.logger(`${this.definition.name}: resumed from checkpoint ${cp.sequence} (${cp.writtenAt})`);
@@ -511,6 +526,7 @@ export class Runner {
     this.outputs.close();
     await this.tables?.close();
     await this.lake?.close();
+    this.store.unlock();
   }
 }
 

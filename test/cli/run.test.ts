@@ -169,3 +169,45 @@ test("a live run picks up produced events, and SIGTERM checkpoints and exits 0",
   assert.match(again.stderr, /0 records in/);
   assert.deepEqual(lines((await runCli(["consume", "paid_user", "--data-dir", dir])).stdout), paid);
 });
+
+/** The sample with every date moved a day later: the same events, after the first file's. */
+function nextDay(file: string): string {
+  const out = join(dirname(file), "next-day.jsonl");
+  writeFileSync(out, readFileSync(sample, "utf8").replaceAll("2021-11-30", "2021-12-01"));
+  return out;
+}
+
+test("a second bounded file continues the pipeline's state: new windows fire, counts go on (issue 13)", async (t) => {
+  const dir = tempDataDir(t);
+  assert.equal((await runCli(["run", "nobroker", "--input", sample, "--data-dir", dir])).code, 0);
+  const r = await runCli(["run", "nobroker", "--input", nextDay(dir), "--data-dir", dir]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /25 records in, \d+ out \(0 dead letters, 0 late\)/);
+  const consume = async (topic: string) =>
+    lines((await runCli(["consume", topic, "--data-dir", dir])).stdout);
+  assert.deepEqual(await consume("possible_broker"), [
+    '{"window_start":"2021-11-30T00:00:00.000Z","window_end":"2021-11-30T00:01:00.000Z","user_id":1,"threat_user_interactions":11}',
+    '{"window_start":"2021-12-01T00:00:00.000Z","window_end":"2021-12-01T00:01:00.000Z","user_id":1,"threat_user_interactions":11}',
+  ]);
+  // The running count went on from the first file's 23: the rule that fired once does not fire again.
+  assert.deepEqual(await consume("paid_user"), ['{"user":1,"interactions_count":9}']);
+  // The first file again, after the second: every window it falls in was closed by the second's end.
+  const old = await runCli(["run", "nobroker", "--input", sample, "--data-dir", dir]);
+  assert.equal(old.code, 0, old.stderr);
+  const late = (await consume("nobroker.late")).map((l) => JSON.parse(l) as { error: string });
+  assert.ok(late.length > 0);
+  for (const l of late) assert.match(l.error, /^late: event time 2021-11-30T/);
+});
+
+test("a live run after an --until-end run goes on with the new events (issue 13)", async (t) => {
+  const dir = tempDataDir(t);
+  assert.equal((await runCli(["produce", "events", "--file", sample, "--data-dir", dir])).code, 0);
+  assert.equal((await runCli(["run", "nobroker", "--until-end", "--data-dir", dir])).code, 0);
+  assert.equal((await runCli(["produce", "events", "--file", nextDay(dir), "--data-dir", dir])).code, 0);
+  const r = await runCli(["run", "nobroker", "--until-end", "--data-dir", dir]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /25 records in, \d+ out \(0 dead letters, 0 late\)/);
+  const windows = lines((await runCli(["consume", "possible_broker", "--data-dir", dir])).stdout);
+  assert.equal(windows.length, 2);
+  assert.match(windows[1], /"window_start":"2021-12-01T00:00:00.000Z"/);
+});

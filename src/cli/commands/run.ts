@@ -19,6 +19,7 @@ import type { PipelineDefinition } from "../../api/pipeline.js";
 import type { Dashboard } from "../../dashboard/server.js";
 import { parseExtraOptions, resolvePipeline } from "../pipelines.js";
 import { versionedDefinition } from "../../api/versions.js";
+import type { StateChanges } from "../../runtime/step-identity.js";
 
 interface RunOptions extends GlobalOptions {
   input?: string;
@@ -28,6 +29,9 @@ interface RunOptions extends GlobalOptions {
   tableStore?: string;
   ui?: boolean;
   port?: number;
+  fromScratch?: boolean;
+  dropState?: string[];
+  renameState?: Record<string, string>;
 }
 
 export function register(program: Command): void {
@@ -65,6 +69,20 @@ export function withRunOptions(command: Command): Command {
       "where versioned tables live: sqlite (default, in the data directory), sqlite:/path/file.db or postgres://user@host:port/db (also $WEIR_TABLE_STORE)",
     )
     .option("--broker <url>", "run on a Kafka cluster (kafka://host:port) instead of the embedded log")
+    .option(
+      "--from-scratch",
+      "forget the pipeline's checkpoint first: start from the beginning of its input with empty state (outputs already written are kept; see `weir reset`)",
+    )
+    .option(
+      "--drop-state <steps>",
+      "start these stateful steps empty (comma-separated step ids) when the pipeline changed since its checkpoint",
+      parseStepList,
+    )
+    .option(
+      "--rename-state <old=new>",
+      "give the checkpointed state of step OLD to step NEW (comma-separated pairs) when a step was renamed",
+      parseRenames,
+    )
     .option("--ui", "also serve the dashboard (web UI, API, /metrics) on 127.0.0.1 while the pipeline runs")
     .option(
       "--port <port>",
@@ -102,17 +120,55 @@ export async function runCommand(name: string, cmd: Command, version?: string): 
         checkpointIntervalMs: opts.checkpointInterval,
         tableStore: opts.tableStore ?? (process.env.WEIR_TABLE_STORE || undefined),
         logger: (m) => info(m),
+        fromScratch: opts.fromScratch === true,
+        stateChanges: stateChanges(opts),
+        onStarted: () => {
+          if (opts.input === undefined)
+            info(
+              `${definition.name}: running on ${runner.task.inputTopics().join(", ")} in ${dataDir} (Ctrl-C to stop)`,
+            );
+        },
       });
       await stopOnSignals(runner, async () => {
-        if (opts.input === undefined)
-          info(
-            `${definition.name}: running on ${runner.task.inputTopics().join(", ")} in ${dataDir} (Ctrl-C to stop)`,
-          );
         const s = await runner.run();
         if (!s.alreadyComplete) infoRunEnd(definition.name, s, runner.task.outputTopics());
       });
     }),
   );
+}
+
+/** `--drop-state a,b`: step ids. */
+function parseStepList(value: string, previous: string[] = []): string[] {
+  const steps = value
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+  if (steps.length === 0)
+    throw usageError(`--drop-state ${JSON.stringify(value)}: expected step ids like count-1,count-2`);
+  return [...previous, ...steps];
+}
+
+/** `--rename-state old=new,old2=new2`. */
+function parseRenames(value: string, previous: Record<string, string> = {}): Record<string, string> {
+  const out = { ...previous };
+  for (const pair of value.split(",")) {
+    const [from, to, ...rest] = pair.split("=").map((s) => s.trim());
+    if (!from || !to || rest.length > 0)
+      throw usageError(
+        `--rename-state ${JSON.stringify(value)}: expected OLD=NEW pairs of step ids, like count-1=user-count`,
+      );
+    out[from] = to;
+  }
+  return out;
+}
+
+function stateChanges(opts: RunOptions): StateChanges | undefined {
+  if (opts.dropState === undefined && opts.renameState === undefined) return undefined;
+  if (opts.fromScratch === true)
+    throw usageError(
+      "--from-scratch starts every step empty: --drop-state and --rename-state have nothing to do with it",
+    );
+  return { drop: opts.dropState, rename: opts.renameState };
 }
 
 /** Run `fn` with SIGINT and SIGTERM asking `runner` to stop (it finishes the batch and checkpoints). */
@@ -182,6 +238,8 @@ async function runOnKafka(
     checkpointIntervalMs: opts.checkpointInterval,
     tableStore: opts.tableStore ?? (process.env.WEIR_TABLE_STORE || undefined),
     logger: (m) => info(m),
+    fromScratch: opts.fromScratch === true,
+    stateChanges: stateChanges(opts),
   });
   await stopOnSignals(runner, async () => {
     const task = runner.currentTask;
