@@ -2,6 +2,7 @@
  * Aggregate functions: how a keyed (and possibly windowed) aggregation folds records into an
  * accumulator. `add` returns the new accumulator, so immutable numbers and mutable objects both work.
  */
+import { isThenable, thenableResult } from "./sync-only.js";
 import { StepFailure } from "./types.js";
 
 export interface AggregateFunction<T, A, R> {
@@ -30,19 +31,32 @@ export interface AggregateSpec<T, A, R = A> {
 
 const identity = <X>(x: X): X => x;
 
+/** `x`, unless the user function `what` returned a thenable: then the record fails (see sync-only.ts). */
+function sync<X>(x: X, what: string): X {
+  if (isThenable(x)) throw thenableResult(what, x);
+  return x;
+}
+
 export function fromSpec<T, A, R>(
   spec: AggregateSpec<T, A, R>,
   name = "aggregate",
 ): AggregateFunction<T, A, R> {
+  const { merge, result } = spec;
   return {
     name,
-    init: spec.init,
-    add: spec.add,
-    merge: spec.merge,
-    result: (spec.result ?? identity) as (acc: A) => R,
+    init: () => sync(spec.init(), `${name}'s init`),
+    add: (acc, value) => sync(spec.add(acc, value), `${name}'s add`),
+    merge: merge && ((a, b) => sync(merge.call(spec, a, b), `${name}'s merge`)),
+    result: result ? (acc) => sync(result.call(spec, acc), `${name}'s result`) : (identity as (acc: A) => R),
     save: spec.save,
     load: spec.load,
   };
+}
+
+/** A field function whose thenable result fails the record (`sum` would add "[object Promise]"). */
+function field<T, F>(fn: (v: T) => F, aggregate: string): (v: T) => F {
+  const what = `the field function of ${aggregate}`;
+  return (v) => sync(fn(v), what);
 }
 
 export function countOf<T>(): AggregateFunction<T, number, number> {
@@ -55,11 +69,12 @@ export function countOf<T>(): AggregateFunction<T, number, number> {
   };
 }
 
-export function sumOf<T>(field: (v: T) => number): AggregateFunction<T, number, number> {
+export function sumOf<T>(fieldFn: (v: T) => number): AggregateFunction<T, number, number> {
+  const get = field(fieldFn, "sum");
   return {
     name: "sum",
     init: () => 0,
-    add: (acc, v) => acc + field(v),
+    add: (acc, v) => acc + get(v),
     merge: (a, b) => a + b,
     result: identity,
   };
@@ -70,12 +85,13 @@ interface AvgAcc {
   count: number;
 }
 
-export function avgOf<T>(field: (v: T) => number): AggregateFunction<T, AvgAcc, number> {
+export function avgOf<T>(fieldFn: (v: T) => number): AggregateFunction<T, AvgAcc, number> {
+  const get = field(fieldFn, "avg");
   return {
     name: "avg",
     init: () => ({ sum: 0, count: 0 }),
     add: (acc, v) => {
-      acc.sum += field(v);
+      acc.sum += get(v);
       acc.count += 1;
       return acc;
     },
@@ -84,11 +100,12 @@ export function avgOf<T>(field: (v: T) => number): AggregateFunction<T, AvgAcc, 
   };
 }
 
-export function minOf<T>(field: (v: T) => number): AggregateFunction<T, number, number> {
+export function minOf<T>(fieldFn: (v: T) => number): AggregateFunction<T, number, number> {
+  const get = field(fieldFn, "min");
   return {
     name: "min",
     init: () => Infinity,
-    add: (acc, v) => Math.min(acc, field(v)),
+    add: (acc, v) => Math.min(acc, get(v)),
     merge: (a, b) => Math.min(a, b),
     result: identity,
     save: (acc) => (acc === Infinity ? null : acc),
@@ -96,11 +113,12 @@ export function minOf<T>(field: (v: T) => number): AggregateFunction<T, number, 
   };
 }
 
-export function maxOf<T>(field: (v: T) => number): AggregateFunction<T, number, number> {
+export function maxOf<T>(fieldFn: (v: T) => number): AggregateFunction<T, number, number> {
+  const get = field(fieldFn, "max");
   return {
     name: "max",
     init: () => -Infinity,
-    add: (acc, v) => Math.max(acc, field(v)),
+    add: (acc, v) => Math.max(acc, get(v)),
     merge: (a, b) => Math.max(a, b),
     result: identity,
     save: (acc) => (acc === -Infinity ? null : acc),
@@ -109,12 +127,13 @@ export function maxOf<T>(field: (v: T) => number): AggregateFunction<T, number, 
 }
 
 export function distinctCountOf<T>(
-  field: (v: T) => string | number,
+  fieldFn: (v: T) => string | number,
 ): AggregateFunction<T, Set<string | number>, number> {
+  const get = field(fieldFn, "distinctCount");
   return {
     name: "distinctCount",
     init: () => new Set(),
-    add: (acc, v) => acc.add(field(v)),
+    add: (acc, v) => acc.add(get(v)),
     merge: (a, b) => new Set([...a, ...b]),
     result: (acc) => acc.size,
     save: (acc) => Array.from(acc),
