@@ -2,7 +2,7 @@
  * Aggregate functions: how a keyed (and possibly windowed) aggregation folds records into an
  * accumulator. `add` returns the new accumulator, so immutable numbers and mutable objects both work.
  */
-import { isThenable, thenableResult } from "./sync-only.js";
+import { isThenable, thenableResult, type SyncResult } from "./sync-only.js";
 import { StepFailure } from "./types.js";
 
 export interface AggregateFunction<T, A, R> {
@@ -19,12 +19,12 @@ export interface AggregateFunction<T, A, R> {
   load?(saved: unknown): A;
 }
 
-/** What users pass to `.aggregate(...)`. */
+/** What users pass to `.aggregate(...)`. Every function is synchronous (an accumulator is not a Promise). */
 export interface AggregateSpec<T, A, R = A> {
-  init: () => A;
+  init: () => SyncResult<A>;
   add: (acc: A, value: T) => A;
   merge?: (a: A, b: A) => A;
-  result?: (acc: A) => R;
+  result?: (acc: A) => SyncResult<R>;
   save?: (acc: A) => unknown;
   load?: (saved: unknown) => A;
 }
@@ -44,10 +44,12 @@ export function fromSpec<T, A, R>(
   const { merge, result } = spec;
   return {
     name,
-    init: () => sync(spec.init(), `${name}'s init`),
+    init: () => sync(spec.init() as A, `${name}'s init`),
     add: (acc, value) => sync(spec.add(acc, value), `${name}'s add`),
     merge: merge && ((a, b) => sync(merge.call(spec, a, b), `${name}'s merge`)),
-    result: result ? (acc) => sync(result.call(spec, acc), `${name}'s result`) : (identity as (acc: A) => R),
+    result: result
+      ? (acc) => sync(result.call(spec, acc) as R, `${name}'s result`)
+      : (identity as (acc: A) => R),
     save: spec.save,
     load: spec.load,
   };
