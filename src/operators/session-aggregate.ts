@@ -140,7 +140,12 @@ export class SessionAggregateOperator implements Operator, Stateful, TimeDriven 
       throw new StepFailure(this.id, err);
     }
     if (session.end < this.nextDue) this.nextDue = session.end;
-    const result = fn.result(session.acc);
+    let result: unknown;
+    try {
+      result = fn.result(session.acc);
+    } catch (err) {
+      throw new StepFailure(this.id, err);
+    }
     this.counters.recordsOut++;
     for (let i = 0; i < this.consumers.length; i++) {
       this.consumers[i].update(key, result, session.window, ctx, session.fired[i]);
@@ -176,7 +181,15 @@ export class SessionAggregateOperator implements Operator, Stateful, TimeDriven 
       s.closed = true;
       ctx.key = s.key;
       ctx.timestamp = s.end - 1;
-      const result = this.fn.result(s.acc);
+      let result: unknown;
+      try {
+        result = this.fn.result(s.acc);
+      } catch (err) {
+        ctx.raw = firedRaw(s.key, s.window, undefined);
+        this.onFailure(ctx, new StepFailure(this.id, err).message, this.id);
+        ctx.raw = "";
+        continue;
+      }
       for (const c of this.consumers) {
         try {
           c.final(s.key, result, s.window, ctx);

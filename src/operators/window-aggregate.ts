@@ -212,7 +212,15 @@ export class WindowAggregateOperator implements Operator, Stateful, TimeDriven {
     const fn = this.fn;
     for (const [key, acc] of b.accs) {
       ctx.key = key;
-      const result = fn.result(acc);
+      let result: unknown;
+      try {
+        result = fn.result(acc);
+      } catch (err) {
+        ctx.raw = firedRaw(key, b.window, undefined);
+        this.onFailure(ctx, new StepFailure(this.id, err).message, this.id);
+        ctx.raw = "";
+        continue;
+      }
       for (let i = 0; i < consumers.length; i++) {
         try {
           consumers[i].final(key, result, b.window, ctx);
