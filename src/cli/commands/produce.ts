@@ -61,7 +61,7 @@ export function register(program: Command): void {
     )
     .option(
       "--flush <policy>",
-      "when appends are fsynced: always, os or interval:<ms> (default: interval:50ms)",
+      "when appends are fsynced: always, os or interval:<duration> (default: interval:50ms)",
     )
     .option(
       "--batch <n>",
