@@ -17,6 +17,8 @@ import {
   setQuiet,
   type GlobalOptions,
 } from "./common.js";
+import { environmentHelp } from "./environment.js";
+import { loadExamplesForHelp } from "./examples-help.js";
 
 /** Sub-commands, in the order `weir --help` lists them: each is src/cli/commands/<name>.ts. */
 // prettier-ignore
@@ -64,8 +66,7 @@ async function createProgram(): Promise<Command> {
     })
     .addHelpText(
       "after",
-      "\nEnvironment:\n  WEIR_DATA_DIR  data directory when --data-dir is not given (default ./.weir)\n" +
-        "  WEIR_BROKER    a Kafka cluster (kafka://host:port) for topics, produce and consume when --broker is not given\n" +
+      `\n${environmentHelp()}\n` +
         "\nExit codes: 0 ok, 1 failure, 2 usage error.\nRun `weir help <command>` for a command's options.",
     );
 
@@ -127,7 +128,8 @@ function reportError(
 ): number {
   if (err instanceof CommanderError) {
     if (err.code === "commander.helpDisplayed" || err.code === "commander.version") return EXIT_OK;
-    if (err.code === "commander.help") return EXIT_USAGE; // help shown because a sub-command is missing
+    // `weir help [command]` (exit code 0), or help shown because a sub-command is missing (1).
+    if (err.code === "commander.help") return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
     const where = program ? commandPath(program, args) : "weir";
     process.stderr.write(`weir: ${oneLine(err.message)} (see \`${where} --help\`)\n`);
     return EXIT_USAGE;
@@ -183,6 +185,7 @@ async function main(argv: readonly string[] = process.argv): Promise<number> {
   let code: number;
   try {
     program = await createProgram();
+    if (args.some((a) => a === "-h" || a === "--help" || a === "help")) await loadExamplesForHelp();
     await program.parseAsync(args, { from: "user" });
     code = typeof process.exitCode === "number" ? process.exitCode : EXIT_OK;
   } catch (err) {

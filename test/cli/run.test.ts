@@ -211,3 +211,60 @@ test("a live run after an --until-end run goes on with the new events (issue 13)
   assert.equal(windows.length, 2);
   assert.match(windows[1], /"window_start":"2021-12-01T00:00:00.000Z"/);
 });
+
+test("--input reads a file as `weir produce` does: byte-order mark, CRLF, blank and white-space lines", async (t) => {
+  const a = tempDataDir(t);
+  const b = tempDataDir(t);
+  const view = (user: number, s: number) =>
+    JSON.stringify({
+      ts: `2022-12-11T01:33:${String(s).padStart(2, "0")}.000Z`,
+      user_id: user,
+      category: "Dance",
+      watch_time_s: 10 + s,
+      liked: s % 2,
+    });
+  const input = join(dirname(a), "views.jsonl");
+  writeFileSync(
+    input,
+    Buffer.concat([
+      Buffer.from([0xef, 0xbb, 0xbf]), // a byte-order mark, as Windows editors write
+      Buffer.from(
+        [
+          view(5000000, 1),
+          "",
+          " \t",
+          view(5000001, 2),
+          "\u00a0", // not blank: white space JSON does not allow, a dead letter
+          `\ufeff${view(5000002, 3)}`, // a mark inside the file is not one: a dead letter
+          view(5000000, 4),
+        ].join("\r\n") + `\n${view(5000003, 5)}`,
+      ),
+    ]),
+  );
+  const run = await runCli(["run", "tiktok", "--lake", "off", "--input", input, "--data-dir", a]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stderr, /6 records in, .*\(2 dead letters, 0 late\)/);
+  const produced = await runCli(["produce", "tiktok_category", "--file", input, "--data-dir", b]);
+  assert.equal(produced.code, 0, produced.stderr);
+  assert.match(produced.stderr, /produced 6 records/);
+  const live = await runCli(["run", "tiktok", "--lake", "off", "--until-end", "--data-dir", b]);
+  assert.equal(live.code, 0, live.stderr);
+  const read = async (dir: string, args: string[]) =>
+    lines((await runCli([...args, "--data-dir", dir])).stdout);
+  const deadLetters = await read(a, ["consume", "tiktok.dlq"]);
+  assert.deepEqual(
+    deadLetters.map((l) => {
+      const { raw, offset } = JSON.parse(l) as { raw: string; offset: number };
+      return [raw, offset];
+    }),
+    [
+      ["\u00a0", 2],
+      [`\ufeff${view(5000002, 3)}`, 3],
+    ],
+  );
+  // The same records at the same offsets, whether the file is the input or produced to the topic.
+  assert.deepEqual(await read(b, ["consume", "tiktok.dlq"]), deadLetters);
+  const table = ["table", "tiktok_user_category", "--format", "json"];
+  assert.deepEqual(await read(b, table), await read(a, table));
+  assert.equal((await read(a, table)).length, 3);
+});

@@ -4,7 +4,7 @@
  * outputs flush, exit 0). SIGINT/SIGTERM finish the batch, checkpoint and exit 0. `--ui` serves the
  * dashboard from the same process while the pipeline runs.
  */
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import {
   UserError,
   info,
@@ -18,6 +18,7 @@ import {
 import type { PipelineDefinition } from "../../api/pipeline.js";
 import type { Dashboard } from "../../dashboard/server.js";
 import { parseExtraOptions, resolvePipeline } from "../pipelines.js";
+import { examplesHelp } from "../examples-help.js";
 import { versionedDefinition } from "../../api/versions.js";
 import type { StateChanges } from "../../runtime/step-identity.js";
 
@@ -39,16 +40,17 @@ export function register(program: Command): void {
     program
       .command("run")
       .description("run a pipeline: live on its topics, or bounded on a file with --input")
-      .argument("<pipeline>", "a built-in example (nobroker) or a pipeline module (./my-pipeline.ts)"),
+      .argument("<pipeline>", PIPELINE_ARGUMENT_HELP),
   )
-    .addHelpText(
-      "after",
-      "\nBuilt-in examples take their own options, e.g. `weir run nobroker --emit changes --paid-threshold 9`\n(`weir describe nobroker` shows its steps).",
-    )
+    .addHelpText("after", () => examplesHelp(true))
     .action(async (name: string, _opts: unknown, cmd: Command) => {
       await runCommand(name, cmd);
     });
 }
+
+/** The `<pipeline>` argument of run, replay, describe and promote. */
+export const PIPELINE_ARGUMENT_HELP =
+  "a built-in example (listed below) or a pipeline module (./my-pipeline.ts)";
 
 /** The options `weir run` and `weir replay` share. */
 export function withRunOptions(command: Command): Command {
@@ -58,17 +60,19 @@ export function withRunOptions(command: Command): Command {
       "bounded run: read this JSON-lines file as the source, fire every window at its end, exit 0",
     )
     .option("--until-end", "live run that stops once the input topics are read to their current end")
-    .option(
-      "--checkpoint-interval <duration>",
-      "how often state and positions are checkpointed",
-      parseDurationMs,
-      5000,
+    .addOption(
+      new Option("--checkpoint-interval <duration>", "how often state and positions are checkpointed: 5s, 1m")
+        .argParser(parseDurationMs)
+        .default(5000, "5s"),
     )
     .option(
       "--table-store <url>",
       "where versioned tables live: sqlite (default, in the data directory), sqlite:/path/file.db or postgres://user@host:port/db (also $WEIR_TABLE_STORE)",
     )
-    .option("--broker <url>", "run on a Kafka cluster (kafka://host:port) instead of the embedded log")
+    .option(
+      "--broker <url>",
+      "run on a Kafka cluster (kafka://host:port) instead of the embedded log (also $WEIR_BROKER)",
+    )
     .option(
       "--from-scratch",
       "forget the pipeline's checkpoint first: start from the beginning of its input with empty state (outputs already written are kept; see `weir reset`)",
