@@ -8,6 +8,7 @@ import { resolve } from "node:path";
 import { isPipelineDefinition, type PipelineDefinition } from "../api/pipeline.js";
 import { UserError, usageError } from "./common.js";
 import { importPipelineModule, pipelineLoadError } from "./pipeline-module.js";
+import { checkTypesOrExplain } from "./typecheck.js";
 
 export interface ResolvedPipeline {
   definition: PipelineDefinition;
@@ -29,9 +30,15 @@ export function parseExtraOptions(args: readonly string[]): Record<string, strin
   return out;
 }
 
+export interface ResolveOptions {
+  /** Type-check a TypeScript module before loading it (src/cli/typecheck.ts); default false. */
+  typecheck?: boolean;
+}
+
 export async function resolvePipeline(
   name: string,
   extra: Record<string, string>,
+  options: ResolveOptions = {},
 ): Promise<ResolvedPipeline> {
   const { EXAMPLES, findExample } = await import("../../examples/index.js");
   const example = findExample(name);
@@ -52,6 +59,7 @@ export async function resolvePipeline(
       `no pipeline file ${path} and no built-in example named ${JSON.stringify(name)} (built-in: ${EXAMPLES.map((e) => e.name).join(", ")})`,
     );
   }
+  if (options.typecheck === true) checkTypesOrExplain(path);
   const mod = await importPipelineModule(path);
   let exported = mod.default;
   // tsx may wrap a CommonJS-style default once more.

@@ -88,11 +88,18 @@ export default pipeline("dup", (p) => {
     "syntax.ts",
     `${HEADER}\nexport default pipeline("s", (p) => {\n  const x = ;\n});\n`,
   );
-  const c = await p.weir(["describe", "./syntax.ts"]);
+  const c = await p.weir(["describe", "./syntax.ts", "--no-typecheck"]);
   assert.equal(c.code, 1, c.stderr);
   assert.deepEqual(lines(c.stderr), [
     `weir: cannot load pipeline ${syntax}:6:13: syntax error: Unexpected ";"`,
   ]);
+  // Type-checked first, it is TypeScript's syntax error (exit 2).
+  const checked = await p.weir(["describe", "./syntax.ts"]);
+  assert.equal(checked.code, 2, checked.stderr);
+  assert.match(
+    lines(checked.stderr)[0],
+    new RegExp(`^${escapeRegExp(syntax)}:6:13: error TS1109: Expression expected\\.$`),
+  );
 });
 
 test("a function export failing on its options is a usage error naming the place", async (t) => {

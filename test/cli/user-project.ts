@@ -1,13 +1,13 @@
 /**
  * A user's own project for CLI tests: a temporary directory with a package.json, `node_modules/weir`
  * linked to this repository (so `import ... from "weir"` resolves as in an installed project, to the
- * built dist/), its own data directory and TMPDIR.
+ * built dist/), its own data directory and TMPDIR (where the type-check cache lives).
  *
  *   const p = userProject(t);
  *   const file = p.write("my-pipeline.ts", countingPipeline("user_id"));
  *   const r = await p.weir(["run", "./my-pipeline.ts", "--input", p.write("in.jsonl", eventLines(10))]);
  */
-import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { TestContext } from "node:test";
@@ -52,7 +52,7 @@ export function userProject(t: TestContext, type: "module" | "commonjs" = "modul
       return runCli([...args, "--data-dir", data], {
         cwd: dir,
         ...options,
-        env: { TMPDIR: tmp, ...options.env },
+        env: { TMPDIR: tmp, WEIR_TYPECHECK: undefined, ...options.env },
       });
     },
   };
@@ -80,6 +80,14 @@ export const eventLines = (n: number) =>
   Array.from({ length: n }, (_, i) =>
     JSON.stringify({ user_id: i % 13, date: "2021-11-30 00:00:00", event: "Interaction" }),
   ).join("\n") + "\n";
+
+/** The TypeScript version Weir's own type check uses here (this repository's). */
+export function typescriptVersion(): string {
+  const pkg = JSON.parse(readFileSync(join(REPO, "node_modules/typescript/package.json"), "utf8")) as {
+    version: string;
+  };
+  return pkg.version;
+}
 
 /** `text` as a literal part of a regular expression. */
 export function escapeRegExp(text: string): string {

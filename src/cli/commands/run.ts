@@ -19,6 +19,7 @@ import type { PipelineDefinition } from "../../api/pipeline.js";
 import type { Dashboard } from "../../dashboard/server.js";
 import { parseExtraOptions, resolvePipeline } from "../pipelines.js";
 import { versionedDefinition } from "../../api/versions.js";
+import { NO_TYPECHECK_HELP, typeCheckEnabled } from "../typecheck.js";
 
 interface RunOptions extends GlobalOptions {
   input?: string;
@@ -28,6 +29,8 @@ interface RunOptions extends GlobalOptions {
   tableStore?: string;
   ui?: boolean;
   port?: number;
+  /** false with --no-typecheck. */
+  typecheck?: boolean;
 }
 
 export function register(program: Command): void {
@@ -71,6 +74,7 @@ export function withRunOptions(command: Command): Command {
       "the dashboard's port with --ui (default 4040; 0: any free port)",
       intParser(0, 65535),
     )
+    .option("--no-typecheck", NO_TYPECHECK_HELP)
     .allowUnknownOption(true)
     .allowExcessArguments(true);
 }
@@ -84,7 +88,9 @@ export async function runCommand(name: string, cmd: Command, version?: string): 
   if (opts.port !== undefined && opts.ui !== true)
     throw usageError("--port is the dashboard's port: give it with --ui");
   const broker = opts.broker ?? (process.env.WEIR_BROKER || undefined);
-  const resolved = await resolvePipeline(name, parseExtraOptions(cmd.args.slice(1)));
+  const resolved = await resolvePipeline(name, parseExtraOptions(cmd.args.slice(1)), {
+    typecheck: typeCheckEnabled(opts.typecheck),
+  });
   const definition =
     version === undefined ? resolved.definition : versionedDefinition(resolved.definition, version);
   const dataDir = resolveDataDir(opts);
