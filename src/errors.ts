@@ -18,6 +18,8 @@ export const ErrorCodes = {
   OFFSET_OUT_OF_RANGE: "OFFSET_OUT_OF_RANGE",
   CLOSED: "CLOSED",
   INVALID_PIPELINE: "INVALID_PIPELINE",
+  /** A run stopped because too many of its records became dead letters (its max dead-letter ratio). */
+  DEAD_LETTER_RATIO: "DEAD_LETTER_RATIO",
   IO: "IO",
   /** A Kafka cluster could not be reached or refused a request. */
   BROKER: "BROKER",
@@ -35,6 +37,7 @@ const USER_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "PARTITION_LOCKED",
   "OFFSET_OUT_OF_RANGE",
   "INVALID_PIPELINE",
+  "DEAD_LETTER_RATIO",
 ]);
 
 export class WeirError extends Error {

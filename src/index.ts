@@ -34,4 +34,5 @@ export type { Key, RecordContext, EmitMode } from "./graph/graph.js";
 export { describeGraph, formatGraph } from "./graph/graph.js";
 export type { AggregateSpec } from "./operators/aggregations.js";
 export { TestDriver, type OutputRecord, type RejectedRecord } from "./testing/driver.js";
+export type { FailingStep } from "./runtime/dead-letters.js";
 export { WeirError, type ErrorCode } from "./errors.js";

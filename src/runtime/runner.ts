@@ -22,6 +22,12 @@ import { LakeOutputs, TableOutputs } from "./storage-outputs.js";
 import { LatencyHistogram, RateMeter, latencyBuckets, type PipelineMetricsSnapshot } from "./metrics.js";
 import { StatusPublisher } from "./status.js";
 import { Task } from "./task.js";
+import {
+  deadLetterRatioExceeded,
+  failingStepMessage,
+  ratioExceededError,
+  type DeadLetterLimit,
+} from "./dead-letters.js";
 import { LineCursor, resolveInputFiles, type TopicFile } from "./file-inputs.js";
 
 export interface RunnerOptions {
@@ -46,6 +52,16 @@ export interface RunnerOptions {
   logger?: (message: string) => void;
   /** Where versioned tables live: "sqlite" (default, in the data directory), "sqlite:/path.db" or "postgres://...". */
   tableStore?: string;
+  /**
+   * Warnings: a step failing on every record (runtime/dead-letters.ts), once per step. Default:
+   * `logger`.
+   */
+  warn?: (message: string) => void;
+  /**
+   * Checkpoint and stop with a DEAD_LETTER_RATIO error once more than this share (0-1) of the
+   * records read became dead letters, evaluated after `minRecords` (default 1000) records.
+   */
+  deadLetterLimit?: DeadLetterLimit;
 }
 
 export interface RunSummary {
@@ -239,6 +255,24 @@ export class Runner {
       this.outputRate.mark(produced, now);
       if (oldestAppendTime > 0) this.latency.record(now - oldestAppendTime);
     }
+    await this.watchDeadLetters();
+  }
+
+  /**
+   * After a batch (positions account for it): warn about steps failing on every record; past the
+   * dead-letter limit, checkpoint what was done and stop the run with the reason.
+   */
+  private async watchDeadLetters(): Promise<void> {
+    const watch = this.task.deadLetterWatch;
+    if (watch.deadLetters === 0) return;
+    const warn = this.options.warn ?? this.logger;
+    for (const f of watch.takeWarnings())
+      warn(failingStepMessage(this.definition.name, this.task.deadLetterTopic, f));
+    const limit = this.options.deadLetterLimit;
+    const exceeded = limit === undefined ? undefined : deadLetterRatioExceeded(limit, [watch]);
+    if (exceeded === undefined) return;
+    await this.checkpoint();
+    throw ratioExceededError(this.definition.name, this.task.deadLetterTopic, exceeded);
   }
 
   private async runFile(path: string, cp: Checkpoint | undefined): Promise<boolean> {

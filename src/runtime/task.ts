@@ -28,6 +28,7 @@ import { SessionAggregateOperator } from "../operators/session-aggregate.js";
 import { WindowAggregateOperator, type Clock } from "../operators/window-aggregate.js";
 import { IntervalJoinOperator, type WatermarkOrigin } from "../operators/interval-join.js";
 import { ExchangeReceiver, ExchangeSender, repartitionTopic } from "../operators/exchange.js";
+import { DeadLetterWatch } from "./dead-letters.js";
 import {
   Fanout,
   NOWHERE,
@@ -100,6 +101,11 @@ export class Task {
   private readonly receiversByTopic = new Map<string, ExchangeReceiver>();
   private readonly receivers: ExchangeReceiver[] = [];
   private readonly senders: ExchangeSender[] = [];
+  /** Steps failing on every record, and the dead-letter ratio (runtime/dead-letters.ts). */
+  readonly deadLetterWatch = new DeadLetterWatch(
+    (id) => this.steps.find((s) => s.node.id === id)?.counters,
+    () => this.recordsRead(),
+  );
 
   constructor(
     readonly graph: PipelineGraph,
@@ -144,6 +150,7 @@ export class Task {
     const deadLetter = (ctx: RecordContext, reason: string, stepId: string) => {
       this.deadLetters++;
       this.deadLettersByStep.set(stepId, (this.deadLettersByStep.get(stepId) ?? 0) + 1);
+      this.deadLetterWatch.record(stepId, reason);
       this.output.append(this.deadLetterTopic, null, envelope(reason, ctx), ctx.timestamp);
       if (deadLetterDataset !== undefined) {
         const { raw, topic, partition, offset } = ctx;
@@ -444,6 +451,13 @@ export class Task {
     for (const s of this.sources) if (s.watermark < w) w = s.watermark;
     for (const r of this.receivers) if (r.watermark < w) w = r.watermark;
     return this.sources.length === 0 ? -Infinity : w;
+  }
+
+  /** Input records read: those of the first source of each input topic. */
+  recordsRead(): number {
+    let n = 0;
+    for (const sources of this.sourcesByTopic.values()) n += sources[0].counters.recordsIn;
+    return n;
   }
 
   stateSize(): number {

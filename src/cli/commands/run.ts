@@ -4,7 +4,7 @@
  * outputs flush, exit 0). SIGINT/SIGTERM finish the batch, checkpoint and exit 0. `--ui` serves the
  * dashboard from the same process while the pipeline runs.
  */
-import type { Command } from "commander";
+import { InvalidArgumentError, type Command } from "commander";
 import {
   UserError,
   info,
@@ -12,6 +12,7 @@ import {
   usageError,
   parseDurationMs,
   resolveDataDir,
+  warn,
   withLog,
   type GlobalOptions,
 } from "../common.js";
@@ -20,6 +21,7 @@ import type { Dashboard } from "../../dashboard/server.js";
 import { parseExtraOptions, resolvePipeline } from "../pipelines.js";
 import { versionedDefinition } from "../../api/versions.js";
 import { NO_TYPECHECK_HELP, typeCheckEnabled } from "../typecheck.js";
+import type { DeadLetterLimit } from "../../runtime/dead-letters.js";
 
 interface RunOptions extends GlobalOptions {
   input?: string;
@@ -31,6 +33,19 @@ interface RunOptions extends GlobalOptions {
   port?: number;
   /** false with --no-typecheck. */
   typecheck?: boolean;
+  maxDeadLetterRatio?: number;
+}
+
+/** Records read before --max-dead-letter-ratio is evaluated. */
+const DEAD_LETTER_MIN_RECORDS = 1000;
+
+/** `--max-dead-letter-ratio`: a share from 0 to 1 (`0.5`), or a percentage (`50%`). */
+export function parseRatio(value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*(%?)\s*$/.exec(value);
+  const ratio = m === null ? NaN : Number(m[1]) / (m[2] === "%" ? 100 : 1);
+  if (!(ratio >= 0 && ratio <= 1))
+    throw new InvalidArgumentError("expected a share of the records from 0 to 1, like 0.5 (or 50%).");
+  return ratio;
 }
 
 export function register(program: Command): void {
@@ -74,6 +89,11 @@ export function withRunOptions(command: Command): Command {
       "the dashboard's port with --ui (default 4040; 0: any free port)",
       intParser(0, 65535),
     )
+    .option(
+      "--max-dead-letter-ratio <ratio>",
+      `checkpoint and stop (exit 1) once more than this share of the records (0-1, e.g. 0.5) became dead letters; evaluated after ${DEAD_LETTER_MIN_RECORDS} records`,
+      parseRatio,
+    )
     .option("--no-typecheck", NO_TYPECHECK_HELP)
     .allowUnknownOption(true)
     .allowExcessArguments(true);
@@ -108,6 +128,7 @@ export async function runCommand(name: string, cmd: Command, version?: string): 
         checkpointIntervalMs: opts.checkpointInterval,
         tableStore: opts.tableStore ?? (process.env.WEIR_TABLE_STORE || undefined),
         logger: (m) => info(m),
+        ...deadLetterOptions(opts),
       });
       await stopOnSignals(runner, async () => {
         if (opts.input === undefined)
@@ -119,6 +140,19 @@ export async function runCommand(name: string, cmd: Command, version?: string): 
       });
     }),
   );
+}
+
+/** Warnings on stderr whatever --quiet says, and the dead-letter limit of --max-dead-letter-ratio. */
+function deadLetterOptions(opts: RunOptions): {
+  warn: (message: string) => void;
+  deadLetterLimit?: DeadLetterLimit;
+} {
+  return {
+    warn: (m) => warn(m),
+    ...(opts.maxDeadLetterRatio === undefined
+      ? {}
+      : { deadLetterLimit: { maxRatio: opts.maxDeadLetterRatio, minRecords: DEAD_LETTER_MIN_RECORDS } }),
+  };
 }
 
 /** Run `fn` with SIGINT and SIGTERM asking `runner` to stop (it finishes the batch and checkpoints). */
@@ -188,6 +222,7 @@ async function runOnKafka(
     checkpointIntervalMs: opts.checkpointInterval,
     tableStore: opts.tableStore ?? (process.env.WEIR_TABLE_STORE || undefined),
     logger: (m) => info(m),
+    ...deadLetterOptions(opts),
   });
   await stopOnSignals(runner, async () => {
     const task = runner.currentTask;
