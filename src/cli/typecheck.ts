@@ -16,8 +16,17 @@
  *   pipeline is not checked again (milliseconds instead of a second or two).
  */
 import { spawnSync } from "node:child_process";
-import { createHash, randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir, userInfo } from "node:os";
 import { dirname, extname, join, resolve, sep } from "node:path";
@@ -143,6 +152,7 @@ function cacheKey(file: string, ts: TypeScriptPackage): string {
 
 /** True when the entry holds and no file it names changed. */
 function cacheHolds(entryPath: string, tsconfig: string | undefined): boolean {
+  if (!ownCacheDir(dirname(entryPath))) return false;
   let entry: CacheEntry;
   try {
     entry = JSON.parse(readFileSync(entryPath, "utf8")) as CacheEntry;
@@ -160,9 +170,24 @@ function cacheHolds(entryPath: string, tsconfig: string | undefined): boolean {
   return true;
 }
 
+/**
+ * The cache directory is this user's alone (in a shared temporary directory, another user could
+ * have created it, with entries that would skip checks).
+ */
+function ownCacheDir(dir: string): boolean {
+  if (typeof process.getuid !== "function") return true;
+  try {
+    const st = statSync(dir);
+    return st.isDirectory() && st.uid === process.getuid() && (st.mode & 0o022) === 0;
+  } catch {
+    return false;
+  }
+}
+
 function writeCache(entryPath: string, entry: CacheEntry): void {
   try {
     mkdirSync(dirname(entryPath), { recursive: true, mode: 0o700 });
+    if (!ownCacheDir(dirname(entryPath))) return;
     const tmp = `${entryPath}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(entry));
     renameSync(tmp, entryPath);
@@ -245,8 +270,7 @@ export function typeCheckPipeline(
     };
   }
   if (typeof ts.createProgram !== "function" || typeof ts.getPreEmitDiagnostics !== "function") {
-    if (found.tsc !== undefined && existsSync(found.tsc))
-      return checkWithTsc(file, found, tsconfig, dirname(entryPath), started);
+    if (found.tsc !== undefined && existsSync(found.tsc)) return checkWithTsc(file, found, tsconfig, started);
     return {
       kind: "unavailable",
       reason: `TypeScript ${found.version} at ${found.dir} has neither a compiler API (createProgram) nor a tsc Weir can use`,
@@ -367,7 +391,7 @@ export function parseTscOutput(output: string, cwd: string): string[] {
 
 /**
  * The check with TypeScript's `tsc` command (TypeScript 7). Without a tsconfig.json, the defaults
- * as flags and the file, in its directory; with one, a generated config (in the cache directory)
+ * as flags and the file, in its directory; with one, a generated config (in a temporary directory)
  * extending it, with emit off, the pipeline as its only file, and the project's @types directories
  * as type roots unless the project sets its own. Not cached: native tsc takes well under a second.
  */
@@ -375,7 +399,6 @@ function checkWithTsc(
   file: string,
   found: TypeScriptPackage,
   tsconfig: string | undefined,
-  workDir: string,
   started: number,
 ): TypeCheckOutcome {
   const tsc = found.tsc!;
@@ -401,8 +424,7 @@ function checkWithTsc(
     } catch {
       // reported by the check itself
     }
-    generated = join(workDir, `tsconfig.${randomUUID()}.json`);
-    mkdirSync(workDir, { recursive: true, mode: 0o700 });
+    generated = join(mkdtempSync(join(tmpdir(), "weir-tsc-")), "tsconfig.json");
     writeFileSync(
       generated,
       JSON.stringify({
@@ -424,7 +446,7 @@ function checkWithTsc(
   try {
     r = run(args, cwd);
   } finally {
-    if (generated !== undefined) rmSync(generated, { force: true });
+    if (generated !== undefined) rmSync(dirname(generated), { recursive: true, force: true });
   }
   const ms = performance.now() - started;
   if (r.error !== undefined)

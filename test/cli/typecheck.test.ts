@@ -4,7 +4,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import {
@@ -75,6 +75,20 @@ test("errors come back one per line as file:line:col: error TSnnnn: message; a p
   writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: { strict: true } }));
   const strict = typeCheckPipeline(file, { cacheDir: cache });
   assert.equal(strict.kind, "failed");
+});
+
+test("a cache directory others can write to is not used", (t) => {
+  const dir = tempDir(t, "weir-tc-");
+  const cache = join(dir, "cache");
+  mkdirSync(cache);
+  chmodSync(cache, 0o777);
+  const file = join(dir, "p.ts");
+  writeFileSync(file, "export const n: number = 1;\n");
+  for (let i = 0; i < 2; i++) {
+    const outcome = typeCheckPipeline(file, { cacheDir: cache });
+    assert.equal(outcome.kind === "passed" && outcome.cached, false);
+  }
+  assert.deepEqual(readdirSync(cache), []);
 });
 
 test("--no-typecheck and WEIR_TYPECHECK=0 turn the check off", () => {
