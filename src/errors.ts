@@ -22,6 +22,8 @@ export const ErrorCodes = {
   PIPELINE_RUNNING: "PIPELINE_RUNNING",
   /** A checkpoint holds state of steps that changed or went away since it was written. */
   INCOMPATIBLE_STATE: "INCOMPATIBLE_STATE",
+  /** A run stopped because too many of its records became dead letters (its max dead-letter ratio). */
+  DEAD_LETTER_RATIO: "DEAD_LETTER_RATIO",
   IO: "IO",
   /** A Kafka cluster could not be reached or refused a request. */
   BROKER: "BROKER",
@@ -41,6 +43,7 @@ const USER_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "INVALID_PIPELINE",
   "INCOMPATIBLE_STATE",
   "PIPELINE_RUNNING",
+  "DEAD_LETTER_RATIO",
 ]);
 
 export class WeirError extends Error {

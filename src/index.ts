@@ -35,4 +35,5 @@ export { describeGraph, formatGraph } from "./graph/graph.js";
 export type { AggregateSpec } from "./operators/aggregations.js";
 export type { SyncResult, AsyncCallbacksAreNotSupported } from "./operators/sync-only.js";
 export { TestDriver, type OutputRecord, type RejectedRecord } from "./testing/driver.js";
+export type { FailingStep } from "./runtime/dead-letters.js";
 export { WeirError, type ErrorCode } from "./errors.js";

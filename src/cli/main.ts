@@ -119,6 +119,20 @@ function oneLine(text: string): string {
     .join(" ");
 }
 
+/** The stack of `err` and of each error in its cause chain (`caused by: ...`), for --debug. */
+function errorChain(err: unknown): string {
+  let text = "";
+  const seen = new Set<unknown>();
+  let e: unknown = err;
+  for (let depth = 0; depth < 10 && e !== undefined && !seen.has(e); depth++) {
+    seen.add(e);
+    const stack = e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e);
+    text += `${depth === 0 ? "" : "caused by: "}${stack}\n`;
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return text;
+}
+
 /** Print an error the way the contract says and return the exit code. */
 function reportError(
   err: unknown,
@@ -136,7 +150,7 @@ function reportError(
   }
   if (err instanceof UserError) {
     process.stderr.write(`weir: ${oneLine(err.message)}\n`);
-    if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
+    if (debug) process.stderr.write(errorChain(err));
     return err.exitCode;
   }
   // The environment failing in a way Weir understands (a store that is down, a corrupt file): one line.
@@ -146,7 +160,7 @@ function reportError(
   }
   if (err instanceof WeirError && err.isUserError) {
     process.stderr.write(`weir: ${oneLine(err.message)}\n`);
-    if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
+    if (debug) process.stderr.write(errorChain(err));
     return err.code === "USAGE" ? EXIT_USAGE : EXIT_FAILURE;
   }
   // The environment failing in an understandable way (permissions, full disk): one line.
@@ -172,8 +186,7 @@ function reportError(
     process.stderr.write(`weir: ${oneLine(err.message)} (run with --debug for details)\n`);
     return EXIT_FAILURE;
   }
-  const stack = err instanceof Error ? (err.stack ?? String(err)) : String(err);
-  process.stderr.write(`weir: unexpected error (this is a bug; please report it):\n${stack}\n`);
+  process.stderr.write(`weir: unexpected error (this is a bug; please report it):\n${errorChain(err)}`);
   return EXIT_FAILURE;
 }
 

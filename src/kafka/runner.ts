@@ -31,6 +31,13 @@ import {
 import type { RunSummary } from "../runtime/runner.js";
 import { LakeOutputs, TableOutputs } from "../runtime/storage-outputs.js";
 import { Task, type StepMetrics } from "../runtime/task.js";
+import {
+  deadLetterRatioExceeded,
+  failingStepMessage,
+  ratioExceededError,
+  type DeadLetterLimit,
+  type DeadLetterWatch,
+} from "../runtime/dead-letters.js";
 import type { OutputCollector } from "../operators/types.js";
 import { CHECKPOINT_TOPIC_CONFIG, checkpointTopic } from "./checkpoint-log.js";
 import { KafkaCluster, brokerError, parseBrokerUrl, type BrokerAddress } from "./connection.js";
@@ -76,6 +83,13 @@ export interface KafkaRunnerOptions {
    * and input positions start over; outputs are kept. Refused while the pipeline runs elsewhere.
    */
   fromScratch?: boolean;
+  /** Warnings: a step failing on every record (runtime/dead-letters.ts), once per step. Default: `logger`. */
+  warn?: (message: string) => void;
+  /**
+   * Commit a snapshot of every task and stop with a DEAD_LETTER_RATIO error once more than this
+   * share of the records the process's tasks read became dead letters (after `minRecords`).
+   */
+  deadLetterLimit?: DeadLetterLimit;
 }
 
 /** Where the plan's outputs go: nowhere (it only names topics, tables and datasets). */
@@ -109,6 +123,8 @@ export class KafkaRunner {
   private standingBy = false;
   private wake: (() => void) | undefined;
   private readonly startedAt = new Date();
+  /** Steps already reported failing on every record (by any task of this process). */
+  private readonly failingSteps = new Set<string>();
   private readonly meters: SessionMeters = {
     inputRate: new RateMeter(),
     outputRate: new RateMeter(),
@@ -478,6 +494,7 @@ export class KafkaRunner {
     );
     let end: SessionsEnd = "complete";
     while (settled < sessions.length) {
+      failure ??= this.watchDeadLetters(sessions);
       if (failure !== undefined || this.stopping || reassigned()) {
         end = this.stopping ? "stopped" : failure !== undefined ? "stopped" : "reassigned";
         for (const s of sessions) s.stop();
@@ -492,10 +509,32 @@ export class KafkaRunner {
       await this.waitFor(() => settled === sessions.length || failure !== undefined, 100);
     }
     await Promise.all(runs);
+    // Sessions that completed (--until-end) before the loop looked: their final counts.
+    failure ??= this.watchDeadLetters(sessions);
     this.retire(sessions);
     if (failure !== undefined) throw failure;
     if (end === "complete" && complete < sessions.length) end = this.stopping ? "stopped" : "reassigned";
     return end;
+  }
+
+  /**
+   * Warn about steps failing on every record (once per step for the process); past the dead-letter
+   * limit, the error the run stops with (the caller stops the sessions: each commits a snapshot).
+   */
+  private watchDeadLetters(sessions: readonly TaskSession[]): WeirError | undefined {
+    const watches: DeadLetterWatch[] = [];
+    for (const s of sessions) if (s.task instanceof Task) watches.push(s.task.deadLetterWatch);
+    const warn = this.options.warn ?? this.logger;
+    const dlq = this.plan.deadLetterTopic;
+    for (const w of watches)
+      for (const f of w.takeWarnings()) {
+        if (this.failingSteps.has(f.step)) continue;
+        this.failingSteps.add(f.step);
+        warn(failingStepMessage(this.definition.name, dlq, f));
+      }
+    const limit = this.options.deadLetterLimit;
+    const exceeded = limit === undefined ? undefined : deadLetterRatioExceeded(limit, watches);
+    return exceeded === undefined ? undefined : ratioExceededError(this.definition.name, dlq, exceeded);
   }
 
   /** Close the sessions and keep their counts. */

@@ -24,6 +24,12 @@ import { Task } from "./task.js";
 import { resolveInputFiles, type TopicFile } from "./file-inputs.js";
 import { DEFAULT_CHUNK_BYTES, LineFile } from "../util/lines.js";
 import type { StateChanges } from "./step-identity.js";
+import {
+  deadLetterRatioExceeded,
+  failingStepMessage,
+  ratioExceededError,
+  type DeadLetterLimit,
+} from "./dead-letters.js";
 
 export interface RunnerOptions {
   log: EmbeddedLog;
@@ -56,6 +62,16 @@ export interface RunnerOptions {
   fromScratch?: boolean;
   /** Called once the pipeline has recovered (or started fresh) and begins reading its input. */
   onStarted?: () => void;
+  /**
+   * Warnings: a step failing on every record (runtime/dead-letters.ts), once per step. Default:
+   * `logger`.
+   */
+  warn?: (message: string) => void;
+  /**
+   * Checkpoint and stop with a DEAD_LETTER_RATIO error once more than this share (0-1) of the
+   * records read became dead letters, evaluated after `minRecords` (default 1000) records.
+   */
+  deadLetterLimit?: DeadLetterLimit;
 }
 
 export interface RunSummary {
@@ -257,6 +273,24 @@ export class Runner {
       this.outputRate.mark(produced, now);
       if (oldestAppendTime > 0) this.latency.record(now - oldestAppendTime);
     }
+    await this.watchDeadLetters();
+  }
+
+  /**
+   * After a batch (positions account for it): warn about steps failing on every record; past the
+   * dead-letter limit, checkpoint what was done and stop the run with the reason.
+   */
+  private async watchDeadLetters(): Promise<void> {
+    const watch = this.task.deadLetterWatch;
+    if (watch.deadLetters === 0) return;
+    const warn = this.options.warn ?? this.logger;
+    for (const f of watch.takeWarnings())
+      warn(failingStepMessage(this.definition.name, this.task.deadLetterTopic, f));
+    const limit = this.options.deadLetterLimit;
+    const exceeded = limit === undefined ? undefined : deadLetterRatioExceeded(limit, [watch]);
+    if (exceeded === undefined) return;
+    await this.checkpoint();
+    throw ratioExceededError(this.definition.name, this.task.deadLetterTopic, exceeded);
   }
 
   private async runFile(path: string, cp: Checkpoint | undefined): Promise<boolean> {

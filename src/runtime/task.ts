@@ -28,6 +28,7 @@ import { SessionAggregateOperator } from "../operators/session-aggregate.js";
 import { WindowAggregateOperator, type Clock } from "../operators/window-aggregate.js";
 import { IntervalJoinOperator, type WatermarkOrigin } from "../operators/interval-join.js";
 import { ExchangeReceiver, ExchangeSender, repartitionTopic } from "../operators/exchange.js";
+import { DeadLetterWatch } from "./dead-letters.js";
 import {
   matchCheckpointedSteps,
   stepIdentities,
@@ -115,6 +116,11 @@ export class Task {
   private readonly senders: ExchangeSender[] = [];
   /** endOfInput() ran and no input came since: the sources stand at +infinity. */
   private ended = false;
+  /** Steps failing on every record, and the dead-letter ratio (runtime/dead-letters.ts). */
+  readonly deadLetterWatch = new DeadLetterWatch(
+    (id) => this.steps.find((s) => s.node.id === id)?.counters,
+    () => this.recordsRead(),
+  );
 
   constructor(
     readonly graph: PipelineGraph,
@@ -159,6 +165,7 @@ export class Task {
     const deadLetter = (ctx: RecordContext, reason: string, stepId: string) => {
       this.deadLetters++;
       this.deadLettersByStep.set(stepId, (this.deadLettersByStep.get(stepId) ?? 0) + 1);
+      this.deadLetterWatch.record(stepId, reason);
       this.output.append(this.deadLetterTopic, null, envelope(reason, ctx), ctx.timestamp);
       if (deadLetterDataset !== undefined) {
         const { raw, topic, partition, offset } = ctx;
@@ -487,6 +494,13 @@ export class Task {
     for (const s of this.sources) if (s.watermark < w) w = s.watermark;
     for (const r of this.receivers) if (r.watermark < w) w = r.watermark;
     return this.sources.length === 0 ? -Infinity : w;
+  }
+
+  /** Input records read: those of the first source of each input topic. */
+  recordsRead(): number {
+    let n = 0;
+    for (const sources of this.sourcesByTopic.values()) n += sources[0].counters.recordsIn;
+    return n;
   }
 
   stateSize(): number {

@@ -11,6 +11,7 @@
 import type { PipelineDefinition } from "../api/pipeline.js";
 import { Task, type TaskState } from "../runtime/task.js";
 import type { StateChanges } from "../runtime/step-identity.js";
+import type { FailingStep } from "../runtime/dead-letters.js";
 import type { OutputCollector } from "../operators/types.js";
 import type { RecordContext } from "../graph/graph.js";
 
@@ -171,6 +172,15 @@ export class TestDriver {
 
   deadLetters(): RejectedRecord[] {
     return this.allValues<RejectedRecord>(this.task.deadLetterTopic);
+  }
+
+  /**
+   * Steps found failing on every record — at least their first (or a later run of) 100 records all
+   * became dead letters — with the most common reason: what `weir run` warns about. Empty when no
+   * step did.
+   */
+  failingSteps(): FailingStep[] {
+    return [...this.task.deadLetterWatch.allWarnings()];
   }
 
   lateRecords(): RejectedRecord[] {

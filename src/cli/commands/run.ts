@@ -4,7 +4,7 @@
  * outputs flush, exit 0). SIGINT/SIGTERM finish the batch, checkpoint and exit 0. `--ui` serves the
  * dashboard from the same process while the pipeline runs.
  */
-import { Option, type Command } from "commander";
+import { InvalidArgumentError, Option, type Command } from "commander";
 import {
   UserError,
   info,
@@ -12,6 +12,7 @@ import {
   usageError,
   parseDurationMs,
   resolveDataDir,
+  warn,
   withLog,
   type GlobalOptions,
 } from "../common.js";
@@ -21,6 +22,8 @@ import { parseExtraOptions, resolvePipeline } from "../pipelines.js";
 import { examplesHelp } from "../examples-help.js";
 import { versionedDefinition } from "../../api/versions.js";
 import type { StateChanges } from "../../runtime/step-identity.js";
+import { NO_TYPECHECK_HELP, typeCheckEnabled } from "../typecheck.js";
+import type { DeadLetterLimit } from "../../runtime/dead-letters.js";
 
 interface RunOptions extends GlobalOptions {
   input?: string;
@@ -33,6 +36,21 @@ interface RunOptions extends GlobalOptions {
   fromScratch?: boolean;
   dropState?: string[];
   renameState?: Record<string, string>;
+  /** false with --no-typecheck. */
+  typecheck?: boolean;
+  maxDeadLetterRatio?: number;
+}
+
+/** Records read before --max-dead-letter-ratio is evaluated. */
+const DEAD_LETTER_MIN_RECORDS = 1000;
+
+/** `--max-dead-letter-ratio`: a share from 0 to 1 (`0.5`), or a percentage (`50%`). */
+export function parseRatio(value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*(%?)\s*$/.exec(value);
+  const ratio = m === null ? NaN : Number(m[1]) / (m[2] === "%" ? 100 : 1);
+  if (!(ratio >= 0 && ratio <= 1))
+    throw new InvalidArgumentError("expected a share of the records from 0 to 1, like 0.5 (or 50%).");
+  return ratio;
 }
 
 export function register(program: Command): void {
@@ -93,6 +111,12 @@ export function withRunOptions(command: Command): Command {
       "the dashboard's port with --ui (default 4040; 0: any free port)",
       intParser(0, 65535),
     )
+    .option(
+      "--max-dead-letter-ratio <ratio>",
+      `checkpoint and stop (exit 1) once more than this share of the records (0-1, e.g. 0.5) became dead letters; evaluated after ${DEAD_LETTER_MIN_RECORDS} records`,
+      parseRatio,
+    )
+    .option("--no-typecheck", NO_TYPECHECK_HELP)
     .allowUnknownOption(true)
     .allowExcessArguments(true);
 }
@@ -106,7 +130,9 @@ export async function runCommand(name: string, cmd: Command, version?: string): 
   if (opts.port !== undefined && opts.ui !== true)
     throw usageError("--port is the dashboard's port: give it with --ui");
   const broker = opts.broker ?? (process.env.WEIR_BROKER || undefined);
-  const resolved = await resolvePipeline(name, parseExtraOptions(cmd.args.slice(1)));
+  const resolved = await resolvePipeline(name, parseExtraOptions(cmd.args.slice(1)), {
+    typecheck: typeCheckEnabled(opts.typecheck),
+  });
   const definition =
     version === undefined ? resolved.definition : versionedDefinition(resolved.definition, version);
   const dataDir = resolveDataDir(opts);
@@ -132,6 +158,7 @@ export async function runCommand(name: string, cmd: Command, version?: string): 
               `${definition.name}: running on ${runner.task.inputTopics().join(", ")} in ${dataDir} (Ctrl-C to stop)`,
             );
         },
+        ...deadLetterOptions(opts),
       });
       await stopOnSignals(runner, async () => {
         const s = await runner.run();
@@ -173,6 +200,19 @@ function stateChanges(opts: RunOptions): StateChanges | undefined {
       "--from-scratch starts every step empty: --drop-state and --rename-state have nothing to do with it",
     );
   return { drop: opts.dropState, rename: opts.renameState };
+}
+
+/** Warnings on stderr whatever --quiet says, and the dead-letter limit of --max-dead-letter-ratio. */
+function deadLetterOptions(opts: RunOptions): {
+  warn: (message: string) => void;
+  deadLetterLimit?: DeadLetterLimit;
+} {
+  return {
+    warn: (m) => warn(m),
+    ...(opts.maxDeadLetterRatio === undefined
+      ? {}
+      : { deadLetterLimit: { maxRatio: opts.maxDeadLetterRatio, minRecords: DEAD_LETTER_MIN_RECORDS } }),
+  };
 }
 
 /** Run `fn` with SIGINT and SIGTERM asking `runner` to stop (it finishes the batch and checkpoints). */
@@ -244,6 +284,7 @@ async function runOnKafka(
     logger: (m) => info(m),
     fromScratch: opts.fromScratch === true,
     stateChanges: stateChanges(opts),
+    ...deadLetterOptions(opts),
   });
   await stopOnSignals(runner, async () => {
     const task = runner.currentTask;
