@@ -30,6 +30,10 @@ export const ENVIRONMENT: readonly EnvironmentVariable[] = [
     meaning: "the token weir dashboard requires when --token is not given",
   },
   {
+    name: "WEIR_TYPECHECK",
+    meaning: "0: do not type-check a TypeScript pipeline module before running it, as --no-typecheck does",
+  },
+  {
     name: "WEIR_DEBUG",
     meaning: "1: print the stack trace of every error, as --debug does",
   },

@@ -31,13 +31,13 @@ function weirCodeDirs(): string[] {
   return [join(root, "src") + sep, join(root, "dist") + sep];
 }
 
-const WEIR_DIRS = weirCodeDirs();
+const weirCodeDirectories = weirCodeDirs();
 
 /** `    at fn (/path/file.ts:8:21)` or `    at /path/file.ts:8:21` or `    at file:///path/file.ts:8:21`. */
 const FRAME = /^\s*at (?:.*? \()?(.+?):(\d+):(\d+)\)?$/;
 
 /** Is `file` the user's code (not Weir's, not Node's, not a dependency's)? */
-export function isUserFile(file: string, weirDirs: readonly string[] = WEIR_DIRS): boolean {
+export function isUserFile(file: string, weirDirs: readonly string[] = weirCodeDirectories): boolean {
   if (!isAbsolute(file)) return false; // node:internal/..., <anonymous>, data: URLs
   if (file.split(sep).includes("node_modules")) return false;
   return !weirDirs.some((d) => file.startsWith(d));
@@ -46,7 +46,7 @@ export function isUserFile(file: string, weirDirs: readonly string[] = WEIR_DIRS
 /** The first frame of `stack` in the user's code. */
 export function firstUserFrame(
   stack: string,
-  weirDirs: readonly string[] = WEIR_DIRS,
+  weirDirs: readonly string[] = weirCodeDirectories,
 ): SourceLocation | undefined {
   for (const text of stack.split("\n")) {
     const m = FRAME.exec(text);
