@@ -19,7 +19,12 @@ export default tseslint.config(
     // Build and docs scripts (build-web, screenshots) use a few more of Node's globals.
     files: ["scripts/**/*.mjs"],
     languageOptions: {
-      globals: { performance: "readonly", setTimeout: "readonly", AbortController: "readonly" },
+      globals: {
+        performance: "readonly",
+        setTimeout: "readonly",
+        clearTimeout: "readonly",
+        AbortController: "readonly",
+      },
     },
   },
 );
