@@ -18,6 +18,12 @@ export const ErrorCodes = {
   OFFSET_OUT_OF_RANGE: "OFFSET_OUT_OF_RANGE",
   CLOSED: "CLOSED",
   INVALID_PIPELINE: "INVALID_PIPELINE",
+  /** A pipeline is running (another process holds it) and cannot be run again or reset meanwhile. */
+  PIPELINE_RUNNING: "PIPELINE_RUNNING",
+  /** A checkpoint holds state of steps that changed or went away since it was written. */
+  INCOMPATIBLE_STATE: "INCOMPATIBLE_STATE",
+  /** A run stopped because too many of its records became dead letters (its max dead-letter ratio). */
+  DEAD_LETTER_RATIO: "DEAD_LETTER_RATIO",
   IO: "IO",
   /** A Kafka cluster could not be reached or refused a request. */
   BROKER: "BROKER",
@@ -35,6 +41,9 @@ const USER_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "PARTITION_LOCKED",
   "OFFSET_OUT_OF_RANGE",
   "INVALID_PIPELINE",
+  "INCOMPATIBLE_STATE",
+  "PIPELINE_RUNNING",
+  "DEAD_LETTER_RATIO",
 ]);
 
 export class WeirError extends Error {

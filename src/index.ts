@@ -33,5 +33,7 @@ export { windows, type Window, type WindowSpec } from "./time/windows.js";
 export type { Key, RecordContext, EmitMode } from "./graph/graph.js";
 export { describeGraph, formatGraph } from "./graph/graph.js";
 export type { AggregateSpec } from "./operators/aggregations.js";
+export type { SyncResult, AsyncCallbacksAreNotSupported } from "./operators/sync-only.js";
 export { TestDriver, type OutputRecord, type RejectedRecord } from "./testing/driver.js";
+export type { FailingStep } from "./runtime/dead-letters.js";
 export { WeirError, type ErrorCode } from "./errors.js";

@@ -8,8 +8,9 @@
  *   emitted once when the window closes (`final`: the watermark passed its end):
  *   {"currency", "window_start", "window_end", "open", "high", "low", "close", "count"}.
  *   open is the rate of the earliest tick by event time and close that of the latest (ties: the
- *   first to arrive opens, the last to arrive closes), so ticks that arrive out of order (within the
- *   5 s bound) still land where they belong; ticks later than that go to `bitcoin.late`;
+ *   first to arrive opens, the last to arrive closes), so ticks that arrive out of order still land
+ *   where they belong; a tick whose window has already closed (the watermark, newest time minus
+ *   `maxOutOfOrderness`, passed its end) goes to `bitcoin.late`;
  * - topic `bpi_moving_average`: on every candle, the simple moving average of the currency's last
  *   `maCloses` (default 5) closes: {"currency", "window_start", "window_end", "close",
  *   "moving_average", "closes"} — `closes` is how many candles it averages (fewer than 5 for the

@@ -13,7 +13,8 @@
  * - versioned table `item_sales`, key `item_id`: {"item_id", "item_name", "total_quantity",
  *   "total_revenue", "sales", "first_sold_at", "last_sold_at"} — revenue is summed in whole cents
  *   (each sale's price rounded to the cent), so totals are exact; first/last are the earliest and
- *   latest `timestamp_dt` seen, whatever the arrival order; item_name is the latest sale's;
+ *   latest `timestamp_dt` seen, whatever the arrival order; item_name is the latest sale's by
+ *   event time (among sales at that same time, the last to arrive's), whatever the arrival order;
  * - lake dataset `item_sales_parsed` (JSON lines, so `timestamp_ms` stays a number): every valid
  *   sale with both `timestamp_ms` and `timestamp_dt` (ISO-8601 UTC), the seed's wide table.
  */
@@ -99,9 +100,13 @@ export function itemSales(options: Partial<ItemSalesOptions> = {}): PipelineDefi
           add: (acc, s) => {
             const t = s.timestamp_ms;
             if (acc.sales === 0 || t < acc.first) acc.first = t;
-            if (acc.sales === 0 || t > acc.last) acc.last = t;
+            // The name of the latest sale by event time (a tie: the last to arrive), so a sale
+            // that arrives late cannot bring back an old name.
+            if (acc.sales === 0 || t >= acc.last) {
+              acc.last = t;
+              acc.item_name = s.item_name;
+            }
             acc.item_id = s.item_id;
-            acc.item_name = s.item_name;
             acc.quantity += s.quantity;
             acc.cents += s.quantity * Math.round(s.price * 100);
             acc.sales += 1;

@@ -3,6 +3,7 @@
  */
 import { WeirError } from "../errors.js";
 import type { GraphNode, PipelineGraph } from "../graph/graph.js";
+import { ASYNC_NOT_SUPPORTED, isAsyncFunction } from "../operators/sync-only.js";
 
 const STEP_NAME = /^[A-Za-z0-9_.:\-/()]{1,100}$/;
 
@@ -76,5 +77,18 @@ export class GraphBuilder {
       deadLettersToLake,
       nodes: Object.freeze([...this.nodes]),
     });
+  }
+}
+
+/**
+ * Refuse an `async` user function (`what`, e.g. "the map function") of step `stepId` when the
+ * pipeline is built: steps are synchronous (src/operators/sync-only.ts).
+ */
+export function refuseAsync(stepId: string, what: string, fn: unknown): void {
+  if (isAsyncFunction(fn)) {
+    throw new WeirError(
+      "INVALID_PIPELINE",
+      `step ${stepId}: ${what} is an async function; ${ASYNC_NOT_SUPPORTED}`,
+    );
   }
 }

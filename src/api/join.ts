@@ -6,7 +6,7 @@ import { WeirError } from "../errors.js";
 import type { JoinNode, Key } from "../graph/graph.js";
 import type { JoinPick, JoinUnmatched } from "../operators/interval-join.js";
 import { parseDuration, type Duration } from "../util/duration.js";
-import type { GraphBuilder } from "./builder.js";
+import { refuseAsync, type GraphBuilder } from "./builder.js";
 import type { StepOptions } from "./stream.js";
 
 /** A joined record: the left record and its partner from the right stream. */
@@ -83,6 +83,8 @@ export function addJoin(
       "join on needs two functions: { left: (l) => key, right: (r) => key }",
     );
   const id = b.idFor("join", options.name);
+  refuseAsync(id, "the join's on.left function", on?.left);
+  refuseAsync(id, "the join's on.right function", on?.right);
   const node: JoinNode = {
     kind: "join",
     id,

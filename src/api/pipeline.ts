@@ -6,7 +6,8 @@ import { WeirError } from "../errors.js";
 import type { PipelineGraph } from "../graph/graph.js";
 import { normalizeZone, type Infer, type Schema } from "../schema/index.js";
 import { parseDuration } from "../util/duration.js";
-import { GraphBuilder } from "./builder.js";
+import { isAsyncFunction, isThenable, type SyncResult } from "../operators/sync-only.js";
+import { GraphBuilder, refuseAsync } from "./builder.js";
 import { Stream, type StepOptions } from "./stream.js";
 
 export const DEFAULT_MAX_OUT_OF_ORDERNESS_MS = 5000;
@@ -56,9 +57,13 @@ export interface PipelineOptions {
   tableStore?: string;
 }
 
-export function pipeline(
+/**
+ * A pipeline named `name`: `build` declares its sources and steps, synchronously (a step added
+ * after an `await` would be missing from the graph, so an async build is refused).
+ */
+export function pipeline<B = void>(
   name: string,
-  build: (p: PipelineContext) => void,
+  build: (p: PipelineContext) => SyncResult<B>,
   options: PipelineOptions = {},
 ): PipelineDefinition {
   if (!PIPELINE_NAME.test(name)) {
@@ -86,6 +91,7 @@ export function pipeline(
       if (!(maxOutOfOrdernessMs >= 0))
         throw new WeirError("INVALID_PIPELINE", `maxOutOfOrderness must be >= 0, got ${bound}`);
       const id = b.idFor(`source:${topic}`, options.name);
+      refuseAsync(id, "the eventTime function", options.eventTime);
       b.add({
         kind: "source",
         id,
@@ -99,12 +105,23 @@ export function pipeline(
     },
   };
   if (options.zone !== undefined) normalizeZone(options.zone); // an unknown zone fails here, with its name
-  build(p);
+  if (isAsyncFunction(build)) throw asyncBuild(name, undefined);
+  const built: unknown = build(p);
+  if (isThenable(built)) throw asyncBuild(name, built);
   return Object.freeze({
     name,
     graph: b.build(options.zone, options.deadLettersToLake ?? false),
     tableStore: options.tableStore,
   });
+}
+
+function asyncBuild(name: string, promise: unknown): WeirError {
+  if (promise instanceof Promise) promise.catch(() => {}); // refused already: its outcome does not matter
+  return new WeirError(
+    "INVALID_PIPELINE",
+    `pipeline ${name}: the build function is async (or returned a Promise); declare the sources and steps ` +
+      "synchronously: a step added after an await would be missing from the pipeline",
+  );
 }
 
 export function isPipelineDefinition(x: unknown): x is PipelineDefinition {

@@ -15,11 +15,12 @@ import {
   type AggregateFunction,
   type AggregateSpec,
 } from "../operators/aggregations.js";
+import type { SyncResult } from "../operators/sync-only.js";
 import { checkTableName } from "../sinks/table/common.js";
 import type { LakeFormat } from "../sinks/types.js";
 import type { Window, WindowSpec } from "../time/windows.js";
 import { parseDuration } from "../util/duration.js";
-import type { GraphBuilder } from "./builder.js";
+import { refuseAsync, type GraphBuilder } from "./builder.js";
 import {
   addJoin,
   nearestOptions,
@@ -68,18 +69,29 @@ export class Stream<T> {
   filter(predicate: (value: T, ctx: RecordContext) => boolean, options?: StepOptions): Stream<T>;
   filter(predicate: (value: T, ctx: RecordContext) => boolean, options: StepOptions = {}): Stream<T> {
     const id = this.b.idFor("filter", options.name);
+    refuseAsync(id, "the filter predicate", predicate);
     this.b.add({ kind: "filter", id, input: this.stepId, fn: predicate });
     return new Stream<T>(this.b, id);
   }
 
-  map<R>(fn: (value: T, ctx: RecordContext) => R, options: StepOptions = {}): Stream<R> {
+  /**
+   * A new value for each record. `fn` is synchronous: an async function (or one returning a
+   * Promise) is a compile error, refused when the pipeline is built, and a dead letter at run time.
+   */
+  map<R>(fn: (value: T, ctx: RecordContext) => SyncResult<R>, options: StepOptions = {}): Stream<R> {
     const id = this.b.idFor("map", options.name);
+    refuseAsync(id, "the map function", fn);
     this.b.add({ kind: "map", id, input: this.stepId, fn });
     return new Stream<R>(this.b, id);
   }
 
-  flatMap<R>(fn: (value: T, ctx: RecordContext) => Iterable<R>, options: StepOptions = {}): Stream<R> {
+  /** Zero or more values for each record: an array or a (synchronous) generator. */
+  flatMap<R>(
+    fn: (value: T, ctx: RecordContext) => Iterable<SyncResult<R>>,
+    options: StepOptions = {},
+  ): Stream<R> {
     const id = this.b.idFor("flatMap", options.name);
+    refuseAsync(id, "the flatMap function", fn);
     this.b.add({ kind: "flatMap", id, input: this.stepId, fn });
     return new Stream<R>(this.b, id);
   }
@@ -87,6 +99,7 @@ export class Stream<T> {
   /** Partition the stream by a key: what aggregations and windows are computed per. */
   keyBy<K extends Key>(fn: (value: T) => K, options: StepOptions = {}): KeyedStream<K, T> {
     const id = this.b.idFor("keyBy", options.name);
+    refuseAsync(id, "the keyBy function", fn);
     this.b.add({ kind: "keyBy", id, input: this.stepId, fn });
     return new KeyedStream<K, T>(this.b, id);
   }
@@ -145,6 +158,7 @@ export class Stream<T> {
       );
     }
     const id = this.b.idFor(`to:${topic}`, options.name);
+    refuseAsync(id, "the key function", options.key);
     this.b.add({ kind: "sink", id, input: this.stepId, topic, keyFn: options.key, partitions });
   }
 
@@ -166,6 +180,7 @@ export class Stream<T> {
       );
     }
     const id = this.b.idFor(`table:${table}`, options.name);
+    refuseAsync(id, "the key function", options.key);
     this.b.add({ kind: "table", id, input: this.stepId, table, versions, keyFn: options.key });
   }
 
@@ -216,22 +231,22 @@ export class KeyedStream<K extends Key, T> extends Stream<T> {
     return this.agg(countOf<T>(), options);
   }
   sum(field: (value: T) => number, options?: StepOptions): Table<K, number> {
-    return this.agg(sumOf(field), options);
+    return this.agg(sumOf(field), options, { "the field function of sum": field });
   }
   avg(field: (value: T) => number, options?: StepOptions): Table<K, number> {
-    return this.agg(avgOf(field), options);
+    return this.agg(avgOf(field), options, { "the field function of avg": field });
   }
   min(field: (value: T) => number, options?: StepOptions): Table<K, number> {
-    return this.agg(minOf(field), options);
+    return this.agg(minOf(field), options, { "the field function of min": field });
   }
   max(field: (value: T) => number, options?: StepOptions): Table<K, number> {
-    return this.agg(maxOf(field), options);
+    return this.agg(maxOf(field), options, { "the field function of max": field });
   }
   distinctCount(field: (value: T) => string | number, options?: StepOptions): Table<K, number> {
-    return this.agg(distinctCountOf(field), options);
+    return this.agg(distinctCountOf(field), options, { "the field function of distinctCount": field });
   }
   aggregate<A, R = A>(spec: AggregateSpec<T, A, R>, options?: StepOptions): Table<K, R> {
-    return this.agg(fromSpec(spec), options);
+    return this.agg(fromSpec(spec), options, specFunctions(spec));
   }
 
   window(spec: WindowSpec, options: WindowStepOptions = {}): WindowedStream<K, T> {
@@ -244,8 +259,13 @@ export class KeyedStream<K extends Key, T> extends Stream<T> {
     return new WindowedStream<K, T>(this.b, this.stepId, spec, lateness, options.name);
   }
 
-  private agg<R>(fn: AggregateFunction<T, any, R>, options: StepOptions = {}): Table<K, R> {
+  private agg<R>(
+    fn: AggregateFunction<T, any, R>,
+    options: StepOptions = {},
+    userFunctions: UserFunctions = {},
+  ): Table<K, R> {
     const id = this.b.idFor(fn.name, options.name);
+    refuseAsyncFunctions(id, userFunctions);
     this.b.add({ kind: "aggregate", id, input: this.stepId, fn, window: undefined, allowedLatenessMs: 0 });
     return new Table<K, R>(this.b, id);
   }
@@ -265,25 +285,29 @@ export class WindowedStream<K extends Key, T> {
     return this.agg(countOf<T>(), options);
   }
   sum(field: (value: T) => number, options?: StepOptions): WindowedTable<K, number> {
-    return this.agg(sumOf(field), options);
+    return this.agg(sumOf(field), options, { "the field function of sum": field });
   }
   avg(field: (value: T) => number, options?: StepOptions): WindowedTable<K, number> {
-    return this.agg(avgOf(field), options);
+    return this.agg(avgOf(field), options, { "the field function of avg": field });
   }
   min(field: (value: T) => number, options?: StepOptions): WindowedTable<K, number> {
-    return this.agg(minOf(field), options);
+    return this.agg(minOf(field), options, { "the field function of min": field });
   }
   max(field: (value: T) => number, options?: StepOptions): WindowedTable<K, number> {
-    return this.agg(maxOf(field), options);
+    return this.agg(maxOf(field), options, { "the field function of max": field });
   }
   distinctCount(field: (value: T) => string | number, options?: StepOptions): WindowedTable<K, number> {
-    return this.agg(distinctCountOf(field), options);
+    return this.agg(distinctCountOf(field), options, { "the field function of distinctCount": field });
   }
   aggregate<A, R = A>(spec: AggregateSpec<T, A, R>, options?: StepOptions): WindowedTable<K, R> {
-    return this.agg(fromSpec(spec), options);
+    return this.agg(fromSpec(spec), options, specFunctions(spec));
   }
 
-  private agg<R>(fn: AggregateFunction<T, any, R>, options: StepOptions = {}): WindowedTable<K, R> {
+  private agg<R>(
+    fn: AggregateFunction<T, any, R>,
+    options: StepOptions = {},
+    userFunctions: UserFunctions = {},
+  ): WindowedTable<K, R> {
     if (this.spec.type === "session" && !fn.merge) {
       throw new WeirError(
         "INVALID_PIPELINE",
@@ -291,6 +315,7 @@ export class WindowedStream<K extends Key, T> {
       );
     }
     const id = this.b.idFor(`window-${fn.name}`, options.name ?? this.name);
+    refuseAsyncFunctions(id, userFunctions);
     this.b.add({
       kind: "aggregate",
       id,
@@ -354,6 +379,25 @@ export class WindowedTable<K extends Key, V> {
   }
 }
 
+/** A step's user functions by what messages call them ("the field function of sum"). */
+type UserFunctions = Record<string, unknown>;
+
+function refuseAsyncFunctions(stepId: string, fns: UserFunctions): void {
+  for (const what in fns) refuseAsync(stepId, what, fns[what]);
+}
+
+function specFunctions(spec: AggregateSpec<any, any, any>): UserFunctions {
+  const { init, add, merge, result, save, load } = spec;
+  return {
+    "aggregate's init": init,
+    "aggregate's add": add,
+    "aggregate's merge": merge,
+    "aggregate's result": result,
+    "aggregate's save": save,
+    "aggregate's load": load,
+  };
+}
+
 const EMIT_MODES: readonly EmitMode[] = ["crossing", "changes", "final"];
 
 function emitStep<R>(
@@ -377,6 +421,7 @@ function emitStep<R>(
     );
   }
   const id = b.idFor(predicate ? "when" : "updates", name);
+  refuseAsync(id, "the when predicate", predicate);
   b.add({ kind: "emit", id, input, mode, predicate });
   return new Stream<R>(b, id);
 }

@@ -75,11 +75,14 @@ export const BROKER_OPTION_HELP =
 // ---------------------------------------------------------------------------------------------
 // Errors
 
-/** A mistake of the user: main prints `weir: <message>` (no stack) and exits with `exitCode`. */
+/**
+ * A mistake of the user: main prints `weir: <message>` (no stack) and exits with `exitCode`. A
+ * `cause` (the error behind it) is printed, with its stack, under --debug.
+ */
 export class UserError extends Error {
   readonly exitCode: number;
-  constructor(message: string, exitCode = 1) {
-    super(message);
+  constructor(message: string, exitCode = 1, options: { cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "UserError";
     this.exitCode = exitCode;
   }

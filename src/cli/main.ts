@@ -17,6 +17,8 @@ import {
   setQuiet,
   type GlobalOptions,
 } from "./common.js";
+import { environmentHelp } from "./environment.js";
+import { loadExamplesForHelp } from "./examples-help.js";
 import { stopWhenNpmGoesAway } from "./parent-watch.js";
 
 /** Sub-commands, in the order `weir --help` lists them: each is src/cli/commands/<name>.ts. */
@@ -27,6 +29,7 @@ const COMMANDS: readonly string[] = [
   "consume",
   "run",
   "describe",
+  "reset",
   "generate",
   "demo",
   "table",
@@ -64,8 +67,7 @@ async function createProgram(): Promise<Command> {
     })
     .addHelpText(
       "after",
-      "\nEnvironment:\n  WEIR_DATA_DIR  data directory when --data-dir is not given (default ./.weir)\n" +
-        "  WEIR_BROKER    a Kafka cluster (kafka://host:port) for topics, produce and consume when --broker is not given\n" +
+      `\n${environmentHelp()}\n` +
         "\nExit codes: 0 ok, 1 failure, 2 usage error.\nRun `weir help <command>` for a command's options.",
     );
 
@@ -118,6 +120,20 @@ function oneLine(text: string): string {
     .join(" ");
 }
 
+/** The stack of `err` and of each error in its cause chain (`caused by: ...`), for --debug. */
+function errorChain(err: unknown): string {
+  let text = "";
+  const seen = new Set<unknown>();
+  let e: unknown = err;
+  for (let depth = 0; depth < 10 && e !== undefined && !seen.has(e); depth++) {
+    seen.add(e);
+    const stack = e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e);
+    text += `${depth === 0 ? "" : "caused by: "}${stack}\n`;
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return text;
+}
+
 /** Print an error the way the contract says and return the exit code. */
 function reportError(
   err: unknown,
@@ -127,14 +143,15 @@ function reportError(
 ): number {
   if (err instanceof CommanderError) {
     if (err.code === "commander.helpDisplayed" || err.code === "commander.version") return EXIT_OK;
-    if (err.code === "commander.help") return EXIT_USAGE; // help shown because a sub-command is missing
+    // `weir help [command]` (exit code 0), or help shown because a sub-command is missing (1).
+    if (err.code === "commander.help") return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
     const where = program ? commandPath(program, args) : "weir";
     process.stderr.write(`weir: ${oneLine(err.message)} (see \`${where} --help\`)\n`);
     return EXIT_USAGE;
   }
   if (err instanceof UserError) {
     process.stderr.write(`weir: ${oneLine(err.message)}\n`);
-    if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
+    if (debug) process.stderr.write(errorChain(err));
     return err.exitCode;
   }
   // The environment failing in a way Weir understands (a store that is down, a corrupt file): one line.
@@ -144,7 +161,7 @@ function reportError(
   }
   if (err instanceof WeirError && err.isUserError) {
     process.stderr.write(`weir: ${oneLine(err.message)}\n`);
-    if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
+    if (debug) process.stderr.write(errorChain(err));
     return err.code === "USAGE" ? EXIT_USAGE : EXIT_FAILURE;
   }
   // The environment failing in an understandable way (permissions, full disk): one line.
@@ -170,8 +187,7 @@ function reportError(
     process.stderr.write(`weir: ${oneLine(err.message)} (run with --debug for details)\n`);
     return EXIT_FAILURE;
   }
-  const stack = err instanceof Error ? (err.stack ?? String(err)) : String(err);
-  process.stderr.write(`weir: unexpected error (this is a bug; please report it):\n${stack}\n`);
+  process.stderr.write(`weir: unexpected error (this is a bug; please report it):\n${errorChain(err)}`);
   return EXIT_FAILURE;
 }
 
@@ -184,6 +200,7 @@ async function main(argv: readonly string[] = process.argv): Promise<number> {
   let code: number;
   try {
     program = await createProgram();
+    if (args.some((a) => a === "-h" || a === "--help" || a === "help")) await loadExamplesForHelp();
     await program.parseAsync(args, { from: "user" });
     code = typeof process.exitCode === "number" ? process.exitCode : EXIT_OK;
   } catch (err) {

@@ -5,9 +5,10 @@
  */
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import { isPipelineDefinition, type PipelineDefinition } from "../api/pipeline.js";
 import { UserError, usageError } from "./common.js";
+import { importPipelineModule, pipelineLoadError } from "./pipeline-module.js";
+import { checkTypesOrExplain } from "./typecheck.js";
 
 export interface ResolvedPipeline {
   definition: PipelineDefinition;
@@ -29,9 +30,15 @@ export function parseExtraOptions(args: readonly string[]): Record<string, strin
   return out;
 }
 
+export interface ResolveOptions {
+  /** Type-check a TypeScript module before loading it (src/cli/typecheck.ts); default false. */
+  typecheck?: boolean;
+}
+
 export async function resolvePipeline(
   name: string,
   extra: Record<string, string>,
+  options: ResolveOptions = {},
 ): Promise<ResolvedPipeline> {
   const { EXAMPLES, findExample } = await import("../../examples/index.js");
   const example = findExample(name);
@@ -52,20 +59,19 @@ export async function resolvePipeline(
       `no pipeline file ${path} and no built-in example named ${JSON.stringify(name)} (built-in: ${EXAMPLES.map((e) => e.name).join(", ")})`,
     );
   }
-  const { tsImport } = await import("tsx/esm/api");
-  let mod: { default?: unknown };
-  try {
-    mod = (await tsImport(pathToFileURL(path).href, import.meta.url)) as { default?: unknown };
-  } catch (err) {
-    throw new UserError(`cannot load pipeline ${path}: ${(err as Error).message.split("\n")[0]}`);
-  }
+  if (options.typecheck === true) checkTypesOrExplain(path);
+  const mod = await importPipelineModule(path);
   let exported = mod.default;
   // tsx may wrap a CommonJS-style default once more.
   if (exported && typeof exported === "object" && "default" in exported && !isPipelineDefinition(exported))
     exported = (exported as { default: unknown }).default;
-  if (typeof exported === "function")
-    exported = await (exported as (o: Record<string, string>) => unknown)(extra);
-  else if (Object.keys(extra).length > 0)
+  if (typeof exported === "function") {
+    try {
+      exported = await (exported as (o: Record<string, string>) => unknown)(extra);
+    } catch (err) {
+      throw pipelineLoadError(path, err, { fromOptions: Object.keys(extra).length > 0 });
+    }
+  } else if (Object.keys(extra).length > 0)
     throw usageError(
       `unknown option(s) ${Object.keys(extra)
         .map((k) => `--${k}`)

@@ -263,6 +263,16 @@ export class KafkaCluster {
     }
   }
 
+  /** How many members a consumer group has now (0 when it is empty or does not exist). */
+  async groupMembers(group: string): Promise<number> {
+    try {
+      const groups = await this.admin.describeGroups({ groups: [group] });
+      return groups.get(group)?.members.size ?? 0;
+    } catch (err) {
+      throw brokerError(this.address, `describing consumer group ${group}`, err);
+    }
+  }
+
   /** Earliest and latest (read-committed: last stable) offset of every partition of a topic. */
   async describeTopic(topic: string): Promise<KafkaTopicInfo | undefined> {
     const md = await this.topicMetadata(topic);

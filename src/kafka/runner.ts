@@ -16,6 +16,8 @@
  *   Tables and lake have one writer: the tasks send their updates through the storage topic to the
  *   storage writer, in the process holding task 0 (storage-writer.ts).
  */
+import { pipelineGroup, resetPipelineOnKafka } from "./reset.js";
+import type { StateChanges } from "../runtime/step-identity.js";
 import type { PipelineDefinition } from "../api/pipeline.js";
 import { WeirError, isWeirError } from "../errors.js";
 import type { OutputListener } from "../runtime/log-outputs.js";
@@ -29,6 +31,13 @@ import {
 import type { RunSummary } from "../runtime/runner.js";
 import { LakeOutputs, TableOutputs } from "../runtime/storage-outputs.js";
 import { Task, type StepMetrics } from "../runtime/task.js";
+import {
+  deadLetterRatioExceeded,
+  failingStepMessage,
+  ratioExceededError,
+  type DeadLetterLimit,
+  type DeadLetterWatch,
+} from "../runtime/dead-letters.js";
 import type { OutputCollector } from "../operators/types.js";
 import { CHECKPOINT_TOPIC_CONFIG, checkpointTopic } from "./checkpoint-log.js";
 import { KafkaCluster, brokerError, parseBrokerUrl, type BrokerAddress } from "./connection.js";
@@ -67,6 +76,20 @@ export interface KafkaRunnerOptions {
   idleTimeoutMs?: number;
   /** Called with every Task the runner creates (one per task, again after each recovery). */
   onTask?: (task: Task) => void;
+  /** What to do with checkpointed state of steps that changed (`--drop-state`, `--rename-state`). */
+  stateChanges?: StateChanges;
+  /**
+   * Delete the pipeline's checkpoint and internal topics first (`weir run --from-scratch`): its state
+   * and input positions start over; outputs are kept. Refused while the pipeline runs elsewhere.
+   */
+  fromScratch?: boolean;
+  /** Warnings: a step failing on every record (runtime/dead-letters.ts), once per step. Default: `logger`. */
+  warn?: (message: string) => void;
+  /**
+   * Commit a snapshot of every task and stop with a DEAD_LETTER_RATIO error once more than this
+   * share of the records the process's tasks read became dead letters (after `minRecords`).
+   */
+  deadLetterLimit?: DeadLetterLimit;
 }
 
 /** Where the plan's outputs go: nowhere (it only names topics, tables and datasets). */
@@ -83,6 +106,8 @@ export class KafkaRunner {
   private cluster: KafkaCluster | undefined;
   private membership: PipelineMembership | undefined;
   private sessions: TaskSession[] = [];
+  /** `fromScratch` was done (once: not again when a session starts over after an outage). */
+  private resetDone = false;
   /** Sessions of earlier assignments: their counters still count. */
   private retired = { recordsIn: 0, recordsOut: 0, checkpoints: 0, deadLetters: 0, lateRecords: 0 };
   /** The cluster answered at least once (later failures are outages to wait out). */
@@ -98,6 +123,8 @@ export class KafkaRunner {
   private standingBy = false;
   private wake: (() => void) | undefined;
   private readonly startedAt = new Date();
+  /** Steps already reported failing on every record (by any task of this process). */
+  private readonly failingSteps = new Set<string>();
   private readonly meters: SessionMeters = {
     inputRate: new RateMeter(),
     outputRate: new RateMeter(),
@@ -237,12 +264,20 @@ export class KafkaRunner {
       idleTimeoutMs: this.options.idleTimeoutMs ?? 5000,
       maxBatch: this.options.maxBatch ?? 2000,
       onOutput: this.options.onOutput,
+      stateChanges: this.options.stateChanges,
     };
   }
 
   /** One connection to the cluster: recover, then process until done, stopped or failed. */
   private async session(): Promise<boolean> {
     const cluster = (this.cluster = new KafkaCluster(this.address));
+    if (this.options.fromScratch === true && !this.resetDone) {
+      const deleted = await resetPipelineOnKafka(cluster, this.definition.graph);
+      this.resetDone = true;
+      this.logger(
+        `${this.definition.name}: starting from scratch (${deleted.length > 0 ? `deleted ${deleted.join(", ")}` : "no checkpoint yet"}; outputs kept)`,
+      );
+    }
     // Topics: inputs (created empty when missing), outputs, and the internal ones.
     for (const topic of this.plan.inputTopics())
       this.partitionCounts.set(topic, await cluster.ensureTopic(topic, { partitions: 1 }));
@@ -260,7 +295,7 @@ export class KafkaRunner {
     for (const topic of this.plan.inputTopics()) inputs[topic] = 1;
     const checkpoints = checkpointTopic(name);
     await this.cluster!.ensureTopic(checkpoints, { partitions: 1, config: CHECKPOINT_TOPIC_CONFIG });
-    const membership = (this.membership = new PipelineMembership(this.address, `weir.${name}`));
+    const membership = (this.membership = new PipelineMembership(this.address, pipelineGroup(name)));
     await membership.join(Object.keys(inputs));
     const active = await membership.waitUntilActive(
       inputs,
@@ -319,7 +354,7 @@ export class KafkaRunner {
     if (storage !== undefined)
       await cluster.ensureTopic(storageCheckpoints, { partitions: 1, config: CHECKPOINT_TOPIC_CONFIG });
 
-    const membership = (this.membership = new PipelineMembership(this.address, `weir.${name}`, {
+    const membership = (this.membership = new PipelineMembership(this.address, pipelineGroup(name), {
       assigner: tasksAcrossMembers,
     }));
     const inputTopics = this.plan.inputTopics();
@@ -459,6 +494,7 @@ export class KafkaRunner {
     );
     let end: SessionsEnd = "complete";
     while (settled < sessions.length) {
+      failure ??= this.watchDeadLetters(sessions);
       if (failure !== undefined || this.stopping || reassigned()) {
         end = this.stopping ? "stopped" : failure !== undefined ? "stopped" : "reassigned";
         for (const s of sessions) s.stop();
@@ -473,10 +509,32 @@ export class KafkaRunner {
       await this.waitFor(() => settled === sessions.length || failure !== undefined, 100);
     }
     await Promise.all(runs);
+    // Sessions that completed (--until-end) before the loop looked: their final counts.
+    failure ??= this.watchDeadLetters(sessions);
     this.retire(sessions);
     if (failure !== undefined) throw failure;
     if (end === "complete" && complete < sessions.length) end = this.stopping ? "stopped" : "reassigned";
     return end;
+  }
+
+  /**
+   * Warn about steps failing on every record (once per step for the process); past the dead-letter
+   * limit, the error the run stops with (the caller stops the sessions: each commits a snapshot).
+   */
+  private watchDeadLetters(sessions: readonly TaskSession[]): WeirError | undefined {
+    const watches: DeadLetterWatch[] = [];
+    for (const s of sessions) if (s.task instanceof Task) watches.push(s.task.deadLetterWatch);
+    const warn = this.options.warn ?? this.logger;
+    const dlq = this.plan.deadLetterTopic;
+    for (const w of watches)
+      for (const f of w.takeWarnings()) {
+        if (this.failingSteps.has(f.step)) continue;
+        this.failingSteps.add(f.step);
+        warn(failingStepMessage(this.definition.name, dlq, f));
+      }
+    const limit = this.options.deadLetterLimit;
+    const exceeded = limit === undefined ? undefined : deadLetterRatioExceeded(limit, watches);
+    return exceeded === undefined ? undefined : ratioExceededError(this.definition.name, dlq, exceeded);
   }
 
   /** Close the sessions and keep their counts. */

@@ -135,6 +135,9 @@ export class StorageWriterTask implements RunnableTask {
     };
   }
 
+  /** The storage writer has one fixed step: nothing for --drop-state/--rename-state to do here. */
+  readonly restoreNotes: readonly string[] = [];
+
   restore(state: TaskState): void {
     for (const [table, seq] of Object.entries(state.tables ?? {})) this.seqs.set(table, seq);
     const saved = state.steps["storage-writer"] as { ended?: number[] } | undefined;

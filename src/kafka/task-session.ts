@@ -19,6 +19,7 @@
  * Starting the producer fences any older holder of the same transactional id and aborts its open
  * transaction, so a zombie cannot commit after a takeover.
  */
+import type { StateChanges } from "../runtime/step-identity.js";
 import { Producer } from "@platformatic/kafka";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { TopicPositions } from "../runtime/checkpoint.js";
@@ -57,6 +58,7 @@ export type RunnableTask = Pick<
   | "endOfInput"
   | "snapshot"
   | "restore"
+  | "restoreNotes"
   | "tableSeqs"
   | "continueTableSeq"
   | "watermark"
@@ -90,6 +92,8 @@ export interface SessionEnvironment {
   idleTimeoutMs: number;
   maxBatch: number;
   onOutput?: OutputListener;
+  /** What to do with checkpointed state of steps that changed (`--drop-state`, `--rename-state`). */
+  stateChanges?: StateChanges;
 }
 
 export interface TaskBinding {
@@ -327,7 +331,8 @@ export class TaskSession {
     this.commitsSinceSnapshot = 0;
     await this.binding.tables?.rollBackTo(snapshot.tables);
     await this.binding.lake?.rollBackTo(snapshot.lake);
-    this.task.restore(snapshot.task);
+    this.task.restore(snapshot.task, this.env.stateChanges);
+    for (const note of this.task.restoreNotes) this.env.logger(`${this.binding.label}: ${note}`);
     this.positions = structuredClone(snapshot.positions);
     for (const [topic, partitions] of Object.entries(this.binding.inputs)) {
       const parts = (this.positions[topic] ??= {});

@@ -2,11 +2,14 @@
  * Aggregate functions: how a keyed (and possibly windowed) aggregation folds records into an
  * accumulator. `add` returns the new accumulator, so immutable numbers and mutable objects both work.
  */
+import { isThenable, thenableResult, type SyncResult } from "./sync-only.js";
 import { StepFailure } from "./types.js";
 
 export interface AggregateFunction<T, A, R> {
   /** Shown by `weir describe` and used in default step names. */
   readonly name: string;
+  /** The field a built-in aggregation folds (`sum((e) => e.price)`): part of its state's identity. */
+  readonly field?: (value: T) => unknown;
   init(): A;
   add(acc: A, value: T): A;
   /** Combine two accumulators (session windows merge with it). */
@@ -18,31 +21,46 @@ export interface AggregateFunction<T, A, R> {
   load?(saved: unknown): A;
 }
 
-/** What users pass to `.aggregate(...)`. */
+/** What users pass to `.aggregate(...)`. Every function is synchronous (an accumulator is not a Promise). */
 export interface AggregateSpec<T, A, R = A> {
-  init: () => A;
+  init: () => SyncResult<A>;
   add: (acc: A, value: T) => A;
   merge?: (a: A, b: A) => A;
-  result?: (acc: A) => R;
+  result?: (acc: A) => SyncResult<R>;
   save?: (acc: A) => unknown;
   load?: (saved: unknown) => A;
 }
 
 const identity = <X>(x: X): X => x;
 
+/** `x`, unless the user function `what` returned a thenable: then the record fails (see sync-only.ts). */
+function sync<X>(x: X, what: string): X {
+  if (isThenable(x)) throw thenableResult(what, x);
+  return x;
+}
+
 export function fromSpec<T, A, R>(
   spec: AggregateSpec<T, A, R>,
   name = "aggregate",
 ): AggregateFunction<T, A, R> {
+  const { merge, result } = spec;
   return {
     name,
-    init: spec.init,
-    add: spec.add,
-    merge: spec.merge,
-    result: (spec.result ?? identity) as (acc: A) => R,
+    init: () => sync(spec.init() as A, `${name}'s init`),
+    add: (acc, value) => sync(spec.add(acc, value), `${name}'s add`),
+    merge: merge && ((a, b) => sync(merge.call(spec, a, b), `${name}'s merge`)),
+    result: result
+      ? (acc) => sync(result.call(spec, acc) as R, `${name}'s result`)
+      : (identity as (acc: A) => R),
     save: spec.save,
     load: spec.load,
   };
+}
+
+/** A field function whose thenable result fails the record (`sum` would add "[object Promise]"). */
+function field<T, F>(fn: (v: T) => F, aggregate: string): (v: T) => F {
+  const what = `the field function of ${aggregate}`;
+  return (v) => sync(fn(v), what);
 }
 
 export function countOf<T>(): AggregateFunction<T, number, number> {
@@ -55,11 +73,13 @@ export function countOf<T>(): AggregateFunction<T, number, number> {
   };
 }
 
-export function sumOf<T>(field: (v: T) => number): AggregateFunction<T, number, number> {
+export function sumOf<T>(fieldFn: (v: T) => number): AggregateFunction<T, number, number> {
+  const get = field(fieldFn, "sum");
   return {
     name: "sum",
+    field: fieldFn,
     init: () => 0,
-    add: (acc, v) => acc + field(v),
+    add: (acc, v) => acc + get(v),
     merge: (a, b) => a + b,
     result: identity,
   };
@@ -70,12 +90,14 @@ interface AvgAcc {
   count: number;
 }
 
-export function avgOf<T>(field: (v: T) => number): AggregateFunction<T, AvgAcc, number> {
+export function avgOf<T>(fieldFn: (v: T) => number): AggregateFunction<T, AvgAcc, number> {
+  const get = field(fieldFn, "avg");
   return {
     name: "avg",
+    field: fieldFn,
     init: () => ({ sum: 0, count: 0 }),
     add: (acc, v) => {
-      acc.sum += field(v);
+      acc.sum += get(v);
       acc.count += 1;
       return acc;
     },
@@ -84,11 +106,13 @@ export function avgOf<T>(field: (v: T) => number): AggregateFunction<T, AvgAcc, 
   };
 }
 
-export function minOf<T>(field: (v: T) => number): AggregateFunction<T, number, number> {
+export function minOf<T>(fieldFn: (v: T) => number): AggregateFunction<T, number, number> {
+  const get = field(fieldFn, "min");
   return {
     name: "min",
+    field: fieldFn,
     init: () => Infinity,
-    add: (acc, v) => Math.min(acc, field(v)),
+    add: (acc, v) => Math.min(acc, get(v)),
     merge: (a, b) => Math.min(a, b),
     result: identity,
     save: (acc) => (acc === Infinity ? null : acc),
@@ -96,11 +120,13 @@ export function minOf<T>(field: (v: T) => number): AggregateFunction<T, number, 
   };
 }
 
-export function maxOf<T>(field: (v: T) => number): AggregateFunction<T, number, number> {
+export function maxOf<T>(fieldFn: (v: T) => number): AggregateFunction<T, number, number> {
+  const get = field(fieldFn, "max");
   return {
     name: "max",
+    field: fieldFn,
     init: () => -Infinity,
-    add: (acc, v) => Math.max(acc, field(v)),
+    add: (acc, v) => Math.max(acc, get(v)),
     merge: (a, b) => Math.max(a, b),
     result: identity,
     save: (acc) => (acc === -Infinity ? null : acc),
@@ -109,12 +135,14 @@ export function maxOf<T>(field: (v: T) => number): AggregateFunction<T, number, 
 }
 
 export function distinctCountOf<T>(
-  field: (v: T) => string | number,
+  fieldFn: (v: T) => string | number,
 ): AggregateFunction<T, Set<string | number>, number> {
+  const get = field(fieldFn, "distinctCount");
   return {
     name: "distinctCount",
+    field: fieldFn,
     init: () => new Set(),
-    add: (acc, v) => acc.add(field(v)),
+    add: (acc, v) => acc.add(get(v)),
     merge: (a, b) => new Set([...a, ...b]),
     result: (acc) => acc.size,
     save: (acc) => Array.from(acc),

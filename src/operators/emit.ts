@@ -8,6 +8,7 @@
 import type { EmitMode, Key, RecordContext } from "../graph/graph.js";
 import type { Window } from "../time/windows.js";
 import type { Update, WindowedUpdate } from "../api/stream.js";
+import { isThenable, thenableResult } from "./sync-only.js";
 import { StepFailure, type Operator, type StepCounters, type UpdateConsumer } from "./types.js";
 
 export class EmitOperator implements UpdateConsumer {
@@ -39,7 +40,9 @@ export class EmitOperator implements UpdateConsumer {
 
   private test(value: unknown, key: Key): boolean {
     try {
-      return this.predicate!(value, key);
+      const pass = this.predicate!(value, key);
+      if (isThenable(pass)) throw thenableResult("the when predicate", pass);
+      return pass;
     } catch (err) {
       throw new StepFailure(this.id, err);
     }

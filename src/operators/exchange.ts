@@ -296,12 +296,20 @@ export class ExchangeReceiver {
     }
   }
 
-  /** A frame from `sender`, whose watermark was `w` (it is active). */
+  /**
+   * A frame from `sender`, whose watermark was `w` (it is active). A finite watermark after the
+   * sender's +infinity means its input had ended and more came (Task.endOfInput): the sender starts
+   * over from there, and the watermark here may go back with it (the windows the end closed stay closed).
+   */
   private senderAt(sender: number, w: number): void {
     this.idle[sender] = false;
-    if (w > this.senders[sender]) {
+    const was = this.senders[sender];
+    if (w > was) {
       this.senders[sender] = w;
       this.recompute(true);
+    } else if (was === Infinity && w < Infinity) {
+      this.senders[sender] = w;
+      this.recompute(true, true);
     }
   }
 
@@ -371,7 +379,7 @@ export class ExchangeReceiver {
    * the highest of theirs (as Flink's watermark valve does: all quiet, the data seen so far is
    * complete up to there). A finished sender (+infinity) does not speak for an idle one.
    */
-  private recompute(fire: boolean): void {
+  private recompute(fire: boolean, reopened = false): void {
     let min = Infinity;
     let active = false;
     let idleMax = -Infinity;
@@ -387,7 +395,7 @@ export class ExchangeReceiver {
       }
     }
     if (anyIdle && !active) min = idleMax;
-    if (min <= this.watermark) return;
+    if (min === this.watermark || (min < this.watermark && !reopened)) return;
     this.watermark = min;
     if (!fire) return;
     const steps = this.timeDriven;

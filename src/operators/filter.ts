@@ -1,4 +1,5 @@
 import type { RecordContext } from "../graph/graph.js";
+import { isThenable, thenableResult } from "./sync-only.js";
 import { StepFailure, type Operator, type StepCounters } from "./types.js";
 
 export class FilterOperator implements Operator {
@@ -14,6 +15,7 @@ export class FilterOperator implements Operator {
     let keep: boolean;
     try {
       keep = this.fn(value, ctx);
+      if (isThenable(keep)) throw thenableResult("the filter predicate", keep);
     } catch (err) {
       throw new StepFailure(this.id, err);
     }

@@ -28,6 +28,7 @@ import { decodeJsonValue, encodeJsonValue } from "../util/json-value.js";
 import type { Key, RecordContext } from "../graph/graph.js";
 import type { RecordHeader } from "../log/types.js";
 import { formatDuration } from "../util/duration.js";
+import { isThenable, thenableResult } from "./sync-only.js";
 import type { DeadLetterHandler } from "./source.js";
 import type { LateHandler } from "./window-aggregate.js";
 import {
@@ -163,7 +164,9 @@ export class IntervalJoinOperator implements Stateful, TimeDriven, WatermarkOrig
     const on = this.spec.on;
     if (on === undefined) return undefined;
     try {
-      return on[side](value);
+      const key = on[side](value);
+      if (isThenable(key)) throw thenableResult(`the join's on.${side} function`, key);
+      return key;
     } catch (err) {
       throw new StepFailure(this.id, err);
     }
@@ -217,6 +220,9 @@ export class IntervalJoinOperator implements Stateful, TimeDriven, WatermarkOrig
 
   onTime(): void {
     const w = this.inputWatermark();
+    // The inputs had ended (everything pending was emitted then) and more input came (Task.endOfInput):
+    // go on from the inputs' watermarks.
+    if (this.joinWatermark === Infinity && w < Infinity) this.joinWatermark = -Infinity;
     if (w <= this.joinWatermark) return;
     // Emit what is due while the output watermark still stands where it was: every record emitted
     // now has t >= the old output watermark.

@@ -1,4 +1,5 @@
 import type { Key, RecordContext } from "../graph/graph.js";
+import { isThenable, thenableResult } from "./sync-only.js";
 import { StepFailure, type Operator, type StepCounters } from "./types.js";
 
 /** Sets the record's key for the steps after it (and restores the previous key for sibling branches). */
@@ -19,6 +20,7 @@ export class KeyByOperator implements Operator {
       throw new StepFailure(this.id, err);
     }
     if (typeof key !== "number" && typeof key !== "string") {
+      if (isThenable(key)) throw new StepFailure(this.id, thenableResult("the keyBy function", key));
       throw new StepFailure(
         this.id,
         new Error(`key must be a string or a number, got ${key === null ? "null" : typeof key}`),

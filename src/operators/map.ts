@@ -1,4 +1,5 @@
 import type { RecordContext } from "../graph/graph.js";
+import { isThenable, thenableResult } from "./sync-only.js";
 import { StepFailure, type Operator, type StepCounters } from "./types.js";
 
 export class MapOperator implements Operator {
@@ -14,6 +15,7 @@ export class MapOperator implements Operator {
     let out: unknown;
     try {
       out = this.fn(value, ctx);
+      if (isThenable(out)) throw thenableResult("the map function", out);
     } catch (err) {
       throw new StepFailure(this.id, err);
     }

@@ -3,13 +3,15 @@
  * [first event, last event + gap). A new event that bridges two sessions merges them (with the
  * aggregate's merge). Closing and lateness follow the same rules as tumbling windows: a session
  * fires when the watermark reaches its end; an event whose own session [t, t + gap) would end at or
- * before the watermark (plus allowed lateness) is late.
+ * before the watermark (plus allowed lateness) is late. After an end of input (which fires every
+ * session), an event before the end of the last session the end fired is late: it could belong to a
+ * session that has fired for good.
  */
 import type { Key, RecordContext } from "../graph/graph.js";
 import type { SessionWindowSpec, Window } from "../time/windows.js";
 import type { AggregateFunction } from "./aggregations.js";
 import type { Clock, LateHandler } from "./window-aggregate.js";
-import { firedRaw, lateReason } from "./window-aggregate.js";
+import { firedRaw, iso, lateReason } from "./window-aggregate.js";
 import type { DeadLetterHandler } from "./source.js";
 import {
   StepFailure,
@@ -34,6 +36,9 @@ interface Session {
   seq: number;
 }
 
+/** The sessions, and (once an input ended) the end of the last session the end of input fired. */
+type SessionsSnapshot = SessionSnapshot[] | { sessions: SessionSnapshot[]; closedThrough: number };
+
 interface SessionSnapshot {
   key: Key;
   start: number;
@@ -50,6 +55,8 @@ export class SessionAggregateOperator implements Operator, Stateful, TimeDriven 
   private sessions = new Map<Key, Session[]>();
   private seq = 0;
   private nextDue = Infinity;
+  /** Sessions ending at or before this were closed by an end of input. */
+  private closedThrough = -Infinity;
   private readonly gapMs: number;
   private readonly processingTime: boolean;
   private readonly fireCtx: RecordContext = newRecordContext();
@@ -84,6 +91,13 @@ export class SessionAggregateOperator implements Operator, Stateful, TimeDriven 
     const end = t + this.gapMs;
     if (!this.processingTime && end + this.allowedLatenessMs <= now) {
       this.onLate(ctx, lateReason(t, [t, end], now, this.allowedLatenessMs));
+      return;
+    }
+    if (t < this.closedThrough) {
+      this.onLate(
+        ctx,
+        `late: event time ${iso(t)} is before ${iso(this.closedThrough)}, where the end of an earlier input closed every session`,
+      );
       return;
     }
     const fn = this.fn;
@@ -126,7 +140,12 @@ export class SessionAggregateOperator implements Operator, Stateful, TimeDriven 
       throw new StepFailure(this.id, err);
     }
     if (session.end < this.nextDue) this.nextDue = session.end;
-    const result = fn.result(session.acc);
+    let result: unknown;
+    try {
+      result = fn.result(session.acc);
+    } catch (err) {
+      throw new StepFailure(this.id, err);
+    }
     this.counters.recordsOut++;
     for (let i = 0; i < this.consumers.length; i++) {
       this.consumers[i].update(key, result, session.window, ctx, session.fired[i]);
@@ -152,14 +171,25 @@ export class SessionAggregateOperator implements Operator, Stateful, TimeDriven 
     if (now < this.nextDue) return;
     const due: Session[] = [];
     for (const list of this.sessions.values())
-      for (const s of list) if (!s.closed && s.end <= now) due.push(s);
+      for (const s of list) {
+        if (!s.closed && s.end <= now) due.push(s);
+        if (now === Infinity && s.end > this.closedThrough) this.closedThrough = s.end;
+      }
     due.sort((a, b) => a.end - b.end || a.seq - b.seq);
     const ctx = this.fireCtx;
     for (const s of due) {
       s.closed = true;
       ctx.key = s.key;
       ctx.timestamp = s.end - 1;
-      const result = this.fn.result(s.acc);
+      let result: unknown;
+      try {
+        result = this.fn.result(s.acc);
+      } catch (err) {
+        ctx.raw = firedRaw(s.key, s.window, undefined);
+        this.onFailure(ctx, new StepFailure(this.id, err).message, this.id);
+        ctx.raw = "";
+        continue;
+      }
       for (const c of this.consumers) {
         try {
           c.final(s.key, result, s.window, ctx);
@@ -188,7 +218,7 @@ export class SessionAggregateOperator implements Operator, Stateful, TimeDriven 
     return n;
   }
 
-  snapshot(): SessionSnapshot[] {
+  snapshot(): SessionsSnapshot {
     const save = this.fn.save;
     const out: SessionSnapshot[] = [];
     for (const list of this.sessions.values()) {
@@ -204,14 +234,16 @@ export class SessionAggregateOperator implements Operator, Stateful, TimeDriven 
         });
       }
     }
-    return out;
+    return this.closedThrough === -Infinity ? out : { sessions: out, closedThrough: this.closedThrough };
   }
 
   restore(state: unknown): void {
     const load = this.fn.load;
     this.sessions = new Map();
     let next = Infinity;
-    for (const s of state as SessionSnapshot[]) {
+    const saved = state as SessionsSnapshot;
+    this.closedThrough = Array.isArray(saved) ? -Infinity : saved.closedThrough;
+    for (const s of Array.isArray(saved) ? saved : saved.sessions) {
       const fired = this.consumers.map((_, i) => (s.fired[i] ? new Set<Key>([s.key]) : new Set<Key>()));
       const session = this.newSession(s.key, s.start, s.end, load ? load(s.acc) : s.acc, fired);
       session.closed = s.closed;

@@ -1,4 +1,5 @@
 import type { Key, RecordContext } from "../graph/graph.js";
+import { isThenable, thenableResult } from "./sync-only.js";
 import { StepFailure, type Operator, type OutputCollector, type StepCounters } from "./types.js";
 
 /** Writes records as JSON text to an output topic. Dates serialize as ISO-8601 UTC with milliseconds. */
@@ -16,7 +17,10 @@ export class TopicSinkOperator implements Operator {
     let key: Key | null | undefined;
     let text: string;
     try {
-      key = this.keyFn ? this.keyFn(value) : ctx.key;
+      if (this.keyFn) {
+        key = this.keyFn(value);
+        if (isThenable(key)) throw thenableResult("the key function", key);
+      } else key = ctx.key;
       text = JSON.stringify(value);
     } catch (err) {
       throw new StepFailure(this.id, err);

@@ -9,6 +9,7 @@
 import type { RecordHeader } from "../log/types.js";
 import type { RecordContext } from "../graph/graph.js";
 import type { CompiledSchema } from "../schema/index.js";
+import { isThenable, thenableResult } from "./sync-only.js";
 import { StepFailure, newRecordContext, type Operator, type StepCounters, type TimeDriven } from "./types.js";
 
 /** A record became a dead letter at step `stepId` (the source itself, or the step whose function threw). */
@@ -68,7 +69,11 @@ export class SourceOperator {
       }
       t = typeof et === "number" ? et : et instanceof Date ? et.getTime() : NaN;
       if (!Number.isFinite(t))
-        return this.reject(`event time: expected a Date or epoch milliseconds, got ${describe(et)}`);
+        return this.reject(
+          isThenable(et)
+            ? `event time: ${thenableResult("the eventTime function", et).message}`
+            : `event time: expected a Date or epoch milliseconds, got ${describe(et)}`,
+        );
       ctx.timestamp = t;
     }
 
@@ -113,6 +118,17 @@ export class SourceOperator {
 
   /** Why the last decodeValue gave undefined. */
   decodeError = "";
+
+  /**
+   * After the end of an input (W = +infinity) more input arrives (a second bounded file, a live run
+   * after `--until-end`): the watermark goes back to what this source's records give, so that the
+   * new records are not all late. The windows that the end closed stay closed (each windowed step
+   * remembers how far it closed them).
+   */
+  reopen(): void {
+    this.watermark =
+      this.maxEventTime === -Infinity ? -Infinity : this.maxEventTime - this.maxOutOfOrdernessMs;
+  }
 
   /** Move the watermark forward (never back) and let windows close. `Infinity` closes every window. */
   advanceWatermark(w: number): void {

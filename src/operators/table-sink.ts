@@ -1,4 +1,5 @@
 import type { Key, RecordContext } from "../graph/graph.js";
+import { isThenable, thenableResult } from "./sync-only.js";
 import { StepFailure, type Operator, type OutputCollector, type StepCounters } from "./types.js";
 
 /** The update numbering of one table, shared by every step writing it. */
@@ -25,7 +26,10 @@ export class TableSinkOperator implements Operator {
     this.counters.recordsIn++;
     let key: Key | undefined;
     try {
-      key = this.keyFn ? this.keyFn(value) : ctx.key;
+      if (this.keyFn) {
+        key = this.keyFn(value);
+        if (isThenable(key)) throw thenableResult("the key function", key);
+      } else key = ctx.key;
     } catch (err) {
       throw new StepFailure(this.id, err);
     }

@@ -7,6 +7,11 @@
  * W >= end + allowedLateness and each late update re-emits its final value (as Flink's late firings).
  *
  * Processing time: the same with the wall clock in place of event time and watermark; never late.
+ *
+ * End of input (W = +infinity) fires every window. Should more input follow (the next bounded file,
+ * a live run after `--until-end`), the watermark goes back to what the records give, but the windows
+ * the end closed stay closed: an event for a window ending at or before the last one the end fired
+ * is late (`closedThrough`).
  */
 import type { Key, RecordContext } from "../graph/graph.js";
 import {
@@ -54,6 +59,9 @@ interface BucketSnapshot {
   fired: Key[][];
 }
 
+/** The open windows, and (once an input ended) the end of the last window the end of input fired. */
+type WindowSnapshot = BucketSnapshot[] | { buckets: BucketSnapshot[]; closedThrough: number };
+
 export class WindowAggregateOperator implements Operator, Stateful, TimeDriven {
   readonly counters: StepCounters = { recordsIn: 0, recordsOut: 0 };
   private readonly consumers: UpdateConsumer[] = [];
@@ -64,6 +72,8 @@ export class WindowAggregateOperator implements Operator, Stateful, TimeDriven {
   private last: Bucket | undefined;
   /** The earliest time at which onTime() has something to do. */
   private nextDue = Infinity;
+  /** Windows ending at or before this were closed by an end of input: events for them are late. */
+  private closedThrough = -Infinity;
   private readonly sizeMs: number;
   private readonly slideMs: number;
   private readonly processingTime: boolean;
@@ -99,7 +109,8 @@ export class WindowAggregateOperator implements Operator, Stateful, TimeDriven {
       throw new StepFailure(this.id, new Error("a window needs a keyed stream (keyBy before it)"));
     const now = this.clock.now();
     const t = this.processingTime ? now : ctx.timestamp;
-    const lateBound = this.processingTime ? -Infinity : now - this.allowedLatenessMs; // end <= lateBound -> late
+    let lateBound = this.processingTime ? -Infinity : now - this.allowedLatenessMs; // end <= lateBound -> late
+    if (this.closedThrough > lateBound) lateBound = this.closedThrough;
     let lateWindow: [number, number] | undefined;
     // Windows containing t: starts aligned to the slide, from the latest back while start + size > t.
     const first = alignedStart(t, this.slideMs);
@@ -116,7 +127,13 @@ export class WindowAggregateOperator implements Operator, Stateful, TimeDriven {
       }
       this.updateWindow(start, end, key, value, ctx);
     }
-    if (lateWindow !== undefined) this.onLate(ctx, lateReason(t, lateWindow, now, this.allowedLatenessMs));
+    if (lateWindow !== undefined)
+      this.onLate(
+        ctx,
+        lateWindow[1] <= this.closedThrough
+          ? closedByEndReason(t, lateWindow)
+          : lateReason(t, lateWindow, now, this.allowedLatenessMs),
+      );
   }
 
   private updateWindow(start: number, end: number, key: Key, value: unknown, ctx: RecordContext): void {
@@ -155,6 +172,10 @@ export class WindowAggregateOperator implements Operator, Stateful, TimeDriven {
   onTime(): void {
     const now = this.clock.now();
     if (now < this.nextDue) return;
+    if (now === Infinity && this.buckets.length > 0) {
+      const lastEnd = this.buckets[this.buckets.length - 1].endMs;
+      if (lastEnd > this.closedThrough) this.closedThrough = lastEnd;
+    }
     const lateness = this.allowedLatenessMs;
     let expired = 0;
     for (let i = 0; i < this.buckets.length; i++) {
@@ -191,7 +212,15 @@ export class WindowAggregateOperator implements Operator, Stateful, TimeDriven {
     const fn = this.fn;
     for (const [key, acc] of b.accs) {
       ctx.key = key;
-      const result = fn.result(acc);
+      let result: unknown;
+      try {
+        result = fn.result(acc);
+      } catch (err) {
+        ctx.raw = firedRaw(key, b.window, undefined);
+        this.onFailure(ctx, new StepFailure(this.id, err).message, this.id);
+        ctx.raw = "";
+        continue;
+      }
       for (let i = 0; i < consumers.length; i++) {
         try {
           consumers[i].final(key, result, b.window, ctx);
@@ -212,15 +241,16 @@ export class WindowAggregateOperator implements Operator, Stateful, TimeDriven {
     return n;
   }
 
-  snapshot(): BucketSnapshot[] {
+  snapshot(): WindowSnapshot {
     const save = this.fn.save;
-    return this.buckets.map((b) => ({
+    const buckets = this.buckets.map((b) => ({
       start: b.startMs,
       end: b.endMs,
       closed: b.closed,
       entries: Array.from(b.accs, ([k, acc]): [Key, unknown] => [k, save ? save(acc) : acc]),
       fired: b.fired.map((s) => [...s]),
     }));
+    return this.closedThrough === -Infinity ? buckets : { buckets, closedThrough: this.closedThrough };
   }
 
   restore(state: unknown): void {
@@ -228,7 +258,9 @@ export class WindowAggregateOperator implements Operator, Stateful, TimeDriven {
     this.buckets = [];
     this.byStart = new Map();
     this.last = undefined;
-    for (const s of state as BucketSnapshot[]) {
+    const saved = state as WindowSnapshot;
+    this.closedThrough = Array.isArray(saved) ? -Infinity : saved.closedThrough;
+    for (const s of Array.isArray(saved) ? saved : saved.buckets) {
       const b: Bucket = {
         startMs: s.start,
         endMs: s.end,
@@ -244,8 +276,8 @@ export class WindowAggregateOperator implements Operator, Stateful, TimeDriven {
   }
 }
 
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
+export function iso(ms: number): string {
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : ms > 0 ? "+infinity" : "-infinity";
 }
 
 export function lateReason(
@@ -256,6 +288,11 @@ export function lateReason(
 ): string {
   const lateness = allowedLatenessMs > 0 ? ` plus allowed lateness ${allowedLatenessMs} ms` : "";
   return `late: event time ${iso(t)} falls in window [${iso(start)}, ${iso(end)}) which closed at watermark ${iso(watermark)}${lateness}`;
+}
+
+/** Why an event is late whose window an earlier end of input closed. */
+export function closedByEndReason(t: number, [start, end]: [number, number]): string {
+  return `late: event time ${iso(t)} falls in window [${iso(start)}, ${iso(end)}) which was closed when an earlier input ended`;
 }
 
 /** What a dead letter shows as its raw record when a window's fired result failed downstream. */

@@ -12,9 +12,10 @@
  *   4. compact the tables (versions beyond their limit that no checkpoint needs any more).
  * A crash before 3 leaves the previous checkpoint; everything past its positions is rolled back.
  */
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { WeirError } from "../errors.js";
+import { tryLock, unlock } from "../log/lock.js";
 import { writeFileAtomic } from "../util/atomic-file.js";
 import type { LakePosition } from "../sinks/types.js";
 import type { TaskState } from "./task.js";
@@ -57,10 +58,50 @@ export interface Checkpoint {
 export class CheckpointStore {
   readonly dir: string;
   readonly file: string;
+  /** Held by the process running the pipeline (`weir run`), so that no other runs or resets it meanwhile. */
+  private readonly lockFile: string;
+  private locked = false;
 
-  constructor(dataDir: string, pipeline: string) {
+  constructor(
+    dataDir: string,
+    readonly pipeline: string,
+  ) {
     this.dir = join(dataDir, "pipelines", pipeline);
     this.file = join(this.dir, "checkpoint.json");
+    this.lockFile = join(this.dir, "run.lock");
+  }
+
+  /**
+   * Take the pipeline's run lock, or fail with PIPELINE_RUNNING naming the process that holds it
+   * (`doing`: what was refused, for the message). A lock of a process that died is taken over.
+   */
+  lock(doing: string): void {
+    mkdirSync(this.dir, { recursive: true });
+    const attempt = tryLock(this.lockFile);
+    if (!attempt.acquired) {
+      const who = attempt.holderIsThisProcess ? "this process" : `process ${attempt.holderPid}`;
+      throw new WeirError(
+        "PIPELINE_RUNNING",
+        `cannot ${doing}: pipeline ${this.pipeline} is running in ${who} (lock ${this.lockFile}); stop it first`,
+      );
+    }
+    this.locked = true;
+  }
+
+  unlock(): void {
+    if (!this.locked) return;
+    this.locked = false;
+    unlock(this.lockFile);
+  }
+
+  /**
+   * Forget the pipeline's state and input positions (the caller holds the lock): its next run starts
+   * from the beginning of its input with empty state. Returns whether there was a checkpoint.
+   */
+  remove(): boolean {
+    const existed = existsSync(this.file);
+    rmSync(this.file, { force: true });
+    return existed;
   }
 
   load(): Checkpoint | undefined {

@@ -5,7 +5,6 @@
  * every `checkpointIntervalMs` (and at shutdown) write a checkpoint. The Task processes one record
  * at a time, so batch boundaries never change what comes out (DESIGN.md §4, Determinism).
  */
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { resolve } from "node:path";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { PipelineDefinition } from "../api/pipeline.js";
@@ -22,7 +21,15 @@ import { LakeOutputs, TableOutputs } from "./storage-outputs.js";
 import { LatencyHistogram, RateMeter, latencyBuckets, type PipelineMetricsSnapshot } from "./metrics.js";
 import { StatusPublisher } from "./status.js";
 import { Task } from "./task.js";
-import { LineCursor, resolveInputFiles, type TopicFile } from "./file-inputs.js";
+import { resolveInputFiles, type TopicFile } from "./file-inputs.js";
+import { DEFAULT_CHUNK_BYTES, LineFile } from "../util/lines.js";
+import type { StateChanges } from "./step-identity.js";
+import {
+  deadLetterRatioExceeded,
+  failingStepMessage,
+  ratioExceededError,
+  type DeadLetterLimit,
+} from "./dead-letters.js";
 
 export interface RunnerOptions {
   log: EmbeddedLog;
@@ -46,6 +53,25 @@ export interface RunnerOptions {
   logger?: (message: string) => void;
   /** Where versioned tables live: "sqlite" (default, in the data directory), "sqlite:/path.db" or "postgres://...". */
   tableStore?: string;
+  /** What to do with checkpointed state of steps that changed (`--drop-state`, `--rename-state`). */
+  stateChanges?: StateChanges;
+  /**
+   * Forget the pipeline's checkpoint first (`weir run --from-scratch`): state and input positions
+   * start over; outputs already written are kept.
+   */
+  fromScratch?: boolean;
+  /** Called once the pipeline has recovered (or started fresh) and begins reading its input. */
+  onStarted?: () => void;
+  /**
+   * Warnings: a step failing on every record (runtime/dead-letters.ts), once per step. Default:
+   * `logger`.
+   */
+  warn?: (message: string) => void;
+  /**
+   * Checkpoint and stop with a DEAD_LETTER_RATIO error once more than this share (0-1) of the
+   * records read became dead letters, evaluated after `minRecords` (default 1000) records.
+   */
+  deadLetterLimit?: DeadLetterLimit;
 }
 
 export interface RunSummary {
@@ -58,7 +84,10 @@ export interface RunSummary {
   alreadyComplete: boolean;
 }
 
-const FILE_CHUNK_BYTES = 4 * 1024 * 1024;
+/** A one-file run reads 4 MiB at a time; no line may be longer. */
+const FILE_CHUNK_BYTES = DEFAULT_CHUNK_BYTES;
+/** A run over several files reads each 1 MiB at a time (a line may still be 4 MiB long). */
+const MULTI_FILE_CHUNK_BYTES = 1024 * 1024;
 
 export class Runner {
   readonly task: Task;
@@ -119,9 +148,13 @@ export class Runner {
       // Which file feeds which source topic: checked before anything is opened or recovered.
       const input = this.options.inputFiles ?? this.options.inputFile;
       const files = input === undefined ? undefined : resolveInputFiles(input, this.task.inputTopics());
+      this.store.lock(`run ${this.definition.name}`);
+      if (this.options.fromScratch && this.store.remove())
+        this.logger(`${this.definition.name}: starting from scratch (checkpoint deleted; outputs kept)`);
       await this.openStorage();
       const cp = await this.recover();
       status.start();
+      this.options.onStarted?.();
       let alreadyComplete: boolean;
       if (files === undefined) alreadyComplete = await this.runLive(cp);
       else
@@ -175,7 +208,8 @@ export class Runner {
     this.outputs.rollBackTo(cp.outputs, this.logger);
     await this.tables?.rollBackTo(cp.tables ?? {});
     await this.lake?.rollBackTo(cp.lake ?? {});
-    this.task.restore(cp.task);
+    this.task.restore(cp.task, this.options.stateChanges);
+    for (const note of this.task.restoreNotes) this.logger(`${this.definition.name}: ${note}`);
     this.topicPositions = cp.topicInput;
     this.filePosition = cp.fileInput;
     this.logger(`${this.definition.name}: resumed from checkpoint ${cp.sequence} (${cp.writtenAt})`);
@@ -239,6 +273,24 @@ export class Runner {
       this.outputRate.mark(produced, now);
       if (oldestAppendTime > 0) this.latency.record(now - oldestAppendTime);
     }
+    await this.watchDeadLetters();
+  }
+
+  /**
+   * After a batch (positions account for it): warn about steps failing on every record; past the
+   * dead-letter limit, checkpoint what was done and stop the run with the reason.
+   */
+  private async watchDeadLetters(): Promise<void> {
+    const watch = this.task.deadLetterWatch;
+    if (watch.deadLetters === 0) return;
+    const warn = this.options.warn ?? this.logger;
+    for (const f of watch.takeWarnings())
+      warn(failingStepMessage(this.definition.name, this.task.deadLetterTopic, f));
+    const limit = this.options.deadLetterLimit;
+    const exceeded = limit === undefined ? undefined : deadLetterRatioExceeded(limit, [watch]);
+    if (exceeded === undefined) return;
+    await this.checkpoint();
+    throw ratioExceededError(this.definition.name, this.task.deadLetterTopic, exceeded);
   }
 
   private async runFile(path: string, cp: Checkpoint | undefined): Promise<boolean> {
@@ -250,19 +302,10 @@ export class Runner {
       );
     }
     const topic = inputs[0];
-    let fd: number;
+    const resumed = cp?.fileInput?.path === path ? cp.fileInput : null;
+    const file = new LineFile(path, resumed?.bytePosition ?? 0, { chunkBytes: FILE_CHUNK_BYTES });
     try {
-      fd = openSync(path, "r");
-    } catch (err) {
-      throw new WeirError(
-        "USAGE",
-        `cannot read input file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-      );
-    }
-    try {
-      const size = fstatSync(fd).size;
-      const resumed = cp?.fileInput?.path === path ? cp.fileInput : null;
-      if (resumed?.completed && resumed.bytePosition >= size) {
+      if (resumed?.completed && resumed.bytePosition >= file.size) {
         this.logger(
           `${this.definition.name}: ${path} was already processed to its end (checkpoint in ${this.store.dir}); nothing to do`,
         );
@@ -272,30 +315,18 @@ export class Runner {
         ? { ...resumed, completed: false }
         : { path, bytePosition: 0, nextOffset: 0, completed: false };
       this.filePosition = pos;
-      const chunk = Buffer.allocUnsafe(FILE_CHUNK_BYTES);
-      let carry = 0; // bytes of an incomplete line kept at the start of chunk
-      for (;;) {
-        const n = readSync(fd, chunk, carry, chunk.length - carry, pos.bytePosition + carry);
-        const filled = carry + n;
-        const atEof = n === 0;
-        if (filled === 0) break;
-        const end = atEof ? filled : chunk.lastIndexOf(10, filled - 1) + 1;
-        if (end === 0) {
-          if (filled === chunk.length)
-            throw new WeirError(
-              "USAGE",
-              `${path}: a line longer than ${FILE_CHUNK_BYTES} bytes at byte ${pos.bytePosition}`,
-            );
-          carry = filled;
-          continue;
-        }
-        const text = chunk.toString("utf8", 0, end);
-        pos.nextOffset = this.feedLines(topic, text, pos.nextOffset);
-        pos.bytePosition += end;
+      const task = this.task;
+      // A batch per chunk of the file: its lines, then outputs appended and (when due) a checkpoint.
+      while (file.read()) {
+        const first = pos.nextOffset;
+        let offset = first;
+        for (let line = file.next(); line !== null; line = file.next())
+          task.processLine(topic, 0, offset++, 0, line);
+        pos.nextOffset = offset;
+        pos.bytePosition = file.position;
+        this.recordsIn += offset - first;
+        this.inputRate.mark(offset - first, Date.now());
         await this.afterBatch(0, 0);
-        chunk.copy(chunk, 0, end, filled);
-        carry = filled - end;
-        if (atEof) break;
         if (await this.stopBetweenBatches()) return false;
       }
       this.task.endOfInput();
@@ -303,7 +334,7 @@ export class Runner {
       await this.checkpoint();
       return false;
     } finally {
-      closeSync(fd);
+      file.close();
     }
   }
 
@@ -324,10 +355,15 @@ export class Runner {
         ? { ...saved[i], completed: false }
         : { topic: f.topic, path: f.path, bytePosition: 0, nextOffset: 0, completed: false },
     );
-    const cursors: LineCursor[] = [];
+    const cursors: LineFile[] = [];
     try {
       for (let i = 0; i < files.length; i++)
-        cursors.push(new LineCursor(files[i].path, positions[i].bytePosition, FILE_CHUNK_BYTES));
+        cursors.push(
+          new LineFile(files[i].path, positions[i].bytePosition, {
+            chunkBytes: MULTI_FILE_CHUNK_BYTES,
+            maxLineBytes: FILE_CHUNK_BYTES,
+          }),
+        );
       if (sameFiles && saved.every((p, i) => p.completed && p.bytePosition >= cursors[i].size)) {
         this.logger(
           `${this.definition.name}: ${files.map((f) => f.path).join(", ")} were already processed to their end (checkpoint in ${this.store.dir}); nothing to do`,
@@ -353,16 +389,16 @@ export class Runner {
             }
           }
           const i = open[pick];
-          const line = cursors[i].next();
+          const line = cursors[i].nextLine();
           if (line === null) {
             open.splice(pick, 1);
             continue;
           }
           const pos = positions[i];
           task.processLine(pos.topic, 0, pos.nextOffset++, 0, line);
-          pos.bytePosition = cursors[i].position;
           fed++;
         }
+        for (let i = 0; i < files.length; i++) positions[i].bytePosition = cursors[i].position;
         this.recordsIn += fed;
         this.inputRate.mark(fed, Date.now());
         await this.afterBatch(0, 0);
@@ -376,28 +412,6 @@ export class Runner {
     } finally {
       for (const c of cursors) c.close();
     }
-  }
-
-  /** Feed the lines of `text` (complete lines) to the task; empty lines are skipped and get no offset. */
-  private feedLines(topic: string, text: string, offset: number): number {
-    const task = this.task;
-    let start = 0;
-    let fed = 0;
-    const len = text.length;
-    while (start < len) {
-      let nl = text.indexOf("\n", start);
-      if (nl === -1) nl = len;
-      let stop = nl;
-      if (stop > start && text.charCodeAt(stop - 1) === 13) stop--;
-      if (stop > start && !isBlank(text, start, stop)) {
-        task.processLine(topic, 0, offset++, 0, text.slice(start, stop));
-        fed++;
-      }
-      start = nl + 1;
-    }
-    this.recordsIn += fed;
-    this.inputRate.mark(fed, Date.now());
-    return offset;
   }
 
   private async runLive(_cp: Checkpoint | undefined): Promise<boolean> {
@@ -511,13 +525,6 @@ export class Runner {
     this.outputs.close();
     await this.tables?.close();
     await this.lake?.close();
+    this.store.unlock();
   }
-}
-
-function isBlank(s: string, from: number, to: number): boolean {
-  for (let i = from; i < to; i++) {
-    const c = s.charCodeAt(i);
-    if (c !== 32 && c !== 9 && c !== 13) return false;
-  }
-  return true;
 }

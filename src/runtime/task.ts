@@ -28,6 +28,13 @@ import { SessionAggregateOperator } from "../operators/session-aggregate.js";
 import { WindowAggregateOperator, type Clock } from "../operators/window-aggregate.js";
 import { IntervalJoinOperator, type WatermarkOrigin } from "../operators/interval-join.js";
 import { ExchangeReceiver, ExchangeSender, repartitionTopic } from "../operators/exchange.js";
+import { DeadLetterWatch } from "./dead-letters.js";
+import {
+  matchCheckpointedSteps,
+  stepIdentities,
+  type StateChanges,
+  type StepIdentity,
+} from "./step-identity.js";
 import {
   Fanout,
   NOWHERE,
@@ -57,6 +64,13 @@ export interface TaskState {
   exchanges?: Record<string, Array<number | null>>;
   /** Last update number per versioned table. */
   tables?: Record<string, number>;
+  /** What each stateful step's state means (src/runtime/step-identity.ts); absent in older checkpoints. */
+  identities?: Record<string, StepIdentity>;
+  /**
+   * The input had ended (end of a bounded input, or `--until-end`): every window fired. More input
+   * reopens the task (see Task.endOfInput).
+   */
+  ended?: true;
 }
 
 export interface StepMetrics {
@@ -100,6 +114,13 @@ export class Task {
   private readonly receiversByTopic = new Map<string, ExchangeReceiver>();
   private readonly receivers: ExchangeReceiver[] = [];
   private readonly senders: ExchangeSender[] = [];
+  /** endOfInput() ran and no input came since: the sources stand at +infinity. */
+  private ended = false;
+  /** Steps failing on every record, and the dead-letter ratio (runtime/dead-letters.ts). */
+  readonly deadLetterWatch = new DeadLetterWatch(
+    (id) => this.steps.find((s) => s.node.id === id)?.counters,
+    () => this.recordsRead(),
+  );
 
   constructor(
     readonly graph: PipelineGraph,
@@ -144,6 +165,7 @@ export class Task {
     const deadLetter = (ctx: RecordContext, reason: string, stepId: string) => {
       this.deadLetters++;
       this.deadLettersByStep.set(stepId, (this.deadLettersByStep.get(stepId) ?? 0) + 1);
+      this.deadLetterWatch.record(stepId, reason);
       this.output.append(this.deadLetterTopic, null, envelope(reason, ctx), ctx.timestamp);
       if (deadLetterDataset !== undefined) {
         const { raw, topic, partition, offset } = ctx;
@@ -402,24 +424,52 @@ export class Task {
   ): void {
     const sources = this.sourcesByTopic.get(topic);
     if (sources === undefined) {
+      // Records of other tasks: those still arriving after this task's end of input belong to it.
       const receiver = this.receiversByTopic.get(topic);
       if (receiver !== undefined) return receiver.receive(line);
       throw new WeirError("USAGE", `pipeline ${this.pipeline} does not read topic ${topic}`);
     }
+    if (this.ended) this.reopen();
     for (let i = 0; i < sources.length; i++)
       sources[i].processLine(line, partition, offset, timestamp, headers);
   }
 
   /** Force the watermark of the sources reading `topic` (all sources when omitted) forward. */
   advanceWatermark(watermark: number, topic?: string): void {
+    if (this.ended && watermark !== Infinity) this.reopen();
     for (const s of topic === undefined ? this.sources : (this.sourcesByTopic.get(topic) ?? []))
       s.advanceWatermark(watermark);
   }
 
-  /** The input is complete: the watermark becomes +infinity and every window fires. */
+  /**
+   * The input is complete: the watermark becomes +infinity and every window fires.
+   *
+   * An ended task is not finished for good: a later input (the next file of `weir run --input`, a
+   * live run after `--until-end`, `TestDriver.send` after `end()`) reopens it. Its state goes on as
+   * if the new input followed the old one — running aggregates keep counting, rules that fired stay
+   * fired — except that the windows the end closed stay closed (an event for one of them is late)
+   * and the watermark restarts from the event times seen (max event time - bound), not +infinity.
+   */
   endOfInput(): void {
     this.advanceWatermark(Infinity);
     for (const s of this.processingTimeSteps) s.onTime();
+    this.ended = true;
+  }
+
+  /** True between endOfInput() and the next input. */
+  get inputEnded(): boolean {
+    return this.ended;
+  }
+
+  /**
+   * More input after the end: the sources' watermarks come back from +infinity, and the exchanges
+   * broadcast them again (receivers and joins follow their inputs back: see ExchangeReceiver.senderAt
+   * and IntervalJoinOperator.onTime).
+   */
+  private reopen(): void {
+    this.ended = false;
+    for (const s of this.sources) s.reopen();
+    for (const s of this.senders) s.forgetBroadcasts();
   }
 
   /** Let processing-time windows close what the wall clock says is due. */
@@ -444,6 +494,13 @@ export class Task {
     for (const s of this.sources) if (s.watermark < w) w = s.watermark;
     for (const r of this.receivers) if (r.watermark < w) w = r.watermark;
     return this.sources.length === 0 ? -Infinity : w;
+  }
+
+  /** Input records read: those of the first source of each input topic. */
+  recordsRead(): number {
+    let n = 0;
+    for (const sources of this.sourcesByTopic.values()) n += sources[0].counters.recordsIn;
+    return n;
   }
 
   stateSize(): number {
@@ -475,7 +532,14 @@ export class Task {
         watermark: s.watermark === Infinity ? 1e308 : finiteOrNull(s.watermark),
         maxEventTime: finiteOrNull(s.maxEventTime),
       };
-    const state: TaskState = { version: 1, steps, sources, tables: this.tableSeqs() };
+    const state: TaskState = {
+      version: 1,
+      steps,
+      identities: stepIdentities(this.graph),
+      sources,
+      tables: this.tableSeqs(),
+    };
+    if (this.ended) state.ended = true;
     if (this.receivers.length > 0) {
       state.exchanges = {};
       for (const r of this.receivers) state.exchanges[r.id] = r.snapshot();
@@ -483,12 +547,25 @@ export class Task {
     return state;
   }
 
-  restore(state: TaskState): void {
+  /**
+   * Restore a snapshot. Every checkpointed step state must belong to a step of the same identity
+   * (step-identity.ts): a changed or removed stateful step is refused (WeirError INCOMPATIBLE_STATE)
+   * unless `changes` says to drop or rename its state. What in `changes` had nothing to do is left
+   * in `restoreNotes` for the runner to tell the user.
+   */
+  restore(state: TaskState, changes?: StateChanges): void {
+    const { states, notes } = matchCheckpointedSteps(
+      this.pipeline,
+      state.steps,
+      state.identities,
+      stepIdentities(this.graph),
+      changes,
+    );
     for (const [table, seq] of Object.entries(state.tables ?? {})) {
       const counter = this.tableSeq.get(table);
       if (counter !== undefined) counter.seq = seq;
     }
-    for (const s of this.stateful) if (s.id in state.steps) s.restore(state.steps[s.id]);
+    for (const s of this.stateful) if (states.has(s.id)) s.restore(states.get(s.id));
     for (const s of this.sources) {
       const saved = state.sources[s.id];
       if (saved === undefined) continue;
@@ -500,7 +577,18 @@ export class Task {
       const saved = state.exchanges?.[r.id];
       if (saved !== undefined) r.restore(saved);
     }
+    // Checkpoints written before `ended` existed saved an ended input as every source at +infinity.
+    const saved = Object.values(state.sources);
+    this.ended =
+      state.ended === true ||
+      (state.ended === undefined &&
+        saved.length > 0 &&
+        saved.every((s) => s.watermark !== null && s.watermark >= 1e308));
+    this.restoreNotes = notes;
   }
+
+  /** Flags of the last restore() that had nothing to do (e.g. --drop-state of a step without state). */
+  restoreNotes: readonly string[] = [];
 }
 
 function finiteOrNull(x: number): number | null {

@@ -10,6 +10,8 @@
  */
 import type { PipelineDefinition } from "../api/pipeline.js";
 import { Task, type TaskState } from "../runtime/task.js";
+import type { StateChanges } from "../runtime/step-identity.js";
+import type { FailingStep } from "../runtime/dead-letters.js";
 import type { OutputCollector } from "../operators/types.js";
 import type { RecordContext } from "../graph/graph.js";
 
@@ -81,7 +83,7 @@ export class TestDriver {
   private clock: number;
 
   constructor(
-    readonly definition: PipelineDefinition,
+    public definition: PipelineDefinition,
     options: { wallClock?: number | Date } = {},
   ) {
     this.clock = toMs(options.wallClock ?? 0);
@@ -172,6 +174,15 @@ export class TestDriver {
     return this.allValues<RejectedRecord>(this.task.deadLetterTopic);
   }
 
+  /**
+   * Steps found failing on every record — at least their first (or a later run of) 100 records all
+   * became dead letters — with the most common reason: what `weir run` warns about. Empty when no
+   * step did.
+   */
+  failingSteps(): FailingStep[] {
+    return [...this.task.deadLetterWatch.allWarnings()];
+  }
+
   lateRecords(): RejectedRecord[] {
     return this.allValues<RejectedRecord>(this.task.lateTopic);
   }
@@ -185,10 +196,15 @@ export class TestDriver {
     return JSON.parse(JSON.stringify(this.task.snapshot()));
   }
 
-  /** Simulate a restart: a fresh task restored from `state`, outputs kept. */
-  restart(state: TaskState): this {
+  /**
+   * Simulate a restart: a fresh task restored from `state`, outputs kept. Restart a changed pipeline
+   * by passing its new definition; `changes` drops or renames the state of steps that changed
+   * (as `weir run --drop-state / --rename-state`).
+   */
+  restart(state: TaskState, options: { definition?: PipelineDefinition; changes?: StateChanges } = {}): this {
+    if (options.definition !== undefined) this.definition = options.definition;
     this.task = new Task(this.definition.graph, this.outputs, { now: () => this.clock });
-    this.task.restore(state);
+    this.task.restore(state, options.changes);
     return this;
   }
 

@@ -3,7 +3,6 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { resolve } from "node:path";
 import { PassThrough } from "node:stream";
-import fc from "fast-check";
 import { InvalidArgumentError } from "commander";
 import {
   OutputBuffer,
@@ -19,7 +18,6 @@ import {
   renderTable,
   resolveDataDir,
 } from "../../src/cli/common.js";
-import { LineSplitter, isBlank } from "../../src/cli/lines.js";
 import { keyFromValue } from "../../src/cli/commands/produce.js";
 
 test("resolveDataDir: flag, then WEIR_DATA_DIR, then ./.weir", () => {
@@ -94,61 +92,6 @@ test("keyFromValue: string form of the field, null when absent", () => {
   assert.equal(keyFromValue(42, "user_id", null), null);
   assert.equal(keyFromValue({ a: { b: 7 } }, "a.b", ["a", "b"]), "7");
   assert.equal(keyFromValue({ "a.b": "x", a: { b: 7 } }, "a.b", ["a", "b"]), "x");
-});
-
-function splitAll(chunks: Buffer[]): [string, number][] {
-  const out: [string, number][] = [];
-  const s = new LineSplitter();
-  for (const c of chunks) s.push(c, (l, n) => out.push([l, n]));
-  s.end((l, n) => out.push([l, n]));
-  return out;
-}
-
-test("LineSplitter: LF, CRLF, final line without newline, empty lines, BOM", () => {
-  const out = splitAll([Buffer.from("\ufeffa\r\nb\n\n"), Buffer.from("c\r"), Buffer.from("\nd")]);
-  assert.deepEqual(out, [
-    ["a", 1],
-    ["b", 2],
-    ["", 3],
-    ["c", 4],
-    ["d", 5],
-  ]);
-  assert.deepEqual(splitAll([Buffer.from("x\n")]), [["x", 1]]);
-  assert.deepEqual(splitAll([]), []);
-});
-
-test("LineSplitter: any chunking gives the same lines (multi-byte UTF-8 split anywhere)", () => {
-  fc.assert(
-    fc.property(
-      fc.array(
-        fc.string({ unit: "grapheme", maxLength: 12 }).filter((s) => !/[\r\n\ufeff]/.test(s)),
-        { maxLength: 20 },
-      ),
-      fc.array(fc.nat(40), { maxLength: 10 }),
-      fc.boolean(),
-      (lineTexts, cuts, crlf) => {
-        const text = lineTexts.map((l) => l + (crlf ? "\r\n" : "\n")).join("");
-        const bytes = Buffer.from(text, "utf8");
-        const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-        const chunks: Buffer[] = [];
-        let prev = 0;
-        for (const p of points) {
-          chunks.push(bytes.subarray(prev, p));
-          prev = p;
-        }
-        chunks.push(bytes.subarray(prev));
-        const got = splitAll(chunks).map(([l]) => l);
-        assert.deepEqual(got, lineTexts);
-      },
-    ),
-  );
-});
-
-test("isBlank", () => {
-  assert.equal(isBlank(""), true);
-  assert.equal(isBlank("  \t"), true);
-  assert.equal(isBlank(" {}"), false);
-  assert.equal(isBlank("{}"), false);
 });
 
 test("RatePacer paces without bursting", async () => {

@@ -169,3 +169,102 @@ test("a live run picks up produced events, and SIGTERM checkpoints and exits 0",
   assert.match(again.stderr, /0 records in/);
   assert.deepEqual(lines((await runCli(["consume", "paid_user", "--data-dir", dir])).stdout), paid);
 });
+
+/** The sample with every date moved a day later: the same events, after the first file's. */
+function nextDay(file: string): string {
+  const out = join(dirname(file), "next-day.jsonl");
+  writeFileSync(out, readFileSync(sample, "utf8").replaceAll("2021-11-30", "2021-12-01"));
+  return out;
+}
+
+test("a second bounded file continues the pipeline's state: new windows fire, counts go on (issue 13)", async (t) => {
+  const dir = tempDataDir(t);
+  assert.equal((await runCli(["run", "nobroker", "--input", sample, "--data-dir", dir])).code, 0);
+  const r = await runCli(["run", "nobroker", "--input", nextDay(dir), "--data-dir", dir]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /25 records in, \d+ out \(0 dead letters, 0 late\)/);
+  const consume = async (topic: string) =>
+    lines((await runCli(["consume", topic, "--data-dir", dir])).stdout);
+  assert.deepEqual(await consume("possible_broker"), [
+    '{"window_start":"2021-11-30T00:00:00.000Z","window_end":"2021-11-30T00:01:00.000Z","user_id":1,"threat_user_interactions":11}',
+    '{"window_start":"2021-12-01T00:00:00.000Z","window_end":"2021-12-01T00:01:00.000Z","user_id":1,"threat_user_interactions":11}',
+  ]);
+  // The running count went on from the first file's 23: the rule that fired once does not fire again.
+  assert.deepEqual(await consume("paid_user"), ['{"user":1,"interactions_count":9}']);
+  // The first file again, after the second: every window it falls in was closed by the second's end.
+  const old = await runCli(["run", "nobroker", "--input", sample, "--data-dir", dir]);
+  assert.equal(old.code, 0, old.stderr);
+  const late = (await consume("nobroker.late")).map((l) => JSON.parse(l) as { error: string });
+  assert.ok(late.length > 0);
+  for (const l of late) assert.match(l.error, /^late: event time 2021-11-30T/);
+});
+
+test("a live run after an --until-end run goes on with the new events (issue 13)", async (t) => {
+  const dir = tempDataDir(t);
+  assert.equal((await runCli(["produce", "events", "--file", sample, "--data-dir", dir])).code, 0);
+  assert.equal((await runCli(["run", "nobroker", "--until-end", "--data-dir", dir])).code, 0);
+  assert.equal((await runCli(["produce", "events", "--file", nextDay(dir), "--data-dir", dir])).code, 0);
+  const r = await runCli(["run", "nobroker", "--until-end", "--data-dir", dir]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /25 records in, \d+ out \(0 dead letters, 0 late\)/);
+  const windows = lines((await runCli(["consume", "possible_broker", "--data-dir", dir])).stdout);
+  assert.equal(windows.length, 2);
+  assert.match(windows[1], /"window_start":"2021-12-01T00:00:00.000Z"/);
+});
+
+test("--input reads a file as `weir produce` does: byte-order mark, CRLF, blank and white-space lines", async (t) => {
+  const a = tempDataDir(t);
+  const b = tempDataDir(t);
+  const view = (user: number, s: number) =>
+    JSON.stringify({
+      ts: `2022-12-11T01:33:${String(s).padStart(2, "0")}.000Z`,
+      user_id: user,
+      category: "Dance",
+      watch_time_s: 10 + s,
+      liked: s % 2,
+    });
+  const input = join(dirname(a), "views.jsonl");
+  writeFileSync(
+    input,
+    Buffer.concat([
+      Buffer.from([0xef, 0xbb, 0xbf]), // a byte-order mark, as Windows editors write
+      Buffer.from(
+        [
+          view(5000000, 1),
+          "",
+          " \t",
+          view(5000001, 2),
+          "\u00a0", // not blank: white space JSON does not allow, a dead letter
+          `\ufeff${view(5000002, 3)}`, // a mark inside the file is not one: a dead letter
+          view(5000000, 4),
+        ].join("\r\n") + `\n${view(5000003, 5)}`,
+      ),
+    ]),
+  );
+  const run = await runCli(["run", "tiktok", "--lake", "off", "--input", input, "--data-dir", a]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stderr, /6 records in, .*\(2 dead letters, 0 late\)/);
+  const produced = await runCli(["produce", "tiktok_category", "--file", input, "--data-dir", b]);
+  assert.equal(produced.code, 0, produced.stderr);
+  assert.match(produced.stderr, /produced 6 records/);
+  const live = await runCli(["run", "tiktok", "--lake", "off", "--until-end", "--data-dir", b]);
+  assert.equal(live.code, 0, live.stderr);
+  const read = async (dir: string, args: string[]) =>
+    lines((await runCli([...args, "--data-dir", dir])).stdout);
+  const deadLetters = await read(a, ["consume", "tiktok.dlq"]);
+  assert.deepEqual(
+    deadLetters.map((l) => {
+      const { raw, offset } = JSON.parse(l) as { raw: string; offset: number };
+      return [raw, offset];
+    }),
+    [
+      ["\u00a0", 2],
+      [`\ufeff${view(5000002, 3)}`, 3],
+    ],
+  );
+  // The same records at the same offsets, whether the file is the input or produced to the topic.
+  assert.deepEqual(await read(b, ["consume", "tiktok.dlq"]), deadLetters);
+  const table = ["table", "tiktok_user_category", "--format", "json"];
+  assert.deepEqual(await read(b, table), await read(a, table));
+  assert.equal((await read(a, table)).length, 3);
+});

@@ -128,6 +128,9 @@ test("OHLC by event time: out-of-order ticks, ties, a late tick; emitted once wh
     tick(20, 50_000, "EUR"),
   ]);
   assert.deepEqual(t.readValues("bpi_ohlc"), [], "nothing before the window closes");
+  // tick(30) came 20 s behind the newest (tick(50)), far past the 5 s bound, but its minute was
+  // still open: late means "its window has closed" (docs/semantics.md), not "behind the newest".
+  assert.deepEqual(t.lateRecords(), []);
   t.send(TOPIC, tick(66, 130)); // W = 00:01:01 >= 00:01:00: the first minute closes
   t.send(TOPIC, tick(59, 1)); // its window has closed: late, does not change it
   assert.deepEqual(t.readValues("bpi_ohlc"), [

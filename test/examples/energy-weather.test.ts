@@ -5,7 +5,16 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EmbeddedLog } from "../../src/log/index.js";
@@ -210,6 +219,22 @@ test("stopped after its first batch and resumed, the run ends as an uninterrupte
   assert.deepEqual(second.dlq, whole.dlq);
   const third = await run(join(dir, "resumed"), dir);
   assert.equal(third.summary.alreadyComplete, true);
+});
+
+test("files with a byte-order mark, CRLF line breaks and blank lines give the same rows", async (t) => {
+  const dir = tempDir(t);
+  await generate(dir);
+  const plain = await run(join(dir, "plain"), dir);
+  const edited = join(dir, "edited");
+  mkdirSync(edited);
+  for (const topic of ["energy", "weather"]) {
+    const text = readFileSync(join(dir, `${topic}.jsonl`), "utf8").replaceAll("\n", "\r\n\r\n \n");
+    writeFileSync(join(edited, `${topic}.jsonl`), `\ufeff${text}`);
+  }
+  const out = await run(join(dir, "data"), edited);
+  assert.deepEqual(out.dlq, plain.dlq);
+  assert.deepEqual(out.late, plain.late);
+  assert.deepEqual(out.rows, plain.rows);
 });
 
 test("another interleaving of the same topics (all weather first) gives the same rows", async (t) => {

@@ -59,7 +59,7 @@ function reference(lines: readonly string[]) {
       };
       acc.set(key, a);
     }
-    a.item_name = s.item_name;
+    if (s.timestamp_ms >= a.last) a.item_name = s.item_name; // the latest sale's; a tie: the last to arrive
     a.q += s.quantity;
     a.revenue += s.quantity * s.price;
     a.cents += s.quantity * Math.round(s.price * 100);
@@ -158,6 +158,31 @@ test("a sale: validated, timestamp_ms parsed to timestamp_dt (both kept), runnin
   });
 });
 
+test("item_name is the latest sale's by event time: an older sale arriving after a newer one keeps the newer name", () => {
+  const t = new TestDriver(itemSales({ lake: false }));
+  const at = Date.UTC(2023, 2, 1, 9, 0, 0);
+  const sale = (name: string, dt: number) => ({
+    item_id: 1007,
+    item_name: name,
+    quantity: 1,
+    price: 9.99,
+    timestamp_ms: at + dt,
+  });
+  const name = () => (t.tableValues("item_sales").get("1007") as Totals).item_name;
+  t.send(TOPIC, sale("Ceramic mug", 0));
+  t.send(TOPIC, sale("Ceramic mug (blue)", 5000)); // renamed
+  assert.equal(name(), "Ceramic mug (blue)");
+  t.send(TOPIC, sale("Ceramic mug", 2000)); // an older sale, from a producer running behind
+  assert.equal(name(), "Ceramic mug (blue)");
+  t.send(TOPIC, sale("Blue mug", 5000)); // the same time as the latest: the last to arrive wins
+  assert.equal(name(), "Blue mug");
+  t.end();
+  const row = t.tableValues("item_sales").get("1007") as Totals;
+  assert.deepEqual(
+    [row.item_name, row.sales, row.first_sold_at, row.last_sold_at],
+    ["Blue mug", 4, "2023-03-01T09:00:00.000Z", "2023-03-01T09:00:05.000Z"],
+  );
+});
 test("invalid sales become dead letters with the reason; valid ones still count", () => {
   const t = new TestDriver(itemSales());
   const ts = Date.UTC(2023, 2, 1, 9, 0, 0);

@@ -5,11 +5,11 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot, requireService, useKafka } from "../helpers/services.js";
-import { runCli } from "../cli/helpers.js";
+import { hasStackTrace, lines, runCli, spawnCli } from "../cli/helpers.js";
 import { assertSameOutputs, embeddedRun, topicOutputs } from "./kafka-nobroker.js";
 import { Producer } from "@platformatic/kafka";
 import { pipeline } from "../../src/index.js";
@@ -104,3 +104,83 @@ test("Kafka input records carry their headers into the pipeline", { timeout: 120
     ],
   );
 });
+
+test(
+  "on Kafka too: a second --until-end run continues the ended state, and weir reset --broker starts it over (refused while running)",
+  { timeout: 300_000 },
+  async (t) => {
+    if (kafka.url === undefined) return requireService(t, "Kafka", kafka.unavailable);
+    const broker = kafka.url;
+    const dir = mkdtempSync(join(tmpdir(), "weir-kafka-reset-"));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const name = `resetk${process.pid}`;
+    const file = join(dir, "resetk.ts");
+    const api = new URL("../../src/index.js", import.meta.url).pathname;
+    writeFileSync(
+      file,
+      `import { pipeline, schema, windows } from ${JSON.stringify(api)};
+const Ev = schema.object({ user: schema.int(), at: schema.timestamp() });
+export default pipeline(${JSON.stringify(name)}, (p) => {
+  const ev = p.source("${name}-in", { schema: Ev, eventTime: (e) => e.at });
+  ev.keyBy((e) => e.user).count().when((n) => n >= 2).map(({ key, value }) => ({ user: key, n: value })).to("${name}-busy");
+  ev.keyBy((e) => e.user).window(windows.tumbling("1m")).count().when(() => true, { emit: "final" })
+    .map(({ key, window, value }) => ({ user: key, start: window.start, n: value })).to("${name}-minutes");
+});
+`,
+    );
+    const cli = (args: string[]) =>
+      runCli([...args, "--broker", broker, "--data-dir", join(dir, "data")], { timeoutMs: 120_000 });
+    const day = (d: string) =>
+      [1, 2, 3].map((i) => JSON.stringify({ user: 1, at: `2021-12-0${d} 00:00:0${i}` })).join("\n") + "\n";
+    const consume = async (topic: string) => lines((await cli(["consume", `${name}-${topic}`])).stdout);
+
+    assert.equal((await runCli(["produce", `${name}-in`, "--broker", broker], { input: day("1") })).code, 0);
+    let r = await cli(["run", file, "--until-end"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(await consume("minutes"), ['{"user":1,"start":"2021-12-01T00:00:00.000Z","n":3}']);
+
+    // More input after the ended run: its window opens and fires; the crossing rule does not fire again.
+    assert.equal((await runCli(["produce", `${name}-in`, "--broker", broker], { input: day("2") })).code, 0);
+    r = await cli(["run", file, "--until-end"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /3 records in, 1 out \(0 dead letters, 0 late\)/);
+    assert.deepEqual(await consume("minutes"), [
+      '{"user":1,"start":"2021-12-01T00:00:00.000Z","n":3}',
+      '{"user":1,"start":"2021-12-02T00:00:00.000Z","n":3}',
+    ]);
+    assert.deepEqual(await consume("busy"), ['{"user":1,"n":2}']);
+
+    // Refused while a process of the pipeline's group runs it.
+    const live = spawnCli(["run", file, "--broker", broker, "--data-dir", join(dir, "live")]);
+    live.end();
+    try {
+      await live.waitForStderr((s) => /active: processing/.test(s), 60_000);
+      const refused = await cli(["reset", file]);
+      assert.equal(refused.code, 1, refused.stderr);
+      assert.equal(lines(refused.stderr).length, 1, refused.stderr);
+      assert.ok(!hasStackTrace(refused.stderr));
+      assert.match(
+        refused.stderr,
+        new RegExp(
+          `^weir: cannot reset pipeline ${name}: 1 process\\(es\\) of consumer group weir\\.${name} are running it`,
+        ),
+      );
+    } finally {
+      live.kill("SIGTERM");
+      assert.equal((await live.exited).code, 0);
+    }
+
+    r = await cli(["reset", file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`deleted weir\\.${name}\\.checkpoints`));
+    r = await cli(["run", file, "--until-end"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /6 records in/, "from the beginning of the input, with empty state");
+    assert.deepEqual(
+      await consume("busy"),
+      ['{"user":1,"n":2}', '{"user":1,"n":2}'],
+      "outputs kept; the rule fired anew",
+    );
+    assert.equal((await consume("minutes")).length, 4);
+  },
+);

@@ -2,9 +2,10 @@
  * `weir produce TOPIC`: append JSON lines from a file or stdin to a topic (of the embedded log, or
  * of a Kafka cluster with `--broker` / `$WEIR_BROKER`: src/kafka/produce-cli.ts).
  *
- * Lines are streamed in large chunks, split by LineSplitter and appended in batches (one append per
- * chunk, at most --batch records each), so a file of millions of lines goes through quickly;
- * lines that trickle in on stdin are appended as soon as they arrive.
+ * Lines are streamed in large chunks, split by LineSplitter (src/util/lines.ts, the line reader of
+ * `weir run --input` too) and appended in batches (one append per chunk, at most --batch records
+ * each), so a file of millions of lines goes through quickly; lines that trickle in on stdin are
+ * appended as soon as they arrive.
  */
 import { createReadStream, statSync } from "node:fs";
 import type { Readable } from "node:stream";
@@ -28,7 +29,7 @@ import {
   withLog,
   type GlobalOptions,
 } from "../common.js";
-import { LineSplitter, isBlank } from "../lines.js";
+import { LineSplitter } from "../../util/lines.js";
 
 export interface ProduceOptions extends GlobalOptions {
   broker?: string;
@@ -60,7 +61,7 @@ export function register(program: Command): void {
     )
     .option(
       "--flush <policy>",
-      "when appends are fsynced: always, os or interval:<ms> (default: interval:50ms)",
+      "when appends are fsynced: always, os or interval:<duration> (default: interval:50ms)",
     )
     .option(
       "--batch <n>",
@@ -241,7 +242,6 @@ async function appendLines(
 
   let pending: ProducerRecord[] = [];
   const onLine = (line: string, lineNumber: number): void => {
-    if (isBlank(line)) return;
     let parsed: unknown;
     let valid = true;
     try {
@@ -287,12 +287,16 @@ async function appendLines(
   };
 
   const splitter = new LineSplitter();
+  const takeLines = (): void => {
+    for (let line = splitter.next(); line !== null; line = splitter.next()) onLine(line, splitter.lineNumber);
+  };
   try {
     try {
       for await (const chunk of input.stream) {
         const buf = chunk as Buffer;
         bytesRead += buf.length;
-        splitter.push(buf, onLine);
+        splitter.push(buf);
+        takeLines();
         await appendPending();
         progress?.update(bytesRead, counts.produced);
         if (stop.aborted) break;
@@ -302,7 +306,8 @@ async function appendLines(
       if (!stop.aborted) throw new UserError(`cannot read ${q(input.name)}: ${(err as Error).message}`);
     }
     if (!stop.aborted) {
-      splitter.end(onLine);
+      splitter.end();
+      takeLines();
       await appendPending();
       progress?.update(bytesRead, counts.produced);
     }

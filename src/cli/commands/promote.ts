@@ -20,6 +20,8 @@ import {
   type GlobalOptions,
 } from "../common.js";
 import { parseExtraOptions, resolvePipeline } from "../pipelines.js";
+import { examplesHelp } from "../examples-help.js";
+import { PIPELINE_ARGUMENT_HELP } from "./run.js";
 
 interface PromoteOptions extends GlobalOptions {
   to?: string;
@@ -30,7 +32,7 @@ export function register(program: Command): void {
   program
     .command("promote")
     .description("switch readers of a pipeline's outputs to a replayed version (weir replay ... --as v2)")
-    .argument("<pipeline>", "a built-in example (nobroker) or a pipeline module (./my-pipeline.ts)")
+    .argument("<pipeline>", PIPELINE_ARGUMENT_HELP)
     .requiredOption("--to <version>", "the version readers see from now on: v2, v3... or v1 to switch back")
     .option("--force", "promote even if the version has not caught up with its input")
     .allowUnknownOption(true)
@@ -42,6 +44,7 @@ export function register(program: Command): void {
         "  weir promote nobroker --to v2      # weir consume paid_user now reads paid_user.v2\n" +
         "  weir promote nobroker --to v1      # and back\n",
     )
+    .addHelpText("after", () => examplesHelp(false))
     .action(async (name: string, _opts: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<PromoteOptions>();
       const version = checkVersionOption(opts.to!);

@@ -8,7 +8,8 @@
 import type { Command } from "commander";
 import { checkVersion } from "../../api/versions.js";
 import { usageError } from "../common.js";
-import { runCommand, withRunOptions } from "./run.js";
+import { examplesHelp } from "../examples-help.js";
+import { PIPELINE_ARGUMENT_HELP, runCommand, withRunOptions } from "./run.js";
 
 export function register(program: Command): void {
   withRunOptions(
@@ -17,7 +18,7 @@ export function register(program: Command): void {
       .description(
         "reprocess a pipeline's retained input as a new version with outputs of its own (then weir promote)",
       )
-      .argument("<pipeline>", "a built-in example (nobroker) or a pipeline module (./my-pipeline.ts)")
+      .argument("<pipeline>", PIPELINE_ARGUMENT_HELP)
       .requiredOption("--as <version>", "the new version: v2, v3..."),
   )
     .addHelpText(
@@ -29,6 +30,7 @@ export function register(program: Command): void {
         "  weir replay nobroker --as v2 --paid-threshold 5 --until-end # stop once caught up\n" +
         "  weir promote nobroker --to v2                               # readers switch to v2\n",
     )
+    .addHelpText("after", () => examplesHelp(true))
     .action(async (name: string, _opts: unknown, cmd: Command) => {
       const version = cmd.opts<{ as: string }>().as;
       try {

@@ -4,7 +4,7 @@
  * outputs flush, exit 0). SIGINT/SIGTERM finish the batch, checkpoint and exit 0. `--ui` serves the
  * dashboard from the same process while the pipeline runs.
  */
-import type { Command } from "commander";
+import { InvalidArgumentError, Option, type Command } from "commander";
 import {
   UserError,
   info,
@@ -12,13 +12,18 @@ import {
   usageError,
   parseDurationMs,
   resolveDataDir,
+  warn,
   withLog,
   type GlobalOptions,
 } from "../common.js";
 import type { PipelineDefinition } from "../../api/pipeline.js";
 import type { Dashboard } from "../../dashboard/server.js";
 import { parseExtraOptions, resolvePipeline } from "../pipelines.js";
+import { examplesHelp } from "../examples-help.js";
 import { versionedDefinition } from "../../api/versions.js";
+import type { StateChanges } from "../../runtime/step-identity.js";
+import { NO_TYPECHECK_HELP, typeCheckEnabled } from "../typecheck.js";
+import type { DeadLetterLimit } from "../../runtime/dead-letters.js";
 
 interface RunOptions extends GlobalOptions {
   input?: string;
@@ -28,6 +33,24 @@ interface RunOptions extends GlobalOptions {
   tableStore?: string;
   ui?: boolean;
   port?: number;
+  fromScratch?: boolean;
+  dropState?: string[];
+  renameState?: Record<string, string>;
+  /** false with --no-typecheck. */
+  typecheck?: boolean;
+  maxDeadLetterRatio?: number;
+}
+
+/** Records read before --max-dead-letter-ratio is evaluated. */
+const DEAD_LETTER_MIN_RECORDS = 1000;
+
+/** `--max-dead-letter-ratio`: a share from 0 to 1 (`0.5`), or a percentage (`50%`). */
+export function parseRatio(value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*(%?)\s*$/.exec(value);
+  const ratio = m === null ? NaN : Number(m[1]) / (m[2] === "%" ? 100 : 1);
+  if (!(ratio >= 0 && ratio <= 1))
+    throw new InvalidArgumentError("expected a share of the records from 0 to 1, like 0.5 (or 50%).");
+  return ratio;
 }
 
 export function register(program: Command): void {
@@ -35,16 +58,17 @@ export function register(program: Command): void {
     program
       .command("run")
       .description("run a pipeline: live on its topics, or bounded on a file with --input")
-      .argument("<pipeline>", "a built-in example (nobroker) or a pipeline module (./my-pipeline.ts)"),
+      .argument("<pipeline>", PIPELINE_ARGUMENT_HELP),
   )
-    .addHelpText(
-      "after",
-      "\nBuilt-in examples take their own options, e.g. `weir run nobroker --emit changes --paid-threshold 9`\n(`weir describe nobroker` shows its steps).",
-    )
+    .addHelpText("after", () => examplesHelp(true))
     .action(async (name: string, _opts: unknown, cmd: Command) => {
       await runCommand(name, cmd);
     });
 }
+
+/** The `<pipeline>` argument of run, replay, describe and promote. */
+export const PIPELINE_ARGUMENT_HELP =
+  "a built-in example (listed below) or a pipeline module (./my-pipeline.ts)";
 
 /** The options `weir run` and `weir replay` share. */
 export function withRunOptions(command: Command): Command {
@@ -54,23 +78,45 @@ export function withRunOptions(command: Command): Command {
       "bounded run: read this JSON-lines file as the source, fire every window at its end, exit 0",
     )
     .option("--until-end", "live run that stops once the input topics are read to their current end")
-    .option(
-      "--checkpoint-interval <duration>",
-      "how often state and positions are checkpointed",
-      parseDurationMs,
-      5000,
+    .addOption(
+      new Option("--checkpoint-interval <duration>", "how often state and positions are checkpointed: 5s, 1m")
+        .argParser(parseDurationMs)
+        .default(5000, "5s"),
     )
     .option(
       "--table-store <url>",
       "where versioned tables live: sqlite (default, in the data directory), sqlite:/path/file.db or postgres://user@host:port/db (also $WEIR_TABLE_STORE)",
     )
-    .option("--broker <url>", "run on a Kafka cluster (kafka://host:port) instead of the embedded log")
+    .option(
+      "--broker <url>",
+      "run on a Kafka cluster (kafka://host:port) instead of the embedded log (also $WEIR_BROKER)",
+    )
+    .option(
+      "--from-scratch",
+      "forget the pipeline's checkpoint first: start from the beginning of its input with empty state (outputs already written are kept; see `weir reset`)",
+    )
+    .option(
+      "--drop-state <steps>",
+      "start these stateful steps empty (comma-separated step ids) when the pipeline changed since its checkpoint",
+      parseStepList,
+    )
+    .option(
+      "--rename-state <old=new>",
+      "give the checkpointed state of step OLD to step NEW (comma-separated pairs) when a step was renamed",
+      parseRenames,
+    )
     .option("--ui", "also serve the dashboard (web UI, API, /metrics) on 127.0.0.1 while the pipeline runs")
     .option(
       "--port <port>",
       "the dashboard's port with --ui (default 4040; 0: any free port)",
       intParser(0, 65535),
     )
+    .option(
+      "--max-dead-letter-ratio <ratio>",
+      `checkpoint and stop (exit 1) once more than this share of the records (0-1, e.g. 0.5) became dead letters; evaluated after ${DEAD_LETTER_MIN_RECORDS} records`,
+      parseRatio,
+    )
+    .option("--no-typecheck", NO_TYPECHECK_HELP)
     .allowUnknownOption(true)
     .allowExcessArguments(true);
 }
@@ -84,7 +130,9 @@ export async function runCommand(name: string, cmd: Command, version?: string): 
   if (opts.port !== undefined && opts.ui !== true)
     throw usageError("--port is the dashboard's port: give it with --ui");
   const broker = opts.broker ?? (process.env.WEIR_BROKER || undefined);
-  const resolved = await resolvePipeline(name, parseExtraOptions(cmd.args.slice(1)));
+  const resolved = await resolvePipeline(name, parseExtraOptions(cmd.args.slice(1)), {
+    typecheck: typeCheckEnabled(opts.typecheck),
+  });
   const definition =
     version === undefined ? resolved.definition : versionedDefinition(resolved.definition, version);
   const dataDir = resolveDataDir(opts);
@@ -102,17 +150,69 @@ export async function runCommand(name: string, cmd: Command, version?: string): 
         checkpointIntervalMs: opts.checkpointInterval,
         tableStore: opts.tableStore ?? (process.env.WEIR_TABLE_STORE || undefined),
         logger: (m) => info(m),
+        fromScratch: opts.fromScratch === true,
+        stateChanges: stateChanges(opts),
+        onStarted: () => {
+          if (opts.input === undefined)
+            info(
+              `${definition.name}: running on ${runner.task.inputTopics().join(", ")} in ${dataDir} (Ctrl-C to stop)`,
+            );
+        },
+        ...deadLetterOptions(opts),
       });
       await stopOnSignals(runner, async () => {
-        if (opts.input === undefined)
-          info(
-            `${definition.name}: running on ${runner.task.inputTopics().join(", ")} in ${dataDir} (Ctrl-C to stop)`,
-          );
         const s = await runner.run();
         if (!s.alreadyComplete) infoRunEnd(definition.name, s, runner.task.outputTopics());
       });
     }),
   );
+}
+
+/** `--drop-state a,b`: step ids. */
+function parseStepList(value: string, previous: string[] = []): string[] {
+  const steps = value
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+  if (steps.length === 0)
+    throw usageError(`--drop-state ${JSON.stringify(value)}: expected step ids like count-1,count-2`);
+  return [...previous, ...steps];
+}
+
+/** `--rename-state old=new,old2=new2`. */
+function parseRenames(value: string, previous: Record<string, string> = {}): Record<string, string> {
+  const out = { ...previous };
+  for (const pair of value.split(",")) {
+    const [from, to, ...rest] = pair.split("=").map((s) => s.trim());
+    if (!from || !to || rest.length > 0)
+      throw usageError(
+        `--rename-state ${JSON.stringify(value)}: expected OLD=NEW pairs of step ids, like count-1=user-count`,
+      );
+    out[from] = to;
+  }
+  return out;
+}
+
+function stateChanges(opts: RunOptions): StateChanges | undefined {
+  if (opts.dropState === undefined && opts.renameState === undefined) return undefined;
+  if (opts.fromScratch === true)
+    throw usageError(
+      "--from-scratch starts every step empty: --drop-state and --rename-state have nothing to do with it",
+    );
+  return { drop: opts.dropState, rename: opts.renameState };
+}
+
+/** Warnings on stderr whatever --quiet says, and the dead-letter limit of --max-dead-letter-ratio. */
+function deadLetterOptions(opts: RunOptions): {
+  warn: (message: string) => void;
+  deadLetterLimit?: DeadLetterLimit;
+} {
+  return {
+    warn: (m) => warn(m),
+    ...(opts.maxDeadLetterRatio === undefined
+      ? {}
+      : { deadLetterLimit: { maxRatio: opts.maxDeadLetterRatio, minRecords: DEAD_LETTER_MIN_RECORDS } }),
+  };
 }
 
 /** Run `fn` with SIGINT and SIGTERM asking `runner` to stop (it finishes the batch and checkpoints). */
@@ -182,6 +282,9 @@ async function runOnKafka(
     checkpointIntervalMs: opts.checkpointInterval,
     tableStore: opts.tableStore ?? (process.env.WEIR_TABLE_STORE || undefined),
     logger: (m) => info(m),
+    fromScratch: opts.fromScratch === true,
+    stateChanges: stateChanges(opts),
+    ...deadLetterOptions(opts),
   });
   await stopOnSignals(runner, async () => {
     const task = runner.currentTask;

@@ -1,0 +1,42 @@
+/**
+ * Every environment variable the `weir` command reads, in one table: `weir --help` prints it, and
+ * docs/cli.md's table lists the same variables (test/cli/help.test.ts checks both against every
+ * variable read in src/).
+ */
+
+export interface EnvironmentVariable {
+  name: string;
+  /** What it sets, when the corresponding option is not given. */
+  meaning: string;
+}
+
+export const ENVIRONMENT: readonly EnvironmentVariable[] = [
+  {
+    name: "WEIR_DATA_DIR",
+    meaning: "the data directory when --data-dir is not given (default ./.weir)",
+  },
+  {
+    name: "WEIR_BROKER",
+    meaning:
+      "a Kafka cluster (kafka://host:port[,host:port]) for run, replay, topics, produce, consume and dashboard when --broker is not given",
+  },
+  {
+    name: "WEIR_TABLE_STORE",
+    meaning:
+      "where versioned tables live (sqlite, sqlite:/path/file.db or postgres://user@host:port/db) for run, replay, table, query and dashboard when --table-store is not given",
+  },
+  {
+    name: "WEIR_TOKEN",
+    meaning: "the token weir dashboard requires when --token is not given",
+  },
+  {
+    name: "WEIR_DEBUG",
+    meaning: "1: print the stack trace of every error, as --debug does",
+  },
+];
+
+/** The "Environment:" section of `weir --help`. */
+export function environmentHelp(): string {
+  const width = Math.max(...ENVIRONMENT.map((v) => v.name.length));
+  return `Environment:\n${ENVIRONMENT.map((v) => `  ${v.name.padEnd(width)}  ${v.meaning}`).join("\n")}`;
+}
