@@ -5,8 +5,8 @@
 // project" section word for word — its my-pipeline.ts, tsconfig.json, my-pipeline.test.ts and
 // commands are read from README.md — and check what a user would:
 //
-//   - `npx tsc` type-checks the pipeline under --strict; a typo in a field is a compile error;
-//     an async `.map(async ...)` is a compile error (`@ts-expect-error`);
+//   - `npx tsc` type-checks the pipeline under --strict; a typo in a field is a compile error (and
+//     `npx weir run` refuses it); an async `.map(async ...)` is a compile error (`@ts-expect-error`);
 //   - `npx weir run ./my-pipeline.ts --input FILE` runs it, `npx weir consume TOPIC` reads exactly
 //     the records expected from a hand-made input, and the README's generated input runs too;
 //   - `node --import tsx --test my-pipeline.test.ts` passes (TestDriver);
@@ -302,6 +302,25 @@ try {
       "the README's pipeline has no `.keyBy((e) => e.user_id)` to misspell",
     );
     await expectTypeError("typo", source, /error TS2551: Property 'user_idd' does not exist/);
+    // The README: `npx weir run` type-checks the module (with the project's TypeScript) before it runs.
+    writeFileSync(join(project, "typo-input.jsonl"), "");
+    const run = await exec(
+      "npx",
+      [
+        "weir",
+        "run",
+        "./type-checks/typo/pipeline.ts",
+        "--input",
+        "typo-input.jsonl",
+        "--data-dir",
+        "typo-data",
+      ],
+      { cwd: project },
+    );
+    check(
+      run.code === 2 && /does not type-check/.test(run.stderr) && /user_idd/.test(run.stderr),
+      `npx weir run of the misspelt pipeline: exit ${run.code}, expected 2 with the type error\n${tail(run.stderr)}`,
+    );
   });
 
   await step("an async map callback is a compile error (@ts-expect-error)", async () => {
