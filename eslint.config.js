@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", ".weir/", "bench/results/"] },
+  { ignores: ["dist/", ".build/", "node_modules/", ".weir/", "bench/results/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -19,7 +19,12 @@ export default tseslint.config(
     // Build and docs scripts (build-web, screenshots) use a few more of Node's globals.
     files: ["scripts/**/*.mjs"],
     languageOptions: {
-      globals: { performance: "readonly", setTimeout: "readonly", AbortController: "readonly" },
+      globals: {
+        performance: "readonly",
+        setTimeout: "readonly",
+        clearTimeout: "readonly",
+        AbortController: "readonly",
+      },
     },
   },
 );

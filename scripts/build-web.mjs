@@ -3,7 +3,9 @@
 // page's CSS and uPlot's) and index.html. Offline and in well under a second: esbuild, no CDN.
 // Writes only its output directory (`--out DIR`, default dist/web), so it can run beside `tsc`.
 //
-//   node scripts/build-web.mjs [--out DIR] [--dev]     --dev: no minification
+//   node scripts/build-web.mjs [--out DIR] [--dev]     --dev: no minification, and a source map
+//
+// The published package ships no source maps (docs/packaging.md), so the default build writes none.
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -23,7 +25,7 @@ const result = await build({
   outdir: outDir,
   bundle: true,
   minify: !dev,
-  sourcemap: true,
+  sourcemap: dev,
   target: "es2020",
   format: "iife",
   platform: "browser",

@@ -19,6 +19,7 @@ import {
 } from "./common.js";
 import { environmentHelp } from "./environment.js";
 import { loadExamplesForHelp } from "./examples-help.js";
+import { stopWhenNpmGoesAway } from "./parent-watch.js";
 
 /** Sub-commands, in the order `weir --help` lists them: each is src/cli/commands/<name>.ts. */
 // prettier-ignore
@@ -192,6 +193,7 @@ function reportError(
 
 async function main(argv: readonly string[] = process.argv): Promise<number> {
   installStdoutGuard();
+  stopWhenNpmGoesAway();
   const args = argv.slice(2);
   const debug = args.includes("--debug") || process.env.WEIR_DEBUG === "1";
   let program: Command | undefined;

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { describe, it } from "node:test";
-import { lines, runCli, spawnCli, tempDataDir } from "./helpers.js";
+import { lines, runCli, spawnCli, tempDataDir, tempDir } from "./helpers.js";
 
 const ALERT = /^ALERT (paid_user|property_status|possible_broker) (\{.*\})$/;
 
@@ -75,5 +77,53 @@ describe("weir demo", () => {
     const again = await runCli(["demo", "--duration", "1s", "--data-dir", dataDir], { timeoutMs: 60_000 });
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stderr, /resumed from checkpoint/);
+  });
+
+  it("keeps its data in ./.weir-demo, not in ./.weir or $WEIR_DATA_DIR, and says where", async (t) => {
+    const cwd = tempDir(t);
+    const r = await runCli(["demo", "--duration", "1s", "--rate", "600/s"], {
+      cwd,
+      env: { WEIR_DATA_DIR: join(cwd, "pipelines-data") },
+      timeoutMs: 60_000,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(existsSync(join(cwd, ".weir-demo", "topics")), "the demo's topics are in ./.weir-demo");
+    assert.equal(existsSync(join(cwd, ".weir")), false, "./.weir is left to the user's pipelines");
+    assert.equal(existsSync(join(cwd, "pipelines-data")), false, "$WEIR_DATA_DIR is left alone");
+    assert.match(r.stderr, /in \S*\.weir-demo \(the demo's own data directory\)/);
+    assert.match(r.stderr, /`weir consume possible_broker --data-dir \.weir-demo`/);
+    // What it says works.
+    const alerts = await runCli(["consume", "possible_broker", "--data-dir", ".weir-demo"], { cwd });
+    assert.equal(alerts.code, 0, alerts.stderr);
+  });
+
+  it("leaves the README's next step alone: a bounded run afterwards starts fresh (item 9 of issue 13)", async (t) => {
+    // npm start, then `weir generate nobroker --count N --output events.jsonl` and
+    // `weir run nobroker --input events.jsonl` in the same directory, as the README has them.
+    const cwd = tempDir(t);
+    const demo = await runCli(["demo", "--duration", "2s", "--rate", "3000/s"], { cwd, timeoutMs: 60_000 });
+    assert.equal(demo.code, 0, demo.stderr);
+    const gen = await runCli(["generate", "nobroker", "--count", "5000", "--output", "events.jsonl"], {
+      cwd,
+    });
+    assert.equal(gen.code, 0, gen.stderr);
+    const afterDemo = await runCli(["run", "nobroker", "--input", "events.jsonl"], {
+      cwd,
+      timeoutMs: 60_000,
+    });
+    assert.equal(afterDemo.code, 0, afterDemo.stderr);
+    const fresh = await runCli(["run", "nobroker", "--input", "events.jsonl", "--data-dir", "fresh"], {
+      cwd,
+      timeoutMs: 60_000,
+    });
+    assert.equal(fresh.code, 0, fresh.stderr);
+    const summary = (stderr: string) =>
+      /nobroker: (\d+ records in, \d+ out \(\d+ dead letters, \d+ late\))/.exec(stderr)?.[1];
+    assert.ok(summary(fresh.stderr), fresh.stderr);
+    assert.equal(
+      summary(afterDemo.stderr),
+      summary(fresh.stderr),
+      "the same counts as in a fresh data directory",
+    );
   });
 });

@@ -7,9 +7,14 @@
  * watermark lag. Ctrl-C (or --duration) stops the generator, then the pipeline (which
  * checkpoints), prints a final STATS line and exits 0.
  *
+ * The demo keeps its data in a directory of its own, `./.weir-demo` (or `--data-dir`; never
+ * `$WEIR_DATA_DIR`): its watermark is the wall clock, and a `weir run nobroker --input FILE` in the
+ * same directory afterwards would resume its state and judge the file's older events late.
+ *
  * Output goes through a DemoView; the console view is the only one today, and another front end
  * (a web view) plugs in through `runDemo(options, view)` without touching the orchestration.
  */
+import { isAbsolute, relative, resolve } from "node:path";
 import type { Command } from "commander";
 import type { PipelineMetricsSnapshot } from "../../runtime/metrics.js";
 import {
@@ -18,7 +23,6 @@ import {
   isStdoutBroken,
   parseRate,
   q,
-  resolveDataDir,
   shutdownSignal,
   withLog,
   type GlobalOptions,
@@ -30,6 +34,23 @@ import {
   parsePositiveDuration,
   parseSeed,
 } from "./generate.js";
+
+/**
+ * The demo's data directory when --data-dir is not given: apart from `./.weir`, so that following
+ * the README (`npm start`, then `weir run nobroker --input events.jsonl`) does not mix the two.
+ */
+export const DEMO_DATA_DIR = ".weir-demo";
+
+/** `--data-dir`, else ./.weir-demo (absolute). $WEIR_DATA_DIR is for your pipelines, not the demo. */
+export function demoDataDir(opts: { dataDir?: string }): string {
+  return resolve(opts.dataDir !== undefined && opts.dataDir !== "" ? opts.dataDir : DEMO_DATA_DIR);
+}
+
+/** How to name `dir` on a command line run from the current directory. */
+function shownDir(dir: string): string {
+  const rel = relative(process.cwd(), dir);
+  return rel !== "" && !rel.startsWith("..") && !isAbsolute(rel) ? rel : dir;
+}
 
 /** The pipeline's alert topics, in the order the summary lists them. */
 export const ALERT_TOPICS = ["paid_user", "property_status", "possible_broker"] as const;
@@ -113,7 +134,8 @@ export function register(program: Command): void {
         "  ALERT <topic> <record>   each alert as it fires (paid_user, property_status, possible_broker)\n" +
         "  STATS ...                every 5 s: events in and rate, event -> alert latency p50/p99,\n" +
         "                           state size, dead letters, late records, watermark lag\n" +
-        "\nIt uses the data directory like `weir run nobroker` (topics and checkpoint are kept between runs).\n" +
+        `\nIts data (topics, checkpoint, tables, lake) go to ./${DEMO_DATA_DIR}, apart from your pipelines' ./.weir\n` +
+        "($WEIR_DATA_DIR is not used); --data-dir picks another directory. They are kept between runs.\n" +
         "\nExamples:\n  weir demo\n  weir demo --rate 500/s --duration 1m --brokers 10\n  npm start",
     )
     .action(async (_opts: CliDemoOptions, cmd: Command) => {
@@ -126,7 +148,7 @@ export function register(program: Command): void {
       }, opts.maxAlerts);
       await runDemo(
         {
-          dataDir: resolveDataDir(opts),
+          dataDir: demoDataDir(opts),
           perSecond: opts.rate ?? DEFAULT_RATE_PER_SECOND,
           durationMs: opts.duration,
           seed: opts.seed ?? DEFAULT_SEED,
@@ -278,6 +300,7 @@ export class ConsoleDemoView implements DemoView {
   private printed = 0;
   private suppressed = 0;
   private readonly timer: NodeJS.Timeout;
+  private dataDir: string | undefined;
 
   constructor(
     private readonly write: (line: string) => void,
@@ -289,9 +312,10 @@ export class ConsoleDemoView implements DemoView {
 
   started(s: { dataDir: string; perSecond: number; generator: string; durationMs?: number }): void {
     const until = s.durationMs === undefined ? "until Ctrl-C" : `for ${seconds(s.durationMs)}`;
+    this.dataDir = s.dataDir;
     info(
-      `demo: NoBroker pipeline live on topic ${SOURCE_TOPIC} in ${s.dataDir}, generating ${formatRate(s.perSecond)} ` +
-        `${until} (${s.generator})`,
+      `demo: NoBroker pipeline live on topic ${SOURCE_TOPIC} in ${s.dataDir} (the demo's own data directory), ` +
+        `generating ${formatRate(s.perSecond)} ${until} (${s.generator})`,
     );
     info(`demo: alerts from ${ALERT_TOPICS.join(", ")} below; STATS every 5 s; Ctrl-C to stop`);
   }
@@ -322,7 +346,8 @@ export class ConsoleDemoView implements DemoView {
     const byTopic = ALERT_TOPICS.map((t) => `${t} ${fmt(alerts[t] ?? 0)}`).join(", ");
     info(
       `demo: stopped after ${seconds(elapsedMs)}; generated ${fmt(generated)} events; alerts: ${byTopic}; ` +
-        `the pipeline checkpointed (read an alert topic with \`weir consume ${q("possible_broker")}\`)`,
+        `the pipeline checkpointed (read an alert topic with \`weir consume ${q("possible_broker")}` +
+        `${this.dataDir === undefined ? "" : ` --data-dir ${q(shownDir(this.dataDir))}`}\`)`,
     );
   }
 
