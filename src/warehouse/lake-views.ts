@@ -17,6 +17,8 @@ export interface LakeView {
   partitionColumns: string[];
   /** The SELECT the view runs; undefined when the dataset has no committed file yet. */
   select: string | undefined;
+  /** The files the view reads (absolute paths, in manifest order). */
+  paths: string[];
 }
 
 /** The views of every dataset under `<dataDir>/lake`. */
@@ -33,6 +35,7 @@ export function lakeView(name: string, dir: string, m: Manifest): LakeView {
   // Group files by format and by whether they sit in partition folders: each group is one reader.
   const groups = new Map<string, { ext: string; partitioned: boolean; paths: string[] }>();
   const partitionKeys = new Set<string>();
+  const paths: string[] = [];
   let rows = 0;
   for (const f of m.files) {
     rows += f.rows;
@@ -48,7 +51,9 @@ export function lakeView(name: string, dir: string, m: Manifest): LakeView {
       g = { ext, partitioned, paths: [] };
       groups.set(key, g);
     }
-    g.paths.push(join(dir, ...f.path.split("/")));
+    const path = join(dir, ...f.path.split("/"));
+    g.paths.push(path);
+    paths.push(path);
   }
   // A row field named like the partition column (NoBroker's `date`, a timestamp) keeps its value: Hive
   // partitioning would replace it by the folder's DATE.
@@ -73,6 +78,7 @@ export function lakeView(name: string, dir: string, m: Manifest): LakeView {
     formats: [...new Set([...groups.values()].map((g) => g.ext))].sort(),
     partitionColumns: clash ? [] : [...partitionKeys],
     select: selects.length === 0 ? undefined : selects.join("\nUNION ALL BY NAME\n"),
+    paths,
   };
 }
 
