@@ -13,7 +13,10 @@
  *   event_time, value JSON, source_topic, source_partition, source_offset, seq) and a view
  *   `tables.NAME_latest` with the newest version per key; both also without the schema prefix.
  * - Timestamps are UTC (the session time zone is UTC).
+ * - With `sandbox: true` the instance is locked down before anything else happens and `query` runs
+ *   SQL written by someone else: it reads the views and tables only and writes nothing (sandbox.ts).
  */
+import { realpathSync } from "node:fs";
 import { join } from "node:path";
 import type { DuckDBConnection, DuckDBInstance, DuckDBResult, DuckDBResultReader } from "@duckdb/node-api";
 import type { VersionedTableStore } from "../sinks/types.js";
@@ -21,9 +24,22 @@ import { quoteIdent } from "../sinks/lake/columns.js";
 import { createLakeViewSql, lakeViews, type LakeView } from "./lake-views.js";
 import { TABLES_DB, createTable, fillTable, sqliteTables, storeTables, type TableSource } from "./tables.js";
 import { promotedNames, readPromotions } from "../runtime/promotions.js";
+import { lakeDir } from "../sinks/lake/manifest.js";
+import { quoteString } from "../sinks/lake/columns.js";
+import {
+  LOCK_SQL,
+  QueryRefused,
+  SANDBOX_CONFIG,
+  checkQuery,
+  lockDownSql,
+  notAQuery,
+  queryableRelations,
+  unconfinedReason,
+} from "./sandbox.js";
 
 export { lakeViews, lakeView, type LakeView } from "./lake-views.js";
 export { TABLES_DB } from "./tables.js";
+export { QueryRefused } from "./sandbox.js";
 
 export const LAKE_SCHEMA = "lake";
 export const TABLES_SCHEMA = "tables";
@@ -43,6 +59,18 @@ export interface WarehouseOptions {
    * promoted version (`lake.NAME` / `tables.NAME` still read v1).
    */
   followPromotions?: boolean;
+  /**
+   * Lock the instance down for SQL written by someone else (src/warehouse/sandbox.ts): it may read
+   * exactly the files the lake views list and nothing else, change no setting and write nothing;
+   * run such SQL with `query`. A dataset with a file that is not a regular file inside the lake (a
+   * symbolic link pointing out) gets a view that fails with the reason. Default false.
+   */
+  sandbox?: boolean;
+  /**
+   * With `sandbox`: the SQL that `query` will be given, checked (QueryRefused) as soon as the
+   * instance is locked down, before any view or table is built, so that a refused query costs little.
+   */
+  checkFirst?: string;
 }
 
 export class Warehouse {
@@ -51,6 +79,8 @@ export class Warehouse {
   private readonly unloaded = new Map<string, TableSource>();
   /** v1 name -> promoted name (lower case), for loading the promoted table a query names by its v1 name. */
   private readonly promoted = new Map<string, string>();
+  /** A sandboxed warehouse: the relations its queries may name (lower case); undefined otherwise. */
+  private relations: Set<string> | undefined;
 
   private constructor(
     readonly instance: DuckDBInstance,
@@ -64,21 +94,25 @@ export class Warehouse {
 
   static async open(dataDir: string, options: WarehouseOptions = {}): Promise<Warehouse> {
     const { DuckDBInstance } = await import("@duckdb/node-api");
-    const instance = await DuckDBInstance.create(":memory:");
+    const sandbox = options.sandbox === true;
+    const instance = await DuckDBInstance.create(":memory:", sandbox ? { ...SANDBOX_CONFIG } : undefined);
     let connection: DuckDBConnection | undefined;
     let closeSources = () => {};
     try {
       connection = await instance.connect();
       await connection.run("SET TimeZone = 'UTC'");
-      await connection.run(`CREATE SCHEMA ${LAKE_SCHEMA}; CREATE SCHEMA ${TABLES_SCHEMA}`);
       const views = lakeViews(dataDir).filter((v) => v.select !== undefined);
-      const taken = new Set<string>();
-      for (const v of views) {
-        await connection.run(createLakeViewSql(LAKE_SCHEMA, v)!);
-        await connection.run(
-          `CREATE VIEW main.${quoteIdent(v.name)} AS SELECT * FROM ${LAKE_SCHEMA}.${quoteIdent(v.name)}`,
-        );
-        taken.add(v.name.toLowerCase());
+      const refused = new Map<string, string>();
+      if (sandbox) {
+        const allowed: string[] = [];
+        const root = views.length === 0 ? "" : realpathSync(lakeDir(dataDir));
+        for (const v of views) {
+          const reason = v.paths.map((p) => unconfinedReason(p, root)).find((r) => r !== undefined);
+          if (reason === undefined) allowed.push(...v.paths);
+          else refused.set(v.name, reason);
+        }
+        for (const statement of lockDownSql(allowed)) await connection.run(statement);
+        await connection.run(LOCK_SQL);
       }
       let sources: TableSource[];
       if (options.tableStore !== undefined) {
@@ -87,6 +121,28 @@ export class Warehouse {
         const sqlite = await sqliteTables(options.sqlitePath ?? join(dataDir, TABLES_DB));
         sources = sqlite.tables;
         closeSources = sqlite.close;
+      }
+      if (sandbox && options.checkFirst !== undefined) {
+        // Every name the views and tables will have (a superset: `query` checks again, exactly).
+        const names = [...views.map((v) => v.name), ...sources.flatMap((t) => [t.name, `${t.name}_latest`])];
+        const promotions = readPromotions(dataDir);
+        for (const [from] of promotedNames(promotions, "datasets")) names.push(from);
+        for (const [from] of promotedNames(promotions, "tables")) names.push(from, `${from}_latest`);
+        await checkQuery(connection, options.checkFirst, await queryableRelations(connection, names));
+      }
+      await connection.run(`CREATE SCHEMA ${LAKE_SCHEMA}; CREATE SCHEMA ${TABLES_SCHEMA}`);
+      const taken = new Set<string>();
+      for (const v of views) {
+        const reason = refused.get(v.name);
+        await connection.run(
+          reason === undefined
+            ? createLakeViewSql(LAKE_SCHEMA, v)!
+            : refusedViewSql(LAKE_SCHEMA, v.name, `lake dataset ${v.name} is not read here: ${reason}`),
+        );
+        await connection.run(
+          `CREATE VIEW main.${quoteIdent(v.name)} AS SELECT * FROM ${LAKE_SCHEMA}.${quoteIdent(v.name)}`,
+        );
+        taken.add(v.name.toLowerCase());
       }
       const wh = new Warehouse(
         instance,
@@ -113,6 +169,7 @@ export class Warehouse {
       }
       if (options.followPromotions !== false) await wh.followPromotions(dataDir, taken);
       if (options.tables !== "lazy") await wh.loadTables();
+      if (sandbox) wh.relations = await queryableRelations(connection);
       return wh;
     } catch (err) {
       closeSources();
@@ -174,6 +231,7 @@ export class Warehouse {
    * read it with `fetchChunk()` / `yieldRows()`.
    */
   async stream(sql: string): Promise<DuckDBResult> {
+    this.unsandboxed("stream");
     await this.prepareFor(sql);
     const statements = await this.connection.extractStatements(sql);
     if (statements.count === 0) throw new Error("no SQL statement given");
@@ -189,8 +247,37 @@ export class Warehouse {
     return last.stream();
   }
 
+  /** SQL of the warehouse's own user: a sandboxed warehouse runs SQL through `query` only. */
+  private unsandboxed(method: string): void {
+    if (this.relations !== undefined)
+      throw new Error(`Warehouse.${method} runs any statement: a sandboxed warehouse runs SQL with query()`);
+  }
+
+  /**
+   * Run one query written by someone else in a sandboxed warehouse (`sandbox: true`): QueryRefused
+   * unless it is a single SELECT over the views and tables (src/warehouse/sandbox.ts); DuckDB's
+   * errors otherwise. The result is streamed.
+   */
+  async query(sql: string): Promise<DuckDBResult> {
+    const relations = this.relations;
+    if (relations === undefined)
+      throw new Error("Warehouse.query needs a warehouse opened with sandbox: true");
+    await checkQuery(this.connection, sql, relations);
+    await this.prepareFor(sql);
+    const { StatementType } = await import("@duckdb/node-api");
+    const statements = await this.connection.extractStatements(sql);
+    const prepared = await statements.prepare(0);
+    if (prepared.statementType !== StatementType.SELECT) {
+      const type = StatementType[prepared.statementType] ?? "this statement";
+      prepared.destroySync();
+      throw new QueryRefused(notAQuery(type));
+    }
+    return prepared.stream();
+  }
+
   /** Run `sql` and read the whole result of its last statement. */
   async run(sql: string): Promise<DuckDBResultReader> {
+    this.unsandboxed("run");
     await this.prepareFor(sql);
     const statements = await this.connection.extractStatements(sql);
     if (statements.count === 0) throw new Error("no SQL statement given");
@@ -214,6 +301,14 @@ export class Warehouse {
       this.instance.closeSync();
     }
   }
+}
+
+/** A view that fails with `message` when it is read. */
+function refusedViewSql(schema: string, name: string, message: string): string {
+  return (
+    `CREATE OR REPLACE VIEW ${quoteIdent(schema)}.${quoteIdent(name)} AS ` +
+    `SELECT * FROM (SELECT error(${quoteString(message)}) AS error) WHERE error IS NULL`
+  );
 }
 
 /** Open an in-memory DuckDB with a view per lake dataset and per versioned table (see Warehouse). */
