@@ -10,8 +10,9 @@
  * Security: it binds 127.0.0.1 by default. Any other address needs a token; with a token, every
  * request needs `Authorization: Bearer T`, the cookie set by visiting once with `?token=T`, or
  * `?token=T` itself. Without a token (loopback only), requests must name a loopback host (against
- * DNS rebinding); POSTs must be JSON from the same origin (against cross-site requests); SQL only
- * reads (src/dashboard/sql.ts).
+ * DNS rebinding); API requests from a page of another origin (or `Origin: null`) are refused, and
+ * POSTs must be JSON (against cross-site requests); SQL runs in a sandbox (src/dashboard/sql.ts).
+ * docs/security.md has the threat model.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
@@ -52,6 +53,8 @@ export interface DashboardOptions {
   webDir?: string;
   /** How often pipelines are sampled and events sent, ms (default 1000). */
   sampleIntervalMs?: number;
+  /** A SQL query running longer than this is interrupted, ms (default 30 000). */
+  sqlTimeoutMs?: number;
 }
 
 export interface Dashboard {
@@ -118,6 +121,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     dataDir: options.dataDir,
     broker: options.broker ?? null,
     tableStore: options.tableStore,
+    sqlTimeoutMs: options.sqlTimeoutMs,
     topics,
     tables,
     monitor,
@@ -179,6 +183,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     }
 
     if (isApi) {
+      const crossSite = crossSiteReason(req);
+      if (crossSite !== undefined) return refuse(res, 403, crossSite, true);
       try {
         await api.serve(req, res, url);
       } catch (err) {
@@ -323,6 +329,31 @@ function answerError(res: ServerResponse, err: unknown, what: string, logger: (m
   sendJson(res, status, { error: oneLine(message) });
 }
 
+/**
+ * Why a request to the API comes from a page of another site, or undefined. Browsers name the page
+ * that sent a request in `Origin` (on every POST, and on cross-origin fetches) and say whether it
+ * is the same origin in `Sec-Fetch-Site`. `Origin: null` is an opaque origin — a sandboxed frame, a
+ * file:// page, a data: URL, a redirect — never this dashboard's page, so it is refused too. A
+ * request without either header (curl, a script) is not a browser's cross-site request.
+ */
+export function crossSiteReason(req: IncomingMessage): string | undefined {
+  const origin = req.headers.origin;
+  if (origin !== undefined) {
+    let same = false;
+    try {
+      const u = new URL(origin);
+      same = (u.protocol === "http:" || u.protocol === "https:") && u.host === req.headers.host;
+    } catch {
+      // "null" or not a URL: refused
+    }
+    if (!same) return `cross-origin request refused (Origin: ${origin}): use the dashboard's own page`;
+  }
+  const site = req.headers["sec-fetch-site"];
+  if (site !== undefined && site !== "same-origin" && site !== "none")
+    return `cross-site request refused (Sec-Fetch-Site: ${site}): use the dashboard's own page`;
+  return undefined;
+}
+
 function sha256(text: string): Buffer {
   return createHash("sha256").update(text, "utf8").digest();
 }
@@ -431,6 +462,7 @@ interface ApiContext {
   dataDir: string;
   broker: string | null;
   tableStore: string | undefined;
+  sqlTimeoutMs: number | undefined;
   topics: TopicBrowser;
   tables: TableBrowser;
   monitor: PipelineMonitor;
@@ -547,17 +579,6 @@ class Api {
     const type = (req.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
     if (type !== "application/json")
       throw badRequest('send the query as JSON with Content-Type: application/json: {"sql": "SELECT ..."}');
-    // A page of another site may not run queries here (its requests carry its own Origin).
-    const origin = req.headers.origin;
-    if (origin !== undefined && origin !== "null") {
-      let sameHost = false;
-      try {
-        sameHost = new URL(origin).host === req.headers.host;
-      } catch {
-        // not a URL: refused below
-      }
-      if (!sameHost) throw new ApiError(403, `cross-origin request from ${origin} refused`);
-    }
     const text = await readBody(req, MAX_BODY_BYTES);
     let body: unknown;
     try {
@@ -567,7 +588,10 @@ class Api {
     }
     const sql = (body as { sql?: unknown } | null)?.sql;
     if (typeof sql !== "string") throw badRequest('send {"sql": "SELECT ..."} (a string)');
-    return runSql(this.ctx.dataDir, sql, { tableStore: this.ctx.tableStore });
+    return runSql(this.ctx.dataDir, sql, {
+      tableStore: this.ctx.tableStore,
+      timeoutMs: this.ctx.sqlTimeoutMs,
+    });
   }
 
   private async deadLetters(url: URL) {

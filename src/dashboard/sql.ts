@@ -2,16 +2,19 @@
  * `POST /api/sql`: one query over the lake and the versioned tables, in a fresh warehouse (DuckDB,
  * as `weir query` opens it), so every query sees the files published up to now.
  *
- * The API only reads: one statement, a query (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN...), and DuckDB
- * may open files under `<data dir>/lake` only (no `read_csv('/etc/passwd')`, no COPY, no ATTACH).
- * At most MAX_ROWS rows come back; a query running longer than the timeout is interrupted.
+ * The SQL comes from someone else (a browser, a token holder), so the warehouse is sandboxed
+ * (src/warehouse/sandbox.ts, docs/security.md): DuckDB is locked down before the query is parsed —
+ * it may read exactly the files the lake views list, change no setting and write nothing — and its
+ * parser must see a single SELECT over the views and tables. At most MAX_ROWS rows come back; a
+ * query running longer than the timeout is interrupted.
  */
-import { join, sep } from "node:path";
 import type { DuckDBResult, DuckDBValue } from "@duckdb/node-api";
 import { isMissingFile, tableOptions } from "../warehouse/options.js";
 import { ApiError, badRequest, oneLine } from "./api-error.js";
 
 export const MAX_ROWS = 1000;
+/** A query running longer than this is interrupted, ms. */
+export const DEFAULT_TIMEOUT_MS = 30_000;
 
 export interface SqlResult {
   columns: Array<{ name: string; type: string }>;
@@ -23,7 +26,7 @@ export interface SqlResult {
 export interface SqlOptions {
   /** A `--table-store` value (undefined: `<dataDir>/tables.db`). */
   tableStore?: string;
-  /** Interrupt the query after this long, ms. Default 30 000. */
+  /** Interrupt the query after this long, ms. Default DEFAULT_TIMEOUT_MS (30 s). */
   timeoutMs?: number;
   maxRows?: number;
 }
@@ -47,10 +50,6 @@ class Semaphore {
 
 const slots = new Semaphore(2);
 
-function quote(text: string): string {
-  return `'${text.replace(/'/g, "''")}'`;
-}
-
 /** Run one read-only query in the warehouse of `dataDir`. ApiError 400 for a bad or refused query. */
 export function runSql(dataDir: string, sql: string, options: SqlOptions = {}): Promise<SqlResult> {
   if (sql.trim() === "") throw badRequest('no SQL given: send {"sql": "SELECT ..."}');
@@ -59,7 +58,8 @@ export function runSql(dataDir: string, sql: string, options: SqlOptions = {}): 
 
 async function runSqlNow(dataDir: string, sql: string, options: SqlOptions): Promise<SqlResult> {
   const started = performance.now();
-  const [{ openWarehouse }, { duckMessage }] = await Promise.all([
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const [{ openWarehouse, QueryRefused }, { duckMessage }] = await Promise.all([
     import("../warehouse/index.js"),
     import("../sinks/lake/duck.js"),
   ]);
@@ -70,33 +70,31 @@ async function runSqlNow(dataDir: string, sql: string, options: SqlOptions): Pro
     for (let attempt = 1; ; attempt++) {
       let wh;
       try {
-        wh = await openWarehouse(dataDir, { tables: "lazy", ...tables.options });
+        wh = await openWarehouse(dataDir, {
+          tables: "lazy",
+          sandbox: true,
+          checkFirst: sql,
+          ...tables.options,
+        });
       } catch (err) {
+        if (err instanceof QueryRefused) throw badRequest(err.message);
         if (attempt === 1 && isMissingFile(err)) continue;
         throw new ApiError(500, `cannot open the lake and tables in ${dataDir}: ${duckMessage(err)}`);
       }
-      const timer = setTimeout(() => wh.connection.interrupt(), options.timeoutMs ?? 30_000);
+      const timer = setTimeout(() => wh.connection.interrupt(), timeoutMs);
       try {
-        try {
-          await checkReadOnly(wh.connection, sql, duckMessage);
-        } catch (err) {
-          if (attempt === 1 && isMissingFile(err)) continue;
-          throw err instanceof ApiError ? err : queryFailed(err, duckMessage);
-        }
-        await wh.connection.run(
-          `SET allowed_directories = [${quote(join(dataDir, "lake") + sep)}]; SET enable_external_access = false`,
-        );
         let result: DuckDBResult;
         try {
-          result = await wh.stream(sql);
+          result = await wh.query(sql);
         } catch (err) {
+          if (err instanceof QueryRefused) throw badRequest(err.message);
           if (attempt === 1 && isMissingFile(err)) continue;
-          throw queryFailed(err, duckMessage);
+          throw queryFailed(err, duckMessage, timeoutMs);
         }
         try {
           return { ...(await collect(result, options.maxRows ?? MAX_ROWS)), elapsedMs: elapsed(started) };
         } catch (err) {
-          throw queryFailed(err, duckMessage);
+          throw queryFailed(err, duckMessage, timeoutMs);
         }
       } finally {
         clearTimeout(timer);
@@ -112,44 +110,13 @@ function elapsed(started: number): number {
   return Math.round((performance.now() - started) * 10) / 10;
 }
 
-function queryFailed(err: unknown, duckMessage: (err: unknown) => string): ApiError {
+function queryFailed(err: unknown, duckMessage: (err: unknown) => string, timeoutMs: number): ApiError {
   const text = duckMessage(err);
-  if (/INTERRUPT/i.test(text)) return badRequest("the query ran too long and was stopped; narrow it down");
+  if (/INTERRUPT/i.test(text))
+    return badRequest(
+      `the query ran longer than ${timeoutMs / 1000} s and was stopped: narrow it down (or run it with \`weir query\`)`,
+    );
   return badRequest(oneLine(text));
-}
-
-/** One statement that only reads (DuckDB's SELECT covers WITH, VALUES, SHOW, DESCRIBE, SUMMARIZE). */
-async function checkReadOnly(
-  connection: import("@duckdb/node-api").DuckDBConnection,
-  sql: string,
-  duckMessage: (err: unknown) => string,
-): Promise<void> {
-  const { StatementType } = await import("@duckdb/node-api");
-  let statements;
-  try {
-    statements = await connection.extractStatements(sql);
-  } catch (err) {
-    throw badRequest(oneLine(duckMessage(err)));
-  }
-  if (statements.count === 0) throw badRequest('no SQL given: send {"sql": "SELECT ..."}');
-  if (statements.count > 1)
-    throw badRequest(`${statements.count} statements given: send one query at a time`);
-  let prepared;
-  try {
-    prepared = await statements.prepare(0);
-  } catch (err) {
-    if (isMissingFile(err)) throw err; // a file compacted away meanwhile: the caller tries again
-    throw badRequest(oneLine(duckMessage(err)));
-  }
-  try {
-    const type = prepared.statementType;
-    if (type !== StatementType.SELECT && type !== StatementType.EXPLAIN)
-      throw badRequest(
-        `only queries (SELECT ...) run here, not ${StatementType[type] ?? "this statement"}; use \`weir query\` for other statements`,
-      );
-  } finally {
-    prepared.destroySync();
-  }
 }
 
 async function collect(result: DuckDBResult, maxRows: number): Promise<Omit<SqlResult, "elapsedMs">> {
