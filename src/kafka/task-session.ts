@@ -334,6 +334,9 @@ export class TaskSession {
     this.snapshotChunks = 0; // rewritten in full at the next snapshot; stale chunks are ignored by sequence
     this.commitsSinceSnapshot = 0;
     await this.binding.tables?.rollBackTo(snapshot.tables);
+    // The compaction that follows a snapshot, again: the last holder may have died between its
+    // snapshot's commit and that compaction (a no-op when it did not).
+    await this.binding.tables?.compact(snapshot.tables);
     await this.binding.lake?.rollBackTo(snapshot.lake);
     this.task.restore(snapshot.task, this.env.stateChanges);
     this.tableSeqsAtStart = this.task.tableSeqs();

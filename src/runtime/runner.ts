@@ -211,6 +211,10 @@ export class Runner {
     this.sequence = cp.sequence;
     this.outputs.rollBackTo(cp.outputs, this.logger);
     await this.tables?.rollBackTo(cp.tables ?? {});
+    // The compaction that follows a checkpoint, again: the last run may have died between its
+    // checkpoint and that compaction (a no-op when it did not). A bounded run whose input was
+    // processed to its end does nothing else, so this is what leaves each key its N newest.
+    await this.tables?.compact(cp.tables ?? {});
     await this.lake?.rollBackTo(cp.lake ?? {});
     this.task.restore(cp.task, this.options.stateChanges);
     this.tableSeqsAtStart = this.task.tableSeqs();
