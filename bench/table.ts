@@ -1,7 +1,10 @@
 /**
  * Versioned table sink benchmarks: upserts/s (each update becomes the next version of its key) in
  * batches of 1000, 100,000 updates over 10,000 keys, as the runner writes them (one writeBatch per
- * batch, one transaction each).
+ * batch, one transaction each). Then reads of what was written (`weir table --versions 3`, and the
+ * warehouse's copy of the whole table that `weir query` and the dashboard read), both of the
+ * compacted table and of one whose compaction never ran (a kill between a checkpoint and its
+ * compaction leaves 10 versions per key where the table keeps 3).
  *
  * - SQLite, synchronous=FULL (the default) and NORMAL, in a temporary directory.
  * - PostgreSQL, on a throwaway server started with scripts/postgres.sh (port 25436) when the
@@ -17,6 +20,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { PostgresTableStore } from "../src/sinks/table/postgres.js";
 import { SqliteTableStore } from "../src/sinks/table/sqlite.js";
 import type { TableUpdate, VersionedTableStore } from "../src/sinks/types.js";
+import { sqliteTables, storeTables, type TableSource } from "../src/warehouse/tables.js";
 import type { BenchResult } from "./types.js";
 
 const UPDATES = 100_000;
@@ -62,20 +66,102 @@ async function measure(store: VersionedTableStore, table: string): Promise<numbe
   return Math.round(UPDATES / seconds);
 }
 
-async function sqlite(synchronous: "full" | "normal"): Promise<BenchResult> {
+/** The same updates without any compaction (a kill between checkpoint and compaction), versions 3. */
+async function writeUncompacted(store: VersionedTableStore, table: string): Promise<void> {
+  await store.ensureTable({ name: table, versions: 3 });
+  for (const batch of batches()) await store.writeBatch(table, batch);
+}
+
+/** Median milliseconds of 5 runs of `read`, which returns the number of rows it read. */
+async function timed(read: () => Promise<number>): Promise<{ ms: number; rows: number }> {
+  const times: number[] = [];
+  let rows = 0;
+  for (let i = 0; i < 5; i++) {
+    const start = process.hrtime.bigint();
+    rows = await read();
+    times.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  times.sort((a, b) => a - b);
+  return { ms: Math.round(times[2] * 10) / 10, rows };
+}
+
+async function countRows(source: TableSource): Promise<number> {
+  let n = 0;
+  for (const _row of await source.rows()) n++;
+  return n;
+}
+
+/**
+ * Reads of a compacted table (`compacted`) and of an uncompacted one (`stale`): `weir table
+ * --versions 3` and `--versions 10` (store.read), and the warehouse's copy of the whole table
+ * (`sources` reads the rows as `weir query` loads them; DuckDB's appends are not included).
+ */
+async function measureReads(
+  store: VersionedTableStore,
+  label: string,
+  compacted: string,
+  stale: string,
+  sources: () => Promise<{ tables: TableSource[]; close: () => void }>,
+): Promise<BenchResult[]> {
+  const out: BenchResult[] = [];
+  const row = (name: string, r: { ms: number; rows: number }, note: string): BenchResult => ({
+    name: `table read, ${label}: ${name}`,
+    value: r.ms,
+    unit: "ms",
+    note: `${r.rows} rows; ${note}`,
+  });
+  for (const [table, what] of [
+    [compacted, "compacted"],
+    [stale, "not compacted"],
+  ] as const) {
+    const versions = what === "compacted" ? 3 : 10;
+    out.push(
+      row(
+        `read --versions ${versions}, ${what}`,
+        await timed(async () => (await store.read(table, { versions })).length),
+        `10,000 keys, versions 3${what === "compacted" ? "" : ", 10 stored per key"}`,
+      ),
+    );
+    out.push(
+      row(
+        `warehouse copy, ${what}`,
+        await timed(async () => {
+          const s = await sources();
+          try {
+            return await countRows(s.tables.find((t) => t.name === table)!);
+          } finally {
+            s.close();
+          }
+        }),
+        "the rows weir query and the dashboard load",
+      ),
+    );
+  }
+  return out;
+}
+
+async function sqlite(synchronous: "full" | "normal"): Promise<BenchResult[]> {
   const dir = mkdtempSync(join(tmpdir(), "weir-bench-table-"));
-  const store = new SqliteTableStore(join(dir, "tables.db"), { synchronous });
+  const path = join(dir, "tables.db");
+  const store = new SqliteTableStore(path, { synchronous });
   try {
     const value = await measure(store, "bench");
-    return {
-      name: `table upserts to SQLite (synchronous=${synchronous.toUpperCase()}), batches of ${BATCH}`,
-      value,
-      unit: "upserts/s",
-      note:
-        synchronous === "full"
-          ? "bound by CPU in one thread (SQLite B-tree inserts + index on seq + JSON.stringify) plus one WAL fsync per batch"
-          : "reference: no fsync per batch (durable against kill -9, not power loss); the rest is the same CPU work",
-    };
+    const results: BenchResult[] = [
+      {
+        name: `table upserts to SQLite (synchronous=${synchronous.toUpperCase()}), batches of ${BATCH}`,
+        value,
+        unit: "upserts/s",
+        note:
+          synchronous === "full"
+            ? "bound by CPU in one thread (SQLite B-tree inserts + index on seq + JSON.stringify) plus one WAL fsync per batch"
+            : "reference: no fsync per batch (durable against kill -9, not power loss); the rest is the same CPU work",
+      },
+    ];
+    if (synchronous === "full") {
+      await writeUncompacted(store, "stale");
+      results.push(...(await measureReads(store, "SQLite", "bench", "stale", () => sqliteTables(path))));
+    }
+    return results;
   } finally {
     await store.close();
     rmSync(dir, { recursive: true, force: true });
@@ -97,7 +183,7 @@ function script(command: string): string {
   }).trim();
 }
 
-async function postgres(): Promise<BenchResult> {
+async function postgres(): Promise<BenchResult[]> {
   const name = `table upserts to PostgreSQL (127.0.0.1, fsync on), batches of ${BATCH}`;
   let url: string;
   try {
@@ -108,18 +194,25 @@ async function postgres(): Promise<BenchResult> {
       .trim()
       .split("\n")
       .pop();
-    return { name, value: 0, unit: "upserts/s", note: `not measured: PostgreSQL not available (${why})` };
+    return [{ name, value: 0, unit: "upserts/s", note: `not measured: PostgreSQL not available (${why})` }];
   }
   const store = new PostgresTableStore(url);
   try {
-    return {
-      name,
-      value: await measure(store, `bench_${process.pid}`),
-      unit: "upserts/s",
-      note:
-        "one statement (INSERT ... SELECT FROM unnest) per batch: bound by the server's CPU (JSONB parsing, " +
-        "two B-tree indexes) and one WAL flush per commit; the client's encoding is a small part",
-    };
+    const table = `bench_${process.pid}`;
+    const results: BenchResult[] = [
+      {
+        name,
+        value: await measure(store, table),
+        unit: "upserts/s",
+        note:
+          "one statement (INSERT ... SELECT FROM unnest) per batch: bound by the server's CPU (JSONB parsing, " +
+          "two B-tree indexes) and one WAL flush per commit; the client's encoding is a small part",
+      },
+    ];
+    await writeUncompacted(store, `${table}_stale`);
+    const sources = async () => ({ tables: await storeTables(store), close: () => {} });
+    results.push(...(await measureReads(store, "PostgreSQL", table, `${table}_stale`, sources)));
+    return results;
   } finally {
     await store.close();
     try {
@@ -131,7 +224,7 @@ async function postgres(): Promise<BenchResult> {
 }
 
 export async function runTableBench(): Promise<BenchResult[]> {
-  return [await sqlite("full"), await sqlite("normal"), await postgres()];
+  return [...(await sqlite("full")), ...(await sqlite("normal")), ...(await postgres())];
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {

@@ -1,8 +1,9 @@
 /**
  * Every environment variable the `weir` command reads, in one table: `weir --help` prints it, and
- * docs/cli.md's table lists the same variables (test/cli/help.test.ts checks both against every
- * variable read in src/).
+ * docs/cli.md's table lists the same variables (test/cli/help-docs.test.ts checks both against every
+ * variable read in src/, except the test-only ones below).
  */
+import { CRASH_AT_VARIABLE } from "../runtime/crash-points.js";
 
 export interface EnvironmentVariable {
   name: string;
@@ -38,6 +39,12 @@ export const ENVIRONMENT: readonly EnvironmentVariable[] = [
     meaning: "1: print the stack trace of every error, as --debug does",
   },
 ];
+
+/**
+ * Variables that only tests set (fault injection, src/runtime/crash-points.ts): deliberately not in
+ * `weir --help` nor in docs/cli.md.
+ */
+export const TEST_ONLY_ENVIRONMENT: readonly string[] = [CRASH_AT_VARIABLE];
 
 /** The "Environment:" section of `weir --help`. */
 export function environmentHelp(): string {

@@ -34,8 +34,9 @@ export interface TableBrowser {
   readonly location: string;
   list(): Promise<TableSummary[]>;
   /**
-   * With `key`: that key's kept versions, newest first. Without: the latest version of the most
-   * recently updated keys. ApiError 404 for an unknown table.
+   * With `key`: that key's kept versions (at most the table's `versions`, even before compaction),
+   * newest first. Without: the latest version of the most recently updated keys. ApiError 404 for
+   * an unknown table.
    */
   rows(table: string, options: { key?: string; limit: number }): Promise<TableRow[]>;
   close(): Promise<void>;
@@ -138,11 +139,15 @@ export class SqliteTableBrowser implements TableBrowser {
       const known = db.prepare(`SELECT 1 FROM ${CATALOG} WHERE name = ?`).get(table);
       if (known === undefined) return undefined;
       const t = sqlNames(table).table;
+      // A key's versions: never more than the table keeps, compacted or not.
       const raw =
         options.key !== undefined
           ? db
-              .prepare(`SELECT ${COLUMNS} FROM ${t} WHERE key = ? ORDER BY version DESC LIMIT ?`)
-              .all(options.key, options.limit)
+              .prepare(
+                `SELECT ${COLUMNS} FROM ${t} WHERE key = ? ORDER BY version DESC
+                 LIMIT min(?, (SELECT versions FROM ${CATALOG} WHERE name = ?))`,
+              )
+              .all(options.key, options.limit, table)
           : db.prepare(latestSql(t, "?")).all(options.limit);
       return (raw as RawRow[]).map((r) => toRow(r, true));
     });
@@ -226,8 +231,9 @@ export class PostgresTableBrowser implements TableBrowser {
       options.key !== undefined
         ? await this.query<RawRow>(
             `read table ${table}`,
-            `SELECT ${COLUMNS} FROM ${t} WHERE key = $1 ORDER BY version DESC LIMIT $2`,
-            [options.key, options.limit],
+            `SELECT ${COLUMNS} FROM ${t} WHERE key = $1 ORDER BY version DESC
+             LIMIT LEAST($2::int8, (SELECT versions FROM ${CATALOG} WHERE name = $3))`,
+            [options.key, options.limit, table],
           )
         : await this.query<RawRow>(`read table ${table}`, latestSql(t, "$1"), [options.limit]);
     return raw.map((r) => toRow(r, false));

@@ -27,6 +27,7 @@ import type { OutputListener } from "../runtime/log-outputs.js";
 import type { LatencyHistogram, RateMeter } from "../runtime/metrics.js";
 import type { LakeOutputs, TableOutputs } from "../runtime/storage-outputs.js";
 import type { Task } from "../runtime/task.js";
+import { crashPoint } from "../runtime/crash-points.js";
 import type { OutputCollector } from "../operators/types.js";
 import type { RecordContext } from "../graph/graph.js";
 import { lakeRowRecord, tableUpdateRecord } from "./storage-writer.js";
@@ -247,6 +248,8 @@ export class TaskSession {
   private lastBroadcastAt = 0;
   private oldestUncommittedAppend = 0;
   private readonly scratch: FetchedRecord[] = [];
+  /** Each table's last update number when the session started (for the test-only crash point). */
+  private tableSeqsAtStart: Record<string, number> = {};
   // Metrics.
   /** Records read (inputs, repartition and storage topics). */
   recordsIn = 0;
@@ -322,6 +325,7 @@ export class TaskSession {
       this.snapshotSequence = Math.max(this.snapshotSequence, commit);
     for (const [table, seq] of Object.entries((await this.binding.tables?.lastSeqs()) ?? {}))
       this.task.continueTableSeq(table, seq);
+    this.tableSeqsAtStart = this.task.tableSeqs();
     await this.commit(true);
   }
 
@@ -330,8 +334,12 @@ export class TaskSession {
     this.snapshotChunks = 0; // rewritten in full at the next snapshot; stale chunks are ignored by sequence
     this.commitsSinceSnapshot = 0;
     await this.binding.tables?.rollBackTo(snapshot.tables);
+    // The compaction that follows a snapshot, again: the last holder may have died between its
+    // snapshot's commit and that compaction (a no-op when it did not).
+    await this.binding.tables?.compact(snapshot.tables);
     await this.binding.lake?.rollBackTo(snapshot.lake);
     this.task.restore(snapshot.task, this.env.stateChanges);
+    this.tableSeqsAtStart = this.task.tableSeqs();
     for (const note of this.task.restoreNotes) this.env.logger(`${this.binding.label}: ${note}`);
     this.positions = structuredClone(snapshot.positions);
     for (const [topic, partitions] of Object.entries(this.binding.inputs)) {
@@ -597,6 +605,11 @@ export class TaskSession {
       this.commitsSinceSnapshot = 0;
       this.lastSnapshotAt = now;
       this.checkpointsWritten++;
+      if (
+        b.tables !== undefined &&
+        Object.entries(tableSeqs!).some(([t, s]) => s > (this.tableSeqsAtStart[t] ?? 0))
+      )
+        crashPoint("after-checkpoint"); // tests only: a kill between the snapshot and compaction
       b.lake?.checkpointed(this.snapshotSequence);
       await b.tables?.compact(tableSeqs!);
     } else {

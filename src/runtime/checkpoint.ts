@@ -11,6 +11,8 @@
  *   3. write {state, input positions, output positions} atomically (temp file, fsync, rename, fsync dir);
  *   4. compact the tables (versions beyond their limit that no checkpoint needs any more).
  * A crash before 3 leaves the previous checkpoint; everything past its positions is rolled back.
+ * A crash between 3 and 4 leaves stale versions (readers never show them); the restart compacts
+ * the tables right after rolling them back to the checkpoint.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";

@@ -22,6 +22,7 @@ import { LatencyHistogram, RateMeter, latencyBuckets, type PipelineMetricsSnapsh
 import { StatusPublisher } from "./status.js";
 import { Task } from "./task.js";
 import { resolveInputFiles, type TopicFile } from "./file-inputs.js";
+import { crashPoint } from "./crash-points.js";
 import { DEFAULT_CHUNK_BYTES, LineFile } from "../util/lines.js";
 import type { StateChanges } from "./step-identity.js";
 import {
@@ -114,6 +115,8 @@ export class Runner {
   private liveReaders: Array<{ topic: string; reader: PartitionReader }> = [];
   private tables: TableOutputs | undefined;
   private lake: LakeOutputs | undefined;
+  /** Each table's last update number when this process started (for the test-only crash point). */
+  private tableSeqsAtStart: Record<string, number> = {};
 
   constructor(
     readonly definition: PipelineDefinition,
@@ -200,6 +203,7 @@ export class Runner {
         this.sequence = Math.max(this.sequence, commit);
       for (const [table, seq] of Object.entries((await this.tables?.lastSeqs()) ?? {}))
         this.task.continueTableSeq(table, seq);
+      this.tableSeqsAtStart = this.task.tableSeqs();
       // A first checkpoint before any output, so that a crash before the next one rolls back to here.
       await this.checkpoint();
       return undefined;
@@ -207,8 +211,13 @@ export class Runner {
     this.sequence = cp.sequence;
     this.outputs.rollBackTo(cp.outputs, this.logger);
     await this.tables?.rollBackTo(cp.tables ?? {});
+    // The compaction that follows a checkpoint, again: the last run may have died between its
+    // checkpoint and that compaction (a no-op when it did not). A bounded run whose input was
+    // processed to its end does nothing else, so this is what leaves each key its N newest.
+    await this.tables?.compact(cp.tables ?? {});
     await this.lake?.rollBackTo(cp.lake ?? {});
     this.task.restore(cp.task, this.options.stateChanges);
+    this.tableSeqsAtStart = this.task.tableSeqs();
     for (const note of this.task.restoreNotes) this.logger(`${this.definition.name}: ${note}`);
     this.topicPositions = cp.topicInput;
     this.filePosition = cp.fileInput;
@@ -240,6 +249,8 @@ export class Runner {
     });
     this.checkpointsWritten++;
     this.lastCheckpointAt = Date.now();
+    if (Object.entries(tableSeqs).some(([t, seq]) => seq > (this.tableSeqsAtStart[t] ?? 0)))
+      crashPoint("after-checkpoint"); // tests only: a kill between the checkpoint and compaction
     this.lake?.checkpointed(this.sequence);
     // Versions beyond each table's limit can go once the checkpoint no longer needs them.
     await this.tables?.compact(tableSeqs);

@@ -44,6 +44,15 @@ export interface TableSpec {
   versions: number;
 }
 
+export interface TableReadOptions {
+  /** Only this key. */
+  key?: string;
+  /** Up to this many newest versions per key (default 1), and at most the table's `versions`. */
+  versions?: number;
+  /** Every stored row up to `versions` per key, including versions beyond the table's limit not compacted yet. */
+  raw?: boolean;
+}
+
 /**
  * A store of versioned tables: SQLite in the data directory (default) or PostgreSQL. Methods are
  * async (PostgreSQL); every write is atomic per call. A store that is down throws an error with
@@ -62,8 +71,13 @@ export interface VersionedTableStore {
   rollbackTo(table: string, seq: number): Promise<void>;
   /** Drop versions beyond the table's `versions` among updates with seq <= `seq` (called after a checkpoint). */
   compact(table: string, seq: number): Promise<void>;
-  /** Latest version per key (or of one key), or up to `versions` newest versions each, newest first. */
-  read(table: string, options?: { key?: string; versions?: number }): Promise<TableVersion[]>;
+  /**
+   * Latest version per key (or of one key), or up to `versions` newest versions each, newest first
+   * — never more than the table keeps (its `versions`), even where compaction has not removed the
+   * older ones yet (rows written since the last checkpoint, or left by a crash before compaction).
+   * `raw: true` (tests, diagnostics; HBase's raw scan) returns those older stored rows too.
+   */
+  read(table: string, options?: TableReadOptions): Promise<TableVersion[]>;
   listTables(): Promise<string[]>;
   close(): Promise<void>;
 }

@@ -9,8 +9,9 @@
  *   name) over exactly the files its manifest lists: unpublished, rolled-back or stray files are
  *   never read. Hive partition folders become columns (`date`), except when the rows have a field of
  *   that name (NoBroker's `date` timestamp), which then keeps its own value.
- * - Every versioned table is a table `tables.NAME` holding every stored version (key, version,
- *   event_time, value JSON, source_topic, source_partition, source_offset, seq) and a view
+ * - Every versioned table is a table `tables.NAME` holding the versions each key keeps (key,
+ *   version, event_time, value JSON, source_topic, source_partition, source_offset, seq): at most
+ *   the table's `versions` newest, also before compaction has removed older ones; and a view
  *   `tables.NAME_latest` with the newest version per key; both also without the schema prefix.
  * - Timestamps are UTC (the session time zone is UTC).
  * - With `sandbox: true` the instance is locked down before anything else happens and `query` runs

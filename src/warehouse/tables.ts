@@ -1,6 +1,7 @@
 /**
- * The versioned tables as DuckDB tables: `NAME` (every stored version) and the view `NAME_latest`
- * (the newest version per key).
+ * The versioned tables as DuckDB tables: `NAME` (the versions each key keeps: at most the table's
+ * `versions` newest, even where compaction has not removed older ones yet) and the view
+ * `NAME_latest` (the newest version per key).
  *
  * DuckDB's sqlite extension is not built into @duckdb/node-api and DuckDB downloads extensions from
  * the internet on first use, which a machine without network cannot do. So the tables are read with
@@ -43,7 +44,7 @@ const KNOWN: Record<string, Column["type"]> = {
 
 const STORE_COLUMNS: Column[] = Object.entries(KNOWN).map(([name, type]) => ({ name, type }));
 
-/** The tables of a VersionedTableStore (every version of every key, read through its API). */
+/** The tables of a VersionedTableStore (the kept versions of every key, read through its API). */
 export async function storeTables(store: VersionedTableStore): Promise<TableSource[]> {
   const names = await store.listTables();
   return names.map((name) => ({
@@ -73,10 +74,15 @@ export async function sqliteTables(path: string): Promise<{ tables: TableSource[
       db.prepare("SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') AND name = ?").get(name) !==
       undefined;
     let names: string[];
+    /** Versions kept per key, by table (the catalog's `versions`). */
+    const kept = new Map<string, number>();
     if (exists("weir_tables")) {
-      names = (db.prepare("SELECT name FROM weir_tables ORDER BY name").all() as { name: string }[]).map(
-        (r) => r.name,
-      );
+      const catalog = db.prepare("SELECT name, versions FROM weir_tables ORDER BY name").all() as {
+        name: string;
+        versions: number;
+      }[];
+      for (const r of catalog) kept.set(r.name, r.versions);
+      names = catalog.map((r) => r.name);
     } else {
       names = (
         db
@@ -94,9 +100,21 @@ export async function sqliteTables(path: string): Promise<{ tables: TableSource[
         type: string;
       }[];
       const columns: Column[] = info.map((c) => ({ name: c.name, type: KNOWN[c.name] ?? affinity(c.type) }));
-      const order = info.some((c) => c.name === "seq") ? " ORDER BY seq" : "";
-      const select = db.prepare(`SELECT * FROM ${quoteIdent(name)}${order}`).raw(true);
-      tables.push({ name, columns, rows: () => select.iterate() as Iterable<unknown[]> });
+      const has = (column: string) => info.some((c) => c.name === column);
+      const t = quoteIdent(name);
+      const versions = kept.get(name);
+      // Each key's `versions` newest rows only: a crash between a checkpoint and its compaction, or
+      // the updates since the last checkpoint, may have left older ones. A row is kept when its
+      // version is at least its key's versions-th newest (one search of the (key, version) index).
+      const filter =
+        versions !== undefined && has("key") && has("version")
+          ? ` WHERE r.version >= coalesce((SELECT m.version FROM ${t} AS m WHERE m.key = r.key
+               ORDER BY m.version DESC LIMIT 1 OFFSET ?), 0)`
+          : "";
+      const order = has("seq") ? " ORDER BY r.seq" : "";
+      const select = db.prepare(`SELECT * FROM ${t} AS r${filter}${order}`).raw(true);
+      const params = filter === "" ? [] : [versions! - 1];
+      tables.push({ name, columns, rows: () => select.iterate(...params) as Iterable<unknown[]> });
     }
     return { tables, close: () => db.close() };
   } catch (err) {

@@ -76,37 +76,43 @@ test(
     const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
     let kills = 0;
     let stderr = "";
+    /** Per mid-run kill: the checkpoint written (at least) when it came; 0 for the start-up kill. */
+    const killedAfter: number[] = [];
+    /** Per restart: the checkpoint it resumed from (0: none). */
+    const resumedFrom: number[] = [];
     let seed = 12345;
     const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
     for (let attempt = 0; attempt < 10; attempt++) {
       const before = sequence();
-      const p = spawnCli([
-        "run",
-        "nobroker",
-        "--input",
-        input,
-        "--data-dir",
-        crashed,
-        "--checkpoint-interval",
-        "50ms",
-      ]);
+      const p = spawnCli(
+        ["run", "nobroker", "--input", input, "--data-dir", crashed, "--checkpoint-interval", "50ms"],
+        { timeoutMs: 180_000 },
+      );
       p.end();
       let exited = false;
       void p.exited.then(() => (exited = true));
+      let seen = 0;
       if (kills < 4) {
         if (kills === 0) {
-          await sleep(rnd() * 150); // during start-up
+          await sleep(rnd() * 150); // during start-up: any moment will do
         } else {
-          // Mid-run: after one or two more checkpoints, at a random moment before the next.
+          // Mid-run, on evidence: once this run has written one or two more checkpoints (never
+          // after a guessed time), at a random moment before the next.
           const target = before + 1 + Math.floor(rnd() * 2);
-          for (let i = 0; i < 4000 && !exited && sequence() < target; i++) await sleep(5);
+          const deadline = Date.now() + 120_000;
+          while (!exited && (seen = sequence()) < target) {
+            assert.ok(Date.now() < deadline, `no checkpoint ${target} within 120 s:\n${p.stderr}`);
+            await sleep(5);
+          }
           await sleep(rnd() * 40);
         }
         p.kill("SIGKILL");
       }
       const res = await p.exited;
       stderr += res.stderr;
+      if (attempt > 0) resumedFrom.push(Number(/resumed from checkpoint (\d+)/.exec(res.stderr)?.[1] ?? 0));
       if (res.signal === "SIGKILL") {
+        killedAfter.push(seen);
         kills++;
         continue;
       }
@@ -114,10 +120,13 @@ test(
       break;
     }
     assert.equal(kills, 4, `the run was killed ${kills} times`);
-    assert.match(
-      stderr,
-      /resumed from checkpoint/,
-      "restarts resumed from checkpoints written by killed runs",
+    assert.ok(
+      killedAfter.every((seq, i) => resumedFrom[i] >= seq) && killedAfter.slice(1).every((seq) => seq >= 1),
+      `restarts resumed from checkpoints written by killed runs: killed after ${killedAfter.join(", ")}, ` +
+        `resumed from ${resumedFrom.join(", ")}\n${stderr}`,
+    );
+    t.diagnostic(
+      `killed after checkpoints ${killedAfter.join(", ")}; restarts resumed from ${resumedFrom.join(", ")}`,
     );
     const actual = await outputsOf(crashed);
     assert.ok(

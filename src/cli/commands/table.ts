@@ -1,6 +1,7 @@
 /**
  * `weir table NAME [--key K] [--versions N] [--format table|json] [--table-store URL]`: print a
- * versioned table — the latest version of every key (or of one key), or up to N newest versions.
+ * versioned table — the latest version of every key (or of one key), or up to N newest versions
+ * (never more than the table's `versions`, even before compaction has removed older ones).
  *
  * `--format json` prints one object per key and version, newest version first:
  *   {"key":"42","version":3,"event_time":"2021-11-30T00:01:00.000Z","value":{...}}
@@ -49,7 +50,7 @@ export function register(program: Command): void {
     .option("-k, --key <key>", "only this key")
     .option(
       "-n, --versions <n>",
-      "print up to N versions of each key, newest first (default 1: the latest)",
+      "print up to N versions of each key, newest first (default 1: the latest; never more than the table keeps)",
       intParser(1),
     )
     .option(

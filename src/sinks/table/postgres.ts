@@ -14,7 +14,13 @@
  */
 import type { Pool, PoolClient, PoolConfig } from "pg";
 import { WeirError } from "../../errors.js";
-import type { TableSpec, TableUpdate, TableVersion, VersionedTableStore } from "../types.js";
+import type {
+  TableReadOptions,
+  TableSpec,
+  TableUpdate,
+  TableVersion,
+  VersionedTableStore,
+} from "../types.js";
 import {
   CATALOG,
   checkBatch,
@@ -237,16 +243,24 @@ export class PostgresTableStore implements VersionedTableStore {
     });
   }
 
-  async read(table: string, options: { key?: string; versions?: number } = {}): Promise<TableVersion[]> {
+  async read(table: string, options: TableReadOptions = {}): Promise<TableVersion[]> {
     await this.info(table);
     const n = sqlNames(table);
     const versions = versionsOption(options.versions);
+    // Never more than the table keeps, compacted or not: the catalog's `versions`, read by the same
+    // statement (an InitPlan, evaluated once), so a change by another process is seen at once.
+    // `$i`: the number of versions asked for; `$i+1`: the table's name.
+    const limit = (i: number) =>
+      options.raw === true
+        ? `$${i}::int8`
+        : `LEAST($${i}::int8, (SELECT versions FROM ${CATALOG} WHERE name = $${i + 1}))`;
+    const params = options.raw === true ? [versions] : [versions, table];
     let r;
     if (options.key !== undefined) {
       r = await this.query<Row>(
         `read table ${table}`,
-        `SELECT ${SELECT_COLUMNS} FROM ${n.table} WHERE key = $1 ORDER BY version DESC LIMIT $2`,
-        [options.key, versions],
+        `SELECT ${SELECT_COLUMNS} FROM ${n.table} WHERE key = $1 ORDER BY version DESC LIMIT ${limit(2)}`,
+        [options.key, ...params],
       );
     } else if (versions === 1) {
       r = await this.query<Row>(
@@ -258,8 +272,8 @@ export class PostgresTableStore implements VersionedTableStore {
         `read table ${table}`,
         `SELECT ${SELECT_COLUMNS} FROM (
            SELECT *, row_number() OVER (PARTITION BY key ORDER BY version DESC) AS rn FROM ${n.table}
-         ) AS v WHERE rn <= $1 ORDER BY key COLLATE "C", version DESC`,
-        [versions],
+         ) AS v WHERE rn <= ${limit(1)} ORDER BY key COLLATE "C", version DESC`,
+        params,
       );
     }
     return r.rows.map((row) => toVersion(row, Number(row.event_ms), row.value));

@@ -21,7 +21,13 @@ import { dirname, join, resolve } from "node:path";
 import Database from "better-sqlite3";
 import type { Database as Db, Statement } from "better-sqlite3";
 import { WeirError } from "../../errors.js";
-import type { TableSpec, TableUpdate, TableVersion, VersionedTableStore } from "../types.js";
+import type {
+  TableReadOptions,
+  TableSpec,
+  TableUpdate,
+  TableVersion,
+  VersionedTableStore,
+} from "../types.js";
 import {
   CATALOG,
   checkBatch,
@@ -217,10 +223,14 @@ export class SqliteTableStore implements VersionedTableStore {
     });
   }
 
-  async read(table: string, options: { key?: string; versions?: number } = {}): Promise<TableVersion[]> {
+  async read(table: string, options: TableReadOptions = {}): Promise<TableVersion[]> {
     const s = this.statements(table);
-    const versions = versionsOption(options.versions);
+    const asked = versionsOption(options.versions);
     return this.run(`read table ${table}`, () => {
+      // Never more than the table keeps, compacted or not. The catalog is read each time: another
+      // process (the pipeline) may have changed `versions` since these statements were prepared.
+      const kept = options.raw === true ? undefined : this.catalogGet.get(table)?.versions;
+      const versions = kept === undefined ? asked : Math.min(asked, kept);
       const rows = options.key !== undefined ? s.readKey.all(options.key, versions) : s.readAll.all(versions);
       return rows.map((r) => toVersion(r, Date.parse(r.event_time), JSON.parse(r.value)));
     });

@@ -35,9 +35,16 @@ export function updates(from: number, to: number, keys = 3): TableUpdate[] {
   return out;
 }
 
-/** Every stored version of every key. */
+/** Every stored version of every key (versions beyond the table's limit not compacted yet included). */
 export function everything(store: VersionedTableStore, table: string): Promise<TableVersion[]> {
-  return store.read(table, { versions: Number.MAX_SAFE_INTEGER });
+  return store.read(table, { versions: Number.MAX_SAFE_INTEGER, raw: true });
+}
+
+/** Versions per key of `rows`. */
+function perKey(rows: readonly TableVersion[]): Record<string, number> {
+  const m: Record<string, number> = {};
+  for (const v of rows) m[v.key] = (m[v.key] ?? 0) + 1;
+  return m;
 }
 
 async function open(t: TestContext, factory: StoreFactory): Promise<VersionedTableStore | undefined> {
@@ -366,6 +373,93 @@ export function tableStoreConformance(name: string, factory: StoreFactory): void
         (await store.read("t")).map((v) => v.version),
         [11, 11, 11, 11, 11],
       );
+    });
+
+    test("stale versions are never read: before compaction, read() returns at most the table's versions", async (t) => {
+      const store = await open(t, factory);
+      if (!store) return;
+      await store.ensureTable({ name: "t", versions: 3 });
+      await store.writeBatch("t", updates(1, 40, 4)); // 10 versions per key, none compacted
+      assert.deepEqual(perKey(await everything(store, "t")), { k0: 10, k1: 10, k2: 10, k3: 10 });
+      const ten = await store.read("t", { versions: 10 });
+      assert.deepEqual(
+        ten.map((v) => `${v.key}@${v.version}`),
+        ["k0@10", "k0@9", "k0@8", "k1@10", "k1@9", "k1@8", "k2@10", "k2@9", "k2@8", "k3@10", "k3@9", "k3@8"],
+      );
+      assert.deepEqual(await store.read("t", { versions: Number.MAX_SAFE_INTEGER }), ten);
+      assert.deepEqual(
+        (await store.read("t", { key: "k2", versions: 10 })).map((v) => v.version),
+        [10, 9, 8],
+      );
+      assert.deepEqual(
+        (await store.read("t", { key: "k2", versions: 2 })).map((v) => v.version),
+        [10, 9],
+      );
+      assert.deepEqual(
+        (await store.read("t")).map((v) => `${v.key}@${v.version}`),
+        ["k0@10", "k1@10", "k2@10", "k3@10"],
+      );
+      // The values are those of the newest updates.
+      const newest = updates(37, 40, 4).sort((a, b) => a.key.localeCompare(b.key));
+      assert.deepEqual(
+        (await store.read("t")).map((v) => v.value),
+        newest.map((u) => u.value),
+      );
+      // raw: every stored row (diagnostics), up to `versions`.
+      assert.deepEqual(
+        (await store.read("t", { key: "k2", versions: 5, raw: true })).map((v) => v.version),
+        [10, 9, 8, 7, 6],
+      );
+      // A larger `versions` shows more of what is still stored; a smaller one less.
+      await store.ensureTable({ name: "t", versions: 5 });
+      assert.deepEqual(perKey(await store.read("t", { versions: 10 })), { k0: 5, k1: 5, k2: 5, k3: 5 });
+      await store.ensureTable({ name: "t", versions: 1 });
+      assert.deepEqual(perKey(await store.read("t", { versions: 10 })), { k0: 1, k1: 1, k2: 1, k3: 1 });
+    });
+
+    test("a kill between a checkpoint and its compaction: the restart's rollback and compaction leave each key its N newest", async (t) => {
+      const store = await open(t, factory);
+      if (!store) return;
+      const all = updates(1, 300, 7);
+      // Uninterrupted: checkpoints (with compaction) at 100, 200 and 300.
+      await store.ensureTable({ name: "clean", versions: 3 });
+      for (let s = 0; s < 300; s += 50) {
+        await store.writeBatch("clean", all.slice(s, s + 50));
+        if ((s + 50) % 100 === 0) await store.compact("clean", s + 50);
+      }
+      // Killed: checkpoint at 100 compacted; checkpoint at 250 written but the process died before
+      // compacting, after writing 20 more updates.
+      await store.ensureTable({ name: "killed", versions: 3 });
+      await store.writeBatch("killed", all.slice(0, 100));
+      await store.compact("killed", 100);
+      await store.writeBatch("killed", all.slice(100, 250));
+      await store.writeBatch("killed", all.slice(250, 270));
+      assert.ok((await everything(store, "killed")).length > 7 * 3 + 150, "stale versions are stored");
+      assert.deepEqual(
+        perKey(await store.read("killed", { versions: 100 })),
+        perKey(await everything(store, "clean")),
+      );
+      // The restart: roll back to the checkpoint at 250, compact at it, then the replay and the rest.
+      await store.rollbackTo("killed", 250);
+      await store.compact("killed", 250);
+      const compacted = await everything(store, "killed");
+      assert.deepEqual(Object.values(perKey(compacted)), [3, 3, 3, 3, 3, 3, 3]);
+      assert.deepEqual(
+        compacted.map((v) => v.value),
+        (await store.read("killed", { versions: 3 })).map((v) => v.value),
+      );
+      await store.writeBatch("killed", all.slice(250, 300));
+      await store.compact("killed", 300);
+      assert.deepEqual(await everything(store, "killed"), await everything(store, "clean"));
+      // A kill after the final checkpoint (300) and before its compaction: the restart has nothing
+      // to replay and compacts at 300.
+      await store.ensureTable({ name: "final", versions: 3 });
+      await store.writeBatch("final", all.slice(0, 150));
+      await store.compact("final", 150);
+      await store.writeBatch("final", all.slice(150, 300));
+      await store.rollbackTo("final", 300);
+      await store.compact("final", 300);
+      assert.deepEqual(await everything(store, "final"), await everything(store, "clean"));
     });
 
     test("exactly once: checkpoints, a crash and a replay end with the table of an uninterrupted run", async (t) => {
