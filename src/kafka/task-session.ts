@@ -53,7 +53,7 @@ import { KafkaTopicReader, type FetchedRecord } from "./topic-reader.js";
 /** What a session runs: a pipeline Task, or the storage writer (which has the same shape). */
 export type RunnableTask = Pick<
   Task,
-  | "processLine"
+  | "processRecord"
   | "tick"
   | "endOfInput"
   | "snapshot"
@@ -386,14 +386,8 @@ export class TaskSession {
     const task = this.task;
     for (let i = 0; i < batch.length; i++) {
       const r = batch[i];
-      task.processLine(
-        topic,
-        r.partition,
-        r.offset,
-        r.timestamp,
-        r.value === null ? "" : r.value.toString("utf8"),
-        r.headers,
-      );
+      // The bytes as they are: a record over the maximum size, or not UTF-8, is a dead letter.
+      task.processRecord(topic, r.partition, r.offset, r.timestamp, r.value ?? NO_BYTES, r.headers);
     }
     const last = batch[batch.length - 1];
     this.positions[topic][last.partition] = last.offset + 1;
@@ -620,6 +614,8 @@ export class TaskSession {
 }
 
 /** Characters per packed record of an internal topic. */
+/** The value of a record without one (a tombstone): read as an empty line, a dead letter. */
+const NO_BYTES = Buffer.alloc(0);
 const PACK_BYTES = 64 * 1024;
 
 /** Bytes of records per produce request. */
