@@ -30,6 +30,7 @@ import type { Task } from "../runtime/task.js";
 import type { OutputCollector } from "../operators/types.js";
 import type { RecordContext } from "../graph/graph.js";
 import { lakeRowRecord, tableUpdateRecord } from "./storage-writer.js";
+import { UnwritableValue } from "../util/records.js";
 import {
   CheckpointFolder,
   commitEntry,
@@ -216,16 +217,40 @@ class PendingOutputs implements OutputCollector {
     this.external = 0;
   }
 
-  upsert(table: string, key: string, value: unknown, ctx: RecordContext, seq: number): void {
+  upsert(table: string, key: string, value: unknown, ctx: RecordContext, seq: number, json?: string): void {
     if (this.storageTopic !== undefined)
-      this.append(this.storageTopic, null, tableUpdateRecord(table, key, value, ctx), ctx.timestamp, 0);
-    else this.tables!.add(table, key, value, ctx, seq);
+      this.append(
+        this.storageTopic,
+        null,
+        storageRecord(() => tableUpdateRecord(table, key, value, ctx)),
+        ctx.timestamp,
+        0,
+      );
+    else this.tables!.add(table, key, value, ctx, seq, json);
   }
 
   land(dataset: string, row: unknown, eventTime: number): void {
     if (this.storageTopic !== undefined)
-      this.append(this.storageTopic, null, lakeRowRecord(dataset, row, eventTime), eventTime, 0);
+      this.append(
+        this.storageTopic,
+        null,
+        storageRecord(() => lakeRowRecord(dataset, row, eventTime)),
+        eventTime,
+        0,
+      );
     else this.lake!.land(dataset, row, eventTime);
+  }
+}
+
+/**
+ * A table update or lake row as a record of the storage topic; a value that cannot be serialised
+ * (nesting too deep for the tagged encoding) is UnwritableValue: a dead letter of the step.
+ */
+function storageRecord(make: () => string): string {
+  try {
+    return make();
+  } catch (err) {
+    throw new UnwritableValue(`cannot write the value as JSON: ${(err as Error).message}`, { cause: err });
   }
 }
 

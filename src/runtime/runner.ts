@@ -126,7 +126,7 @@ export class Runner {
     this.store = new CheckpointStore(options.log.dataDir, definition.name);
     this.task = new Task(definition.graph, {
       append: (t, k, v, ts) => this.outputs.append(t, k, v, ts),
-      upsert: (table, key, value, ctx, seq) => this.tables!.add(table, key, value, ctx, seq),
+      upsert: (table, key, value, ctx, seq, json) => this.tables!.add(table, key, value, ctx, seq, json),
       land: (dataset, row, eventTime) => this.lake!.land(dataset, row, eventTime),
     });
     this.outputs = new LogOutputs(options.log, this.task.outputTopics());
