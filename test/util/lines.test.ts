@@ -218,7 +218,7 @@ test("LineFile: a line over the limit is handed out as its first bytes with its 
   h.close();
 });
 
-test("the default limit is the maximum record size, and a line over it is never held whole", () => {
+test("a line over the default limit, the maximum record size, is never held whole (issue 14)", () => {
   const s = new LineSplitter();
   const piece = Buffer.alloc(1 << 20, 0x61); // 1 MiB of "a"
   s.push(Buffer.from("{}\n"));
