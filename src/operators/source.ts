@@ -16,6 +16,9 @@ import { StepFailure, newRecordContext, type Operator, type StepCounters, type T
 /** A record became a dead letter at step `stepId` (the source itself, or the step whose function threw). */
 export type DeadLetterHandler = (ctx: RecordContext, reason: string, stepId: string) => void;
 
+/** The largest epoch milliseconds a Date holds (±100,000,000 days). */
+const MAX_DATE_MS = 8.64e15;
+
 export class SourceOperator {
   readonly counters: StepCounters = { recordsIn: 0, recordsOut: 0 };
   next!: Operator;
@@ -66,6 +69,11 @@ export class SourceOperator {
           isThenable(et)
             ? `event time: ${thenableResult("the eventTime function", et).message}`
             : `event time: expected a Date or epoch milliseconds, got ${describe(et)}`,
+        );
+      // A number beyond what a Date holds is no instant: sinks (lake partitions, tables) need one.
+      if (t > MAX_DATE_MS || t < -MAX_DATE_MS)
+        return this.reject(
+          `event time: ${t} epoch milliseconds is out of range (at most ${MAX_DATE_MS} either side of 1970)`,
         );
       ctx.timestamp = t;
     }
