@@ -12,7 +12,8 @@
  * | anything else, mixes, only nulls                            | VARCHAR      |
  *
  * Names and text are written so that DuckDB takes them (see ColumnTracker.columnName; lone surrogates
- * in strings become U+FFFD), and integers beyond BIGINT's range are DOUBLE.
+ * in strings become U+FFFD), integers beyond BIGINT's range are DOUBLE, and a bigint beyond
+ * DECIMAL(38,0) makes its column VARCHAR.
  *
  * Timestamps are UTC instants: Parquet `TIMESTAMP(isAdjustedToUTC=true, MICROS)`, which DuckDB,
  * Spark and BigQuery read as TIMESTAMP; CSV writes them as `2021-11-30T00:01:00.000Z`.
@@ -34,6 +35,8 @@ const JSON_ = 64;
 const BIG = 128;
 const NUMERIC = INT | MS | FLOAT | BIG;
 
+/** DECIMAL(38,0)'s range: (-10^38, 10^38). */
+const DECIMAL_LIMIT = 10n ** 38n;
 /** BIGINT's range: [-2^63, 2^63). */
 const MIN_INT64 = -9223372036854775808;
 const MAX_INT64 = 9223372036854775808;
@@ -155,7 +158,8 @@ export class ColumnTracker {
           out += (i === 0 ? state.prefix : state.prefixComma) + (v ? "true" : "false");
           break;
         case "bigint":
-          state.flags |= BIG;
+          // DECIMAL(38,0) holds 38 digits: a longer bigint makes the column text.
+          state.flags |= v < DECIMAL_LIMIT && v > -DECIMAL_LIMIT ? BIG : STR;
           out += (i === 0 ? state.prefix : state.prefixComma) + '"' + v + '"';
           break;
         case "object":

@@ -141,13 +141,22 @@ test("what DuckDB refuses never reaches it: lone surrogates, names alike but for
   const names = t.plan().map((c) => c.name);
   assert.deepEqual(names, ["a", "b", "nested", "A_2", "_", "n\ufffd", "s\ufffd", "a_2_2", "\ufffd"]);
   assert.equal(new Set(names.map((n) => n.toLowerCase())).size, names.length);
-  // 2^63 and beyond are no BIGINT: DOUBLE.
+  // 2^63 and beyond are no BIGINT: DOUBLE; a bigint of more than 38 digits no DECIMAL(38,0).
   const n = new ColumnTracker();
-  n.encode({ small: 2 ** 62, big: 2 ** 63, neg: -(2 ** 63), negBig: -1e19 });
+  n.encode({
+    small: 2 ** 62,
+    big: 2 ** 63,
+    neg: -(2 ** 63),
+    negBig: -1e19,
+    dec: 10n ** 38n - 1n,
+    huge: 10n ** 38n,
+  });
   assert.deepEqual(Object.fromEntries(n.plan().map((c) => [c.name, c.type])), {
     small: "BIGINT",
     big: "DOUBLE",
     neg: "BIGINT",
     negBig: "DOUBLE",
+    dec: "DECIMAL(38,0)",
+    huge: "VARCHAR", // DECIMAL(38,0) has 38 digits
   });
 });

@@ -232,7 +232,7 @@ test("poison rows: odd values publish in every format and DuckDB reads them back
     { id: 2, text: "\udc00y", nested: { ["k\ud800"]: ["\udfff"] } },
     { id: 3, text: "nul \u0000 and \u0001", ["n\u0000"]: 1, "": "empty name" },
     { id: 4, Text: "case", TEXT: "again" },
-    { id: 5, big: 1e20, neg: -1e19, text: 'quote " comma , newline \n cr \r' },
+    { id: 5, big: 1e20, neg: -1e19, huge: 10n ** 40n, text: 'quote " comma , newline \n cr \r' },
     { id: 6, text: "😀".repeat(100), deep: JSON.parse("[".repeat(500) + "]".repeat(500)) },
   ];
   const nest = (depth: number): unknown => {
