@@ -34,35 +34,6 @@ export function cutText(s: string, max: number, mark = "..."): string {
 }
 
 /**
- * The longest prefix of `s` whose UTF-8 encoding takes at most `maxBytes` bytes, cut between
- * characters (a surrogate pair is one character).
- */
-export function utf8Prefix(s: string, maxBytes: number): string {
-  if (s.length * 3 <= maxBytes) return s;
-  let bytes = 0;
-  let i = 0;
-  const n = s.length;
-  while (i < n) {
-    const c = s.charCodeAt(i);
-    let units = 1;
-    let size: number;
-    if (c < 0x80) size = 1;
-    else if (c < 0x800) size = 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < n) {
-      const d = s.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        size = 4;
-        units = 2;
-      } else size = 3;
-    } else size = 3;
-    if (bytes + size > maxBytes) break;
-    bytes += size;
-    i += units;
-  }
-  return s.slice(0, i);
-}
-
-/**
  * The bytes buf[from, to) decoded as UTF-8, cut before an incomplete character at the end (so a
  * prefix of a longer text does not end in U+FFFD only because it was cut).
  */
