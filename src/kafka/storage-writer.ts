@@ -71,17 +71,22 @@ export class StorageWriterTask implements RunnableTask {
     for (const t of tables) this.seqs.set(t, 0);
   }
 
+  /** One Kafka record of the storage topic, as bytes (Weir wrote it: UTF-8 JSON). */
+  processRecord(topic: string, partition: number, offset: number, timestamp: number, value: Buffer): void {
+    this.processLine(topic, partition, offset, timestamp, value.toString("utf8"));
+  }
+
   /** One Kafka record of the storage topic: newline-separated records (see PendingOutputs). */
   processLine(_topic: string, _partition: number, _offset: number, _timestamp: number, text: string): void {
     let start = 0;
     for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n", start)) {
-      this.processRecord(text.slice(start, nl));
+      this.processStorageRecord(text.slice(start, nl));
       start = nl + 1;
     }
-    this.processRecord(start === 0 ? text : text.slice(start));
+    this.processStorageRecord(start === 0 ? text : text.slice(start));
   }
 
-  private processRecord(line: string): void {
+  private processStorageRecord(line: string): void {
     const r = JSON.parse(line) as StorageRecord;
     if (r.end !== undefined) {
       this.ended.add(r.end);

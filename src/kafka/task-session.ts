@@ -31,6 +31,7 @@ import { crashPoint } from "../runtime/crash-points.js";
 import type { OutputCollector } from "../operators/types.js";
 import type { RecordContext } from "../graph/graph.js";
 import { lakeRowRecord, tableUpdateRecord } from "./storage-writer.js";
+import { UnwritableValue } from "../util/records.js";
 import {
   CheckpointFolder,
   commitEntry,
@@ -54,7 +55,7 @@ import { KafkaTopicReader, type FetchedRecord } from "./topic-reader.js";
 /** What a session runs: a pipeline Task, or the storage writer (which has the same shape). */
 export type RunnableTask = Pick<
   Task,
-  | "processLine"
+  | "processRecord"
   | "tick"
   | "endOfInput"
   | "snapshot"
@@ -217,16 +218,40 @@ class PendingOutputs implements OutputCollector {
     this.external = 0;
   }
 
-  upsert(table: string, key: string, value: unknown, ctx: RecordContext, seq: number): void {
+  upsert(table: string, key: string, value: unknown, ctx: RecordContext, seq: number, json?: string): void {
     if (this.storageTopic !== undefined)
-      this.append(this.storageTopic, null, tableUpdateRecord(table, key, value, ctx), ctx.timestamp, 0);
-    else this.tables!.add(table, key, value, ctx, seq);
+      this.append(
+        this.storageTopic,
+        null,
+        storageRecord(() => tableUpdateRecord(table, key, value, ctx)),
+        ctx.timestamp,
+        0,
+      );
+    else this.tables!.add(table, key, value, ctx, seq, json);
   }
 
   land(dataset: string, row: unknown, eventTime: number): void {
     if (this.storageTopic !== undefined)
-      this.append(this.storageTopic, null, lakeRowRecord(dataset, row, eventTime), eventTime, 0);
+      this.append(
+        this.storageTopic,
+        null,
+        storageRecord(() => lakeRowRecord(dataset, row, eventTime)),
+        eventTime,
+        0,
+      );
     else this.lake!.land(dataset, row, eventTime);
+  }
+}
+
+/**
+ * A table update or lake row as a record of the storage topic; a value that cannot be serialised
+ * (nesting too deep for the tagged encoding) is UnwritableValue: a dead letter of the step.
+ */
+function storageRecord(make: () => string): string {
+  try {
+    return make();
+  } catch (err) {
+    throw new UnwritableValue(`cannot write the value as JSON: ${(err as Error).message}`, { cause: err });
   }
 }
 
@@ -394,14 +419,8 @@ export class TaskSession {
     const task = this.task;
     for (let i = 0; i < batch.length; i++) {
       const r = batch[i];
-      task.processLine(
-        topic,
-        r.partition,
-        r.offset,
-        r.timestamp,
-        r.value === null ? "" : r.value.toString("utf8"),
-        r.headers,
-      );
+      // The bytes as they are: a record over the maximum size, or not UTF-8, is a dead letter.
+      task.processRecord(topic, r.partition, r.offset, r.timestamp, r.value ?? NO_BYTES, r.headers);
     }
     const last = batch[batch.length - 1];
     this.positions[topic][last.partition] = last.offset + 1;
@@ -633,6 +652,8 @@ export class TaskSession {
 }
 
 /** Characters per packed record of an internal topic. */
+/** The value of a record without one (a tombstone): read as an empty line, a dead letter. */
+const NO_BYTES = Buffer.alloc(0);
 const PACK_BYTES = 64 * 1024;
 
 /** Bytes of records per produce request. */

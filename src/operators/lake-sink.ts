@@ -1,5 +1,6 @@
 import type { RecordContext } from "../graph/graph.js";
-import type { Operator, OutputCollector, StepCounters } from "./types.js";
+import { UnwritableValue } from "../util/records.js";
+import { StepFailure, type Operator, type OutputCollector, type StepCounters } from "./types.js";
 
 /** `.toLake(name)`: each record becomes a row of a lake dataset, partitioned by its event time. */
 export class LakeSinkOperator implements Operator {
@@ -13,7 +14,13 @@ export class LakeSinkOperator implements Operator {
 
   push(value: unknown, ctx: RecordContext): void {
     this.counters.recordsIn++;
-    this.output.land(this.dataset, value, ctx.timestamp);
+    try {
+      this.output.land(this.dataset, value, ctx.timestamp);
+    } catch (err) {
+      // A row the lake cannot take is a dead letter of this step; a failing lake stops the run.
+      if (err instanceof UnwritableValue) throw new StepFailure(this.id, err);
+      throw err;
+    }
     this.counters.recordsOut++;
   }
 }

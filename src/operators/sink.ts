@@ -1,5 +1,7 @@
 import type { Key, RecordContext } from "../graph/graph.js";
 import { isThenable, thenableResult } from "./sync-only.js";
+import { MAX_RECORD_BYTES } from "../util/records.js";
+import { describeBytes } from "../util/text.js";
 import { StepFailure, type Operator, type OutputCollector, type StepCounters } from "./types.js";
 
 /** Writes records as JSON text to an output topic. Dates serialize as ISO-8601 UTC with milliseconds. */
@@ -26,12 +28,20 @@ export class TopicSinkOperator implements Operator {
       throw new StepFailure(this.id, err);
     }
     if (text === undefined) throw new StepFailure(this.id, new Error(`cannot write ${typeof value} as JSON`));
-    this.output.append(
-      this.topic,
-      key === null || key === undefined ? null : String(key),
-      text,
-      ctx.timestamp,
-    );
+    const keyText = key === null || key === undefined ? null : String(key);
+    // Key and value must fit in a record (src/util/records.ts): else a dead letter, not a failed write.
+    const units = text.length + (keyText === null ? 0 : keyText.length);
+    if (units * 3 > MAX_RECORD_BYTES) {
+      const bytes = Buffer.byteLength(text) + (keyText === null ? 0 : Buffer.byteLength(keyText));
+      if (bytes > MAX_RECORD_BYTES)
+        throw new StepFailure(
+          this.id,
+          new Error(
+            `a record of ${bytes} bytes (key and value as JSON) is over the limit of ${describeBytes(MAX_RECORD_BYTES)}`,
+          ),
+        );
+    }
+    this.output.append(this.topic, keyText, text, ctx.timestamp);
     this.counters.recordsOut++;
   }
 }

@@ -9,11 +9,15 @@
 import type { RecordHeader } from "../log/types.js";
 import type { RecordContext } from "../graph/graph.js";
 import type { CompiledSchema } from "../schema/index.js";
+import { cutText, wellFormed } from "../util/text.js";
 import { isThenable, thenableResult } from "./sync-only.js";
 import { StepFailure, newRecordContext, type Operator, type StepCounters, type TimeDriven } from "./types.js";
 
 /** A record became a dead letter at step `stepId` (the source itself, or the step whose function threw). */
 export type DeadLetterHandler = (ctx: RecordContext, reason: string, stepId: string) => void;
+
+/** The largest epoch milliseconds a Date holds (±100,000,000 days). */
+const MAX_DATE_MS = 8.64e15;
 
 export class SourceOperator {
   readonly counters: StepCounters = { recordsIn: 0, recordsOut: 0 };
@@ -46,15 +50,7 @@ export class SourceOperator {
     logTimestamp: number,
     headers?: readonly RecordHeader[],
   ): void {
-    this.counters.recordsIn++;
-    const ctx = this.ctx;
-    ctx.key = undefined;
-    ctx.topic = this.topic;
-    ctx.partition = partition;
-    ctx.offset = offset;
-    ctx.raw = line;
-    ctx.headers = headers;
-    ctx.timestamp = logTimestamp;
+    const ctx = this.begin(line, partition, offset, logTimestamp, headers);
 
     const value = this.decodeValue(line);
     if (value === undefined) return this.reject(this.decodeError);
@@ -73,6 +69,11 @@ export class SourceOperator {
           isThenable(et)
             ? `event time: ${thenableResult("the eventTime function", et).message}`
             : `event time: expected a Date or epoch milliseconds, got ${describe(et)}`,
+        );
+      // A number beyond what a Date holds is no instant: sinks (lake partitions, tables) need one.
+      if (t > MAX_DATE_MS || t < -MAX_DATE_MS)
+        return this.reject(
+          `event time: ${t} epoch milliseconds is out of range (at most ${MAX_DATE_MS} either side of 1970)`,
         );
       ctx.timestamp = t;
     }
@@ -93,6 +94,42 @@ export class SourceOperator {
   }
 
   /**
+   * One input record that cannot be read at all (over the maximum record size, or bytes that are
+   * not UTF-8): a dead letter with `reason`, `raw` being what can be shown of it. The watermark does
+   * not move.
+   */
+  rejectRecord(
+    raw: string,
+    partition: number,
+    offset: number,
+    logTimestamp: number,
+    headers: readonly RecordHeader[] | undefined,
+    reason: string,
+  ): void {
+    this.begin(raw, partition, offset, logTimestamp, headers);
+    this.reject(reason);
+  }
+
+  private begin(
+    raw: string,
+    partition: number,
+    offset: number,
+    logTimestamp: number,
+    headers: readonly RecordHeader[] | undefined,
+  ): RecordContext {
+    this.counters.recordsIn++;
+    const ctx = this.ctx;
+    ctx.key = undefined;
+    ctx.topic = this.topic;
+    ctx.partition = partition;
+    ctx.offset = offset;
+    ctx.raw = raw;
+    ctx.headers = headers;
+    ctx.timestamp = logTimestamp;
+    return ctx;
+  }
+
+  /**
    * The value processLine makes of `line`, or undefined when the line is rejected (the reason is in
    * decodeError then). An exchange rebuilds values with it rather than sending them next to the line.
    */
@@ -106,7 +143,8 @@ export class SourceOperator {
     try {
       value = JSON.parse(line);
     } catch (err) {
-      this.decodeError = `invalid JSON: ${(err as Error).message}`;
+      // V8 quotes the start of the line, cut in UTF-16 units: possibly half of a surrogate pair.
+      this.decodeError = `invalid JSON: ${wellFormed((err as Error).message)}`;
       return undefined;
     }
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
@@ -148,6 +186,6 @@ export class SourceOperator {
 function describe(x: unknown): string {
   if (x === null) return "null";
   if (x instanceof Date) return "an invalid Date";
-  if (typeof x === "string") return `string ${JSON.stringify(x.length > 60 ? x.slice(0, 60) + "..." : x)}`;
+  if (typeof x === "string") return `string ${JSON.stringify(cutText(x, 60))}`;
   return typeof x;
 }

@@ -1,5 +1,7 @@
 import type { Key, RecordContext } from "../graph/graph.js";
 import { isThenable, thenableResult } from "./sync-only.js";
+import { MAX_RECORD_BYTES, MAX_TABLE_KEY_BYTES, UnwritableValue } from "../util/records.js";
+import { describeBytes, wellFormed, wellFormedJson } from "../util/text.js";
 import { StepFailure, type Operator, type OutputCollector, type StepCounters } from "./types.js";
 
 /** The update numbering of one table, shared by every step writing it. */
@@ -39,7 +41,40 @@ export class TableSinkOperator implements Operator {
         new Error(`table ${this.table} needs a key: use keyBy before it or toTable(name, { key })`),
       );
     }
-    this.output.upsert(this.table, String(key), value, ctx, ++this.sequence.seq);
+    // What the store writes, checked here: a value a store cannot take is a dead letter of this
+    // record, never a failed write that would stop the run at the same record on every restart.
+    const text = wellFormed(String(key));
+    if (text.length * 3 > MAX_TABLE_KEY_BYTES && Buffer.byteLength(text) > MAX_TABLE_KEY_BYTES)
+      throw new StepFailure(
+        this.id,
+        new Error(
+          `table ${this.table}: a key of ${Buffer.byteLength(text)} bytes is over the limit of ${MAX_TABLE_KEY_BYTES}`,
+        ),
+      );
+    let json: string | undefined;
+    try {
+      json = wellFormedJson(value);
+    } catch (err) {
+      throw new StepFailure(
+        this.id,
+        new Error(`table ${this.table}: cannot write the value as JSON: ${(err as Error).message}`),
+      );
+    }
+    json ??= "null";
+    if (json.length * 3 > MAX_RECORD_BYTES && Buffer.byteLength(json) > MAX_RECORD_BYTES)
+      throw new StepFailure(
+        this.id,
+        new Error(
+          `table ${this.table}: a value of ${Buffer.byteLength(json)} bytes (as JSON) is over the limit of ${describeBytes(MAX_RECORD_BYTES)}`,
+        ),
+      );
+    try {
+      this.output.upsert(this.table, text, value, ctx, this.sequence.seq + 1, json);
+    } catch (err) {
+      if (err instanceof UnwritableValue) throw new StepFailure(this.id, err);
+      throw err;
+    }
+    this.sequence.seq++;
     this.counters.recordsOut++;
   }
 }

@@ -37,9 +37,13 @@ export interface TimeDriven {
 export interface OutputCollector {
   /** `partition` places the record explicitly (watermarks broadcast to every partition of a repartition topic). */
   append(topic: string, key: string | null, value: string, timestamp: number, partition?: number): void;
-  /** The next version of `key` in a versioned table; `seq` numbers the table's updates from 1. */
-  upsert(table: string, key: string, value: unknown, ctx: RecordContext, seq: number): void;
-  /** A row for a lake dataset. */
+  /**
+   * The next version of `key` in a versioned table; `seq` numbers the table's updates from 1. `json`
+   * is the value as the table stores it (made by the step, which checked that it can be written).
+   * May throw UnwritableValue (src/util/records.ts) for a value that cannot be written.
+   */
+  upsert(table: string, key: string, value: unknown, ctx: RecordContext, seq: number, json?: string): void;
+  /** A row for a lake dataset. May throw UnwritableValue for a row that cannot be written. */
   land(dataset: string, row: unknown, eventTime: number): void;
 }
 

@@ -24,6 +24,7 @@ import { Task } from "./task.js";
 import { resolveInputFiles, type TopicFile } from "./file-inputs.js";
 import { crashPoint } from "./crash-points.js";
 import { DEFAULT_CHUNK_BYTES, LineFile } from "../util/lines.js";
+import { lineProblem } from "../util/records.js";
 import type { StateChanges } from "./step-identity.js";
 import {
   deadLetterRatioExceeded,
@@ -85,9 +86,9 @@ export interface RunSummary {
   alreadyComplete: boolean;
 }
 
-/** A one-file run reads 4 MiB at a time; no line may be longer. */
+/** A one-file run reads 4 MiB at a time (a longer line, up to the maximum record size, grows the buffer). */
 const FILE_CHUNK_BYTES = DEFAULT_CHUNK_BYTES;
-/** A run over several files reads each 1 MiB at a time (a line may still be 4 MiB long). */
+/** A run over several files reads each 1 MiB at a time. */
 const MULTI_FILE_CHUNK_BYTES = 1024 * 1024;
 
 export class Runner {
@@ -128,7 +129,7 @@ export class Runner {
     this.store = new CheckpointStore(options.log.dataDir, definition.name);
     this.task = new Task(definition.graph, {
       append: (t, k, v, ts) => this.outputs.append(t, k, v, ts),
-      upsert: (table, key, value, ctx, seq) => this.tables!.add(table, key, value, ctx, seq),
+      upsert: (table, key, value, ctx, seq, json) => this.tables!.add(table, key, value, ctx, seq, json),
       land: (dataset, row, eventTime) => this.lake!.land(dataset, row, eventTime),
     });
     this.outputs = new LogOutputs(options.log, this.task.outputTopics());
@@ -331,8 +332,10 @@ export class Runner {
       while (file.read()) {
         const first = pos.nextOffset;
         let offset = first;
-        for (let line = file.next(); line !== null; line = file.next())
-          task.processLine(topic, 0, offset++, 0, line);
+        for (let line = file.next(); line !== null; line = file.next()) {
+          if (file.oversize < 0 && file.invalidUtf8At < 0) task.processLine(topic, 0, offset++, 0, line);
+          else task.rejectRecord(topic, 0, offset++, 0, line, lineProblem(file, line));
+        }
         pos.nextOffset = offset;
         pos.bytePosition = file.position;
         this.recordsIn += offset - first;
@@ -370,10 +373,7 @@ export class Runner {
     try {
       for (let i = 0; i < files.length; i++)
         cursors.push(
-          new LineFile(files[i].path, positions[i].bytePosition, {
-            chunkBytes: MULTI_FILE_CHUNK_BYTES,
-            maxLineBytes: FILE_CHUNK_BYTES,
-          }),
+          new LineFile(files[i].path, positions[i].bytePosition, { chunkBytes: MULTI_FILE_CHUNK_BYTES }),
         );
       if (sameFiles && saved.every((p, i) => p.completed && p.bytePosition >= cursors[i].size)) {
         this.logger(
@@ -406,7 +406,10 @@ export class Runner {
             continue;
           }
           const pos = positions[i];
-          task.processLine(pos.topic, 0, pos.nextOffset++, 0, line);
+          const file = cursors[i];
+          if (file.oversize < 0 && file.invalidUtf8At < 0)
+            task.processLine(pos.topic, 0, pos.nextOffset++, 0, line);
+          else task.rejectRecord(pos.topic, 0, pos.nextOffset++, 0, line, lineProblem(file, line));
           fed++;
         }
         for (let i = 0; i < files.length; i++) positions[i].bytePosition = cursors[i].position;
@@ -451,12 +454,12 @@ export class Runner {
           for (let i = 0; i < records.length; i++) {
             const r = records[i];
             if (oldest === 0 || r.timestamp < oldest) oldest = r.timestamp;
-            task.processLine(
+            task.processRecord(
               topic,
               r.partition,
               r.offset,
               r.timestamp,
-              r.value.toString("utf8"),
+              r.value,
               r.headers.length > 0 ? r.headers : undefined,
             );
           }

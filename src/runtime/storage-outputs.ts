@@ -44,7 +44,7 @@ export class TableOutputs {
     return outputs;
   }
 
-  add(table: string, key: string, value: unknown, ctx: RecordContext, seq: number): void {
+  add(table: string, key: string, value: unknown, ctx: RecordContext, seq: number, json?: string): void {
     this.pending.get(table)!.push({
       key,
       value,
@@ -53,6 +53,7 @@ export class TableOutputs {
       partition: ctx.partition,
       offset: ctx.offset,
       seq,
+      json,
     });
     this.buffered++;
   }
@@ -68,6 +69,7 @@ export class TableOutputs {
       list.length = 0;
     }
     this.buffered = 0;
+    for (const notice of this.store.takeNotices?.() ?? []) this.logger(notice);
   }
 
   async lastSeqs(): Promise<Record<string, number>> {

@@ -30,6 +30,14 @@ import { IntervalJoinOperator, type WatermarkOrigin } from "../operators/interva
 import { ExchangeReceiver, ExchangeSender, repartitionTopic } from "../operators/exchange.js";
 import { DeadLetterWatch } from "./dead-letters.js";
 import {
+  MAX_DEAD_LETTER_BYTES,
+  MAX_RECORD_BYTES,
+  oversizeRaw,
+  tooLargeReason,
+  utf8Problem,
+} from "../util/records.js";
+import { cutText, wellFormed } from "../util/text.js";
+import {
   matchCheckpointedSteps,
   stepIdentities,
   type StateChanges,
@@ -165,11 +173,16 @@ export class Task {
     const deadLetter = (ctx: RecordContext, reason: string, stepId: string) => {
       this.deadLetters++;
       this.deadLettersByStep.set(stepId, (this.deadLettersByStep.get(stepId) ?? 0) + 1);
-      this.deadLetterWatch.record(stepId, reason);
-      this.output.append(this.deadLetterTopic, null, envelope(reason, ctx), ctx.timestamp);
+      const letter = deadLetterRecord(reason, ctx);
+      this.deadLetterWatch.record(stepId, letter.error);
+      this.output.append(this.deadLetterTopic, null, letter.json, ctx.timestamp);
       if (deadLetterDataset !== undefined) {
-        const { raw, topic, partition, offset } = ctx;
-        this.output.land(deadLetterDataset, { error: reason, raw, topic, partition, offset }, ctx.timestamp);
+        const { topic, partition, offset } = ctx;
+        this.output.land(
+          deadLetterDataset,
+          { error: letter.error, raw: letter.raw, topic, partition, offset },
+          ctx.timestamp,
+        );
       }
     };
     const lateAt = (stepId: string) => (ctx: RecordContext, reason: string) => {
@@ -434,6 +447,55 @@ export class Task {
       sources[i].processLine(line, partition, offset, timestamp, headers);
   }
 
+  /**
+   * Feed one input record given as its bytes (a record of a topic: the embedded log's or Kafka's).
+   * A record over the maximum record size, or whose bytes are not UTF-8, becomes a dead letter
+   * saying so (src/util/records.ts); the rest is `processLine` of its text. Records of repartition
+   * topics, which Weir wrote, go straight on.
+   */
+  processRecord(
+    topic: string,
+    partition: number,
+    offset: number,
+    timestamp: number,
+    value: Buffer,
+    headers?: readonly RecordHeader[],
+  ): void {
+    if (!this.sourcesByTopic.has(topic))
+      return this.processLine(topic, partition, offset, timestamp, value.toString("utf8"), headers);
+    if (value.length > MAX_RECORD_BYTES) {
+      const raw = oversizeRaw(value);
+      const reason = tooLargeReason(value.length, MAX_RECORD_BYTES, Buffer.byteLength(raw));
+      return this.rejectRecord(topic, partition, offset, timestamp, raw, reason, headers);
+    }
+    const text = value.toString("utf8");
+    const problem = utf8Problem(value, text);
+    if (problem === undefined) this.processLine(topic, partition, offset, timestamp, text, headers);
+    else this.rejectRecord(topic, partition, offset, timestamp, text, problem, headers);
+  }
+
+  /**
+   * An input record of `topic` that cannot be read (over the maximum record size, bytes that are not
+   * UTF-8): a dead letter with `reason` at each source reading the topic, `raw` being what can be
+   * shown of the record.
+   */
+  rejectRecord(
+    topic: string,
+    partition: number,
+    offset: number,
+    timestamp: number,
+    raw: string,
+    reason: string,
+    headers?: readonly RecordHeader[],
+  ): void {
+    const sources = this.sourcesByTopic.get(topic);
+    if (sources === undefined)
+      throw new WeirError("USAGE", `pipeline ${this.pipeline} does not read topic ${topic}`);
+    if (this.ended) this.reopen();
+    for (let i = 0; i < sources.length; i++)
+      sources[i].rejectRecord(raw, partition, offset, timestamp, headers, reason);
+  }
+
   /** Force the watermark of the sources reading `topic` (all sources when omitted) forward. */
   advanceWatermark(watermark: number, topic?: string): void {
     if (this.ended && watermark !== Infinity) this.reopen();
@@ -595,13 +657,48 @@ function finiteOrNull(x: number): number | null {
   return Number.isFinite(x) ? x : null;
 }
 
-/** The dead-letter / late-record envelope (DESIGN.md §4). */
+/** Longest reason in a dead letter, in UTF-16 units (a step's error message can be anything). */
+const MAX_REASON_CHARS = 4096;
+
+/** A dead letter (or late record) as written: its envelope, and the error and raw it holds. */
+export interface DeadLetterRecord {
+  error: string;
+  raw: string;
+  /** `{"error", "raw", "topic", "partition", "offset"}` as JSON. */
+  json: string;
+}
+
+/**
+ * The dead-letter / late-record envelope (DESIGN.md §4), such that every sink can hold it: a dead
+ * letter that could not be written would stop the pipeline at the same record on every restart.
+ * So error and raw are well-formed text (no half of a surrogate pair: U+FFFD in its place), the
+ * error is cut at MAX_REASON_CHARS, and an envelope over MAX_DEAD_LETTER_BYTES holds the first
+ * bytes of raw only, the error saying how many.
+ */
+export function deadLetterRecord(reason: string, ctx: RecordContext): DeadLetterRecord {
+  let error = wellFormed(cutText(reason, MAX_REASON_CHARS));
+  let raw = wellFormed(ctx.raw);
+  const { topic, partition, offset } = ctx;
+  let json = JSON.stringify({ error, raw, topic, partition, offset });
+  if (json.length * 3 <= MAX_DEAD_LETTER_BYTES) return { error, raw, json };
+  let bytes = Buffer.byteLength(json);
+  if (bytes <= MAX_DEAD_LETTER_BYTES) return { error, raw, json };
+  // Keep a prefix of raw that fits, with room for the note; shrink until it does (escapes vary).
+  const whole = raw;
+  const wholeBytes = Buffer.byteLength(whole);
+  const reasonText = error;
+  let keep = whole.length;
+  while (bytes > MAX_DEAD_LETTER_BYTES) {
+    keep = Math.floor((keep * 0.95 * (MAX_DEAD_LETTER_BYTES - 200)) / bytes);
+    raw = cutText(whole, keep, "");
+    error = `${reasonText}; raw holds the first ${Buffer.byteLength(raw)} of its ${wholeBytes} bytes`;
+    json = JSON.stringify({ error, raw, topic, partition, offset });
+    bytes = Buffer.byteLength(json);
+  }
+  return { error, raw, json };
+}
+
+/** The dead-letter / late-record envelope as JSON (see deadLetterRecord). */
 export function envelope(reason: string, ctx: RecordContext): string {
-  return JSON.stringify({
-    error: reason,
-    raw: ctx.raw,
-    topic: ctx.topic,
-    partition: ctx.partition,
-    offset: ctx.offset,
-  });
+  return deadLetterRecord(reason, ctx).json;
 }

@@ -9,8 +9,10 @@
  *   field "date": unparseable timestamp "2021-13-45 00:00:00"
  *   field "items[3].name": expected string, got null
  *
- * These functions run only on the failure path.
+ * These functions run only on the failure path. What they quote is cut between characters and
+ * well-formed (no half of a surrogate pair), so that every sink can store the reason.
  */
+import { cutText, wellFormed } from "../util/text.js";
 
 /** Longest quoted value in a reason (characters of the value, before JSON escaping). */
 export const MAX_QUOTED = 60;
@@ -42,7 +44,7 @@ export function typeName(v: unknown): string {
 
 /** A string as a JSON literal, truncated to MAX_QUOTED characters (marked with "..."). */
 export function quote(s: string): string {
-  const q = JSON.stringify(s.length > MAX_QUOTED ? s.slice(0, MAX_QUOTED) + "..." : s);
+  const q = JSON.stringify(cutText(s, MAX_QUOTED));
   // JSON.stringify leaves U+2028/U+2029 as they are; some viewers break lines on them.
   return q.replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
 }
@@ -50,8 +52,8 @@ export function quote(s: string): string {
 export function invalidJson(err: unknown): string {
   let msg = err instanceof Error ? err.message : String(err);
   msg = msg.replace(/\s+/g, " ").trim();
-  if (msg.length > MAX_JSON_MESSAGE) msg = msg.slice(0, MAX_JSON_MESSAGE) + "...";
-  return `invalid JSON: ${msg}`;
+  // V8 quotes the start of the line cut in UTF-16 units: possibly half of a surrogate pair.
+  return `invalid JSON: ${wellFormed(cutText(msg, MAX_JSON_MESSAGE))}`;
 }
 
 function prefix(path: string): string {

@@ -26,6 +26,8 @@ export interface TableUpdate extends SourcePosition {
    * made, never reused. Rollback and idempotence are keyed by it.
    */
   seq: number;
+  /** The value as JSON text, when the step made it already (else the store serialises `value`). */
+  json?: string;
 }
 
 /** One stored version of a key, as `weir table` prints it. */
@@ -79,6 +81,11 @@ export interface VersionedTableStore {
    */
   read(table: string, options?: TableReadOptions): Promise<TableVersion[]>;
   listTables(): Promise<string[]>;
+  /**
+   * Optional: what the store had to change in values it wrote since the last call (PostgreSQL writes
+   * U+0000, which it cannot store, as U+FFFD), one message per table, for the run to report.
+   */
+  takeNotices?(): string[];
   close(): Promise<void>;
 }
 

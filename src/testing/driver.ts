@@ -14,6 +14,7 @@ import type { StateChanges } from "../runtime/step-identity.js";
 import type { FailingStep } from "../runtime/dead-letters.js";
 import type { OutputCollector } from "../operators/types.js";
 import type { RecordContext } from "../graph/graph.js";
+import { UnwritableValue } from "../util/records.js";
 
 export interface OutputRecord {
   key: string | null;
@@ -60,18 +61,29 @@ class MemoryOutputs implements OutputCollector {
     list.push({ key, value, timestamp });
   }
 
-  upsert(table: string, key: string, value: unknown, ctx: RecordContext): void {
+  upsert(table: string, key: string, value: unknown, ctx: RecordContext, _seq: number, json?: string): void {
     let keys = this.tables.get(table);
     if (keys === undefined) this.tables.set(table, (keys = new Map()));
     let versions = keys.get(key);
     if (versions === undefined) keys.set(key, (versions = []));
-    versions.push({ version: versions.length + 1, eventTime: ctx.timestamp, json: JSON.stringify(value) });
+    versions.push({
+      version: versions.length + 1,
+      eventTime: ctx.timestamp,
+      json: json ?? JSON.stringify(value),
+    });
   }
 
   land(dataset: string, row: unknown): void {
+    let text: string;
+    try {
+      text = JSON.stringify(row);
+    } catch (err) {
+      // As the lake does: a dead letter of the step, not an error of the test.
+      throw new UnwritableValue(`cannot write the row as JSON: ${(err as Error).message}`, { cause: err });
+    }
     let rows = this.lake.get(dataset);
     if (rows === undefined) this.lake.set(dataset, (rows = []));
-    rows.push(JSON.stringify(row));
+    rows.push(text);
   }
 }
 

@@ -10,6 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { LineFile, LineSplitter, isBlankLine } from "../../src/util/lines.js";
+import { MAX_RECORD_BYTES, OVERSIZE_RAW_BYTES } from "../../src/util/records.js";
+import { decodePrefix, firstInvalidUtf8, isUtf8 } from "../../src/util/text.js";
 
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
@@ -182,22 +184,231 @@ test("LineFile: read()/next() batches and nextLine() give the splitter's lines, 
   }
 });
 
-test("LineFile: a line longer than maxLineBytes is an error naming the file and where the line starts", (t) => {
-  const file = tempFile(t, `{"a":1}\n${"x".repeat(15)}\n{"b":2}\n`);
-  const ok = new LineFile(file, 0, { chunkBytes: 4, maxLineBytes: 16 }); // 15 bytes and the break: 16
-  const got: string[] = [];
-  for (let l = ok.nextLine(); l !== null; l = ok.nextLine()) got.push(l);
-  ok.close();
-  assert.equal(got.length, 3);
-  const tooLong = new LineFile(file, 0, { chunkBytes: 4, maxLineBytes: 15 });
-  assert.equal(tooLong.nextLine(), '{"a":1}');
-  assert.throws(() => tooLong.nextLine(), { message: `${file}: a line longer than 15 bytes at byte 8` });
-  tooLong.close();
-  // The default: no longer than a chunk.
-  const byChunk = new LineFile(file, 0, { chunkBytes: 8 });
-  assert.equal(byChunk.nextLine(), '{"a":1}');
-  assert.throws(() => byChunk.nextLine(), /a line longer than 8 bytes at byte 8/);
-  byChunk.close();
+test("LineFile: a line over the limit is handed out as its first bytes with its length, never an error (issue 14)", (t) => {
+  const long = "x".repeat(40);
+  const file = tempFile(t, `{"a":1}\n${"y".repeat(16)}\r\n${long}\r\n{"b":2}\n${long}`);
+  for (const chunkBytes of [1, 4, 7, 64, 1 << 20]) {
+    const f = new LineFile(file, 0, { chunkBytes, maxLineBytes: 16 });
+    const got: Array<[string, number, number]> = [];
+    for (let l = f.nextLine(); l !== null; l = f.nextLine()) got.push([l, f.oversize, f.position]);
+    f.close();
+    assert.deepEqual(
+      got,
+      [
+        ['{"a":1}', -1, 8],
+        ["y".repeat(16), -1, 26], // 16 bytes (and CR LF): at the limit
+        [long, 40, 68], // 40 bytes: over it
+        ['{"b":2}', -1, 76],
+        [long, 40, 116], // the last line, without a line break
+      ],
+      `chunks of ${chunkBytes}`,
+    );
+    // Resuming after the over-long line gives what follows it.
+    const r = new LineFile(file, 68, { chunkBytes, maxLineBytes: 16 });
+    assert.equal(r.nextLine(), '{"b":2}');
+    r.close();
+  }
+  // Only the first OVERSIZE_RAW_BYTES of a line over the limit are kept for its text.
+  const huge = tempFile(t, `${"z".repeat(OVERSIZE_RAW_BYTES + 1000)}\n{}\n`);
+  const h = new LineFile(huge, 0, { chunkBytes: 4096, maxLineBytes: 5000 });
+  assert.equal(h.nextLine(), "z".repeat(OVERSIZE_RAW_BYTES));
+  assert.equal(h.oversize, OVERSIZE_RAW_BYTES + 1000);
+  assert.equal(h.nextLine(), "{}");
+  assert.equal(h.oversize, -1);
+  h.close();
+});
+
+test("a line over the default limit, the maximum record size, is never held whole (issue 14)", () => {
+  const s = new LineSplitter();
+  const piece = Buffer.alloc(1 << 20, 0x61); // 1 MiB of "a"
+  s.push(Buffer.from("{}\n"));
+  assert.equal(s.next(), "{}");
+  assert.equal(s.next(), null);
+  for (let k = 0; k < MAX_RECORD_BYTES / piece.length + 2; k++) {
+    s.push(piece);
+    assert.equal(s.next(), null);
+  }
+  s.push(Buffer.from("\n{}\n"));
+  const line = s.next();
+  assert.equal(line, "a".repeat(OVERSIZE_RAW_BYTES));
+  assert.equal(s.oversize, MAX_RECORD_BYTES + 2 * piece.length);
+  assert.equal(s.position, 3 + MAX_RECORD_BYTES + 2 * piece.length + 1);
+  assert.equal(s.next(), "{}");
+  assert.equal(s.oversize, -1);
+});
+
+test("bytes that are not UTF-8: the line decoded with U+FFFD, the offset of its first such byte, its bytes as they are (issue 14)", () => {
+  const bytes = Buffer.concat([
+    Buffer.from('{"a":"ok é"}\n{"a":"'),
+    Buffer.from([0xff, 0xfe]),
+    Buffer.from('"}\r\n{"b":"'),
+    Buffer.from([0xe2, 0x82]), // a sequence cut short
+    Buffer.from('"}\n{"c":"😀"}\n'),
+  ]);
+  for (const chunks of [[bytes], cut(bytes, [5, 21, 22, 40]), cut(bytes, [...bytes.keys()])]) {
+    const s = new LineSplitter();
+    const got: Array<[string, number, string]> = [];
+    const take = () => {
+      for (let l = s.next(); l !== null; l = s.next())
+        got.push([l, s.invalidUtf8At, s.lineBytes().toString("hex")]);
+    };
+    for (const c of chunks) {
+      s.push(c);
+      take();
+    }
+    s.end();
+    take();
+    assert.deepEqual(got, [
+      ['{"a":"ok é"}', -1, Buffer.from('{"a":"ok é"}').toString("hex")],
+      ['{"a":"\ufffd\ufffd"}', 6, Buffer.from('{"a":"\xff\xfe"}', "latin1").toString("hex")],
+      ['{"b":"\ufffd"}', 6, Buffer.from('{"b":"\xe2\x82"}', "latin1").toString("hex")],
+      ['{"c":"😀"}', -1, Buffer.from('{"c":"😀"}').toString("hex")],
+    ]);
+  }
+});
+
+/** A piece of a line: text, or bytes that are not UTF-8 (where they stop being UTF-8 is known). */
+const pieceArb = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc.string({ unit: "grapheme", maxLength: 6 }).filter((x) => !/[\r\n\ufeff]/.test(x)),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      [0x78, 0x80], // a stray continuation byte, after an "x" (so that it cannot complete a piece cut short)
+      [0xff],
+      [0xc0, 0x80], // overlong
+      [0xed, 0xa0, 0x80], // an encoded surrogate
+      [0xf4, 0x90, 0x80, 0x80], // above U+10FFFF
+      [0xe2, 0x82], // cut short
+      [0xf0, 0x9f, 0x98], // cut short
+    ),
+  },
+);
+
+test("any chunking, any limit: lines, positions, over-long lines and bytes that are not UTF-8 as a byte-level reference says", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.array(pieceArb, { maxLength: 5 }), fc.boolean()), { maxLength: 12 }),
+      fc.array(fc.nat(300), { maxLength: 10 }),
+      fc.integer({ min: 1, max: 40 }),
+      fc.boolean(),
+      (lines, cuts, maxLineBytes, lastBreak) => {
+        const parts: Buffer[] = [];
+        const expected: Array<{ line: string; invalid: number; oversize: number; position: number }> = [];
+        let at = 0;
+        lines.forEach(([pieces, crlf], i) => {
+          let invalid = -1;
+          const body = Buffer.concat(pieces.map((p) => Buffer.from(p)));
+          let offset = 0;
+          for (const p of pieces) {
+            if (typeof p !== "string" && invalid === -1) invalid = p[0] === 0x78 ? offset + 1 : offset;
+            offset += typeof p === "string" ? Buffer.byteLength(p) : p.length;
+          }
+          const last = i === lines.length - 1;
+          const brk = last && !lastBreak ? "" : crlf ? "\r\n" : "\n";
+          parts.push(body, Buffer.from(brk));
+          at += body.length + brk.length;
+          const blank = /^[ \t]*$/.test(body.toString("latin1"));
+          if (blank) return;
+          if (body.length > maxLineBytes)
+            expected.push({
+              line:
+                body.length <= OVERSIZE_RAW_BYTES
+                  ? body.toString("utf8")
+                  : decodePrefix(body, 0, OVERSIZE_RAW_BYTES),
+              invalid: -1,
+              oversize: body.length,
+              position: at,
+            });
+          else expected.push({ line: body.toString("utf8"), invalid, oversize: -1, position: at });
+        });
+        const bytes = Buffer.concat(parts);
+        assert.equal(firstInvalidUtf8(bytes) === -1, isUtf8(bytes));
+        const s = new LineSplitter({ maxLineBytes });
+        const got: typeof expected = [];
+        const take = () => {
+          for (let l = s.next(); l !== null; l = s.next())
+            got.push({ line: l, invalid: s.invalidUtf8At, oversize: s.oversize, position: s.position });
+        };
+        for (const c of cut(bytes, cuts)) {
+          s.push(c);
+          take();
+        }
+        s.end();
+        take();
+        assert.deepEqual(got, expected);
+      },
+    ),
+    { numRuns: 400 },
+  );
+});
+
+test("LineFile reads a file as the splitter splits it, whatever its chunk size and limit, and resumes at every position", (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "weir-lines-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, "in.jsonl");
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.array(pieceArb, { maxLength: 5 }), fc.constantFrom("\n", "\r\n", "")), {
+        maxLength: 8,
+      }),
+      fc.integer({ min: 1, max: 64 }),
+      fc.integer({ min: 1, max: 30 }),
+      fc.boolean(),
+      (lines, chunkBytes, maxLineBytes, bom) => {
+        const bytes = Buffer.concat([
+          ...(bom ? [BOM] : []),
+          ...lines.flatMap(([pieces, brk]) => [...pieces.map((p) => Buffer.from(p)), Buffer.from(brk)]),
+        ]);
+        writeFileSync(file, bytes);
+        const s = new LineSplitter({ maxLineBytes });
+        const expected: Array<[string, number, number, number]> = [];
+        const take = () => {
+          for (let l = s.next(); l !== null; l = s.next())
+            expected.push([l, s.invalidUtf8At, s.oversize, s.position]);
+        };
+        s.push(bytes);
+        take();
+        s.end();
+        take();
+        const f = new LineFile(file, 0, { chunkBytes, maxLineBytes });
+        const got: typeof expected = [];
+        for (let l = f.nextLine(); l !== null; l = f.nextLine())
+          got.push([l, f.invalidUtf8At, f.oversize, f.position]);
+        f.close();
+        assert.deepEqual(got, expected);
+        for (let k = 0; k < got.length; k++) {
+          const r = new LineFile(file, got[k][3], { chunkBytes, maxLineBytes });
+          const rest: string[] = [];
+          for (let l = r.nextLine(); l !== null; l = r.nextLine()) rest.push(l);
+          r.close();
+          assert.deepEqual(
+            rest,
+            expected.slice(k + 1).map((e) => e[0]),
+          );
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+test("firstInvalidUtf8 finds where isUtf8 fails, and nothing where it passes", () => {
+  fc.assert(
+    fc.property(
+      fc.uint8Array({ maxLength: 40 }),
+      fc.string({ unit: "binary", maxLength: 10 }),
+      (raw, text) => {
+        const bytes = Buffer.concat([Buffer.from(text), Buffer.from(raw), Buffer.from(text)]);
+        const at = firstInvalidUtf8(bytes);
+        assert.equal(at === -1, isUtf8(bytes));
+        if (at >= 0) assert.ok(isUtf8(bytes.subarray(0, at)), "the bytes before it are UTF-8");
+      },
+    ),
+    { numRuns: 2000 },
+  );
 });
 
 test("LineFile: a missing file is a usage error naming it", () => {

@@ -5,7 +5,9 @@
  * Lines are streamed in large chunks, split by LineSplitter (src/util/lines.ts, the line reader of
  * `weir run --input` too) and appended in batches (one append per chunk, at most --batch records
  * each), so a file of millions of lines goes through quickly; lines that trickle in on stdin are
- * appended as soon as they arrive.
+ * appended as soon as they arrive. Each record is the line's bytes exactly as written (without its
+ * line break), also when they are not UTF-8; a line over the maximum record size
+ * (src/util/records.ts) is not produced, with a warning naming it, and the others go on.
  */
 import { createReadStream, statSync } from "node:fs";
 import type { Readable } from "node:stream";
@@ -30,6 +32,8 @@ import {
   type GlobalOptions,
 } from "../common.js";
 import { LineSplitter } from "../../util/lines.js";
+import { MAX_RECORD_BYTES } from "../../util/records.js";
+import { describeBytes, wellFormed } from "../../util/text.js";
 
 export interface ProduceOptions extends GlobalOptions {
   broker?: string;
@@ -52,7 +56,7 @@ export function register(program: Command): void {
     .option("-r, --rate <rate>", "pace appends: 500/s, 30000/min, 2000/h, or a number per second", parseRate)
     .option(
       "--json",
-      "reject lines that are not valid JSON (reported with their line number) instead of storing them",
+      "reject lines that are not valid JSON or not UTF-8 (reported with their line number) instead of storing them",
     )
     .option(
       "-p, --partitions <n>",
@@ -156,7 +160,12 @@ async function createProgress(total: number): Promise<Progress> {
 interface ProduceCounts {
   produced: number;
   notJson: number;
+  /** Lines stored as written although their bytes are not UTF-8 (without --json). */
+  notUtf8: number;
+  /** Lines --json rejected (not JSON, not UTF-8). */
   rejected: number;
+  /** Lines over the maximum record size (not produced). */
+  tooLarge: number;
 }
 
 /** Where parsed lines go: the embedded log's writer, or a Kafka topic (several batches in flight). */
@@ -168,7 +177,7 @@ export async function produce(topic: string, opts: ProduceOptions): Promise<void
   const flush = broker === undefined ? await parseFlushOption(opts.flush) : undefined;
   const input = await openInput(opts.file);
   const stop = shutdownSignal();
-  const counts: ProduceCounts = { produced: 0, notJson: 0, rejected: 0 };
+  const counts: ProduceCounts = { produced: 0, notJson: 0, notUtf8: 0, rejected: 0, tooLarge: 0 };
 
   if (broker !== undefined) {
     const { withKafkaTopic } = await import("../../kafka/produce-cli.js");
@@ -198,17 +207,19 @@ export async function produce(topic: string, opts: ProduceOptions): Promise<void
       flush === undefined ? {} : { flush },
     );
   }
-  const { produced, notJson, rejected } = counts;
+  const { produced, notJson, notUtf8, rejected, tooLarge } = counts;
 
   const details: string[] = [];
   if (notJson > 0) details.push(`${notJson} not valid JSON`);
+  if (notUtf8 > 0) details.push(`${notUtf8} not valid UTF-8, stored as written`);
   if (rejected > 0) details.push(`${plural(rejected, "line")} rejected`);
+  if (tooLarge > 0) details.push(`${plural(tooLarge, "line")} over the maximum record size, not produced`);
   const summary = `produced ${plural(produced, "record")} to ${q(topic)}${details.length ? ` (${details.join(", ")})` : ""}`;
   if (stop.aborted) {
     warn(`interrupted; ${summary}`);
     process.exitCode = 130;
-  } else if (produced === 0 && rejected > 0) {
-    warn(`${summary}: no line of ${input.name} was valid JSON`);
+  } else if (produced === 0 && rejected + tooLarge > 0) {
+    warn(`${summary}: no line of ${input.name} ${tooLarge === 0 ? "was valid JSON" : "could be produced"}`);
     process.exitCode = EXIT_FAILURE;
   } else {
     info(summary);
@@ -241,7 +252,27 @@ async function appendLines(
   stop.addEventListener("abort", onStop, { once: true });
 
   let pending: ProducerRecord[] = [];
+  const splitter = new LineSplitter();
   const onLine = (line: string, lineNumber: number): void => {
+    if (splitter.oversize >= 0) {
+      counts.tooLarge++;
+      warn(
+        `line ${lineNumber}: ${splitter.oversize} bytes, over the maximum record size of ${describeBytes(MAX_RECORD_BYTES)}; not produced`,
+      );
+      return;
+    }
+    // A line whose bytes are not UTF-8 is stored exactly as written (a pipeline reading it makes
+    // it a dead letter naming the byte); its text, with U+FFFD, serves the JSON check and the key.
+    let value: string | Buffer = line;
+    if (splitter.invalidUtf8At >= 0) {
+      if (strict) {
+        counts.rejected++;
+        warn(`line ${lineNumber}: not valid UTF-8 at byte ${splitter.invalidUtf8At} (JSON text is UTF-8)`);
+        return;
+      }
+      value = Buffer.from(splitter.lineBytes());
+      counts.notUtf8++;
+    }
     let parsed: unknown;
     let valid = true;
     try {
@@ -250,13 +281,26 @@ async function appendLines(
       valid = false;
       if (strict) {
         counts.rejected++;
-        warn(`line ${lineNumber}: not valid JSON: ${(err as Error).message}`);
+        warn(`line ${lineNumber}: not valid JSON: ${wellFormed((err as Error).message)}`);
         return;
       }
       counts.notJson++;
     }
     const key = keyField !== undefined && valid ? keyFromValue(parsed, keyField, keyPath) : null;
-    pending.push({ key, value: line });
+    // Key and value together are a record: at most the maximum record size (src/util/records.ts).
+    if ((line.length + (key?.length ?? 0)) * 3 > MAX_RECORD_BYTES) {
+      const bytes =
+        (typeof value === "string" ? Buffer.byteLength(value) : value.length) +
+        (key === null ? 0 : Buffer.byteLength(key));
+      if (bytes > MAX_RECORD_BYTES) {
+        counts.tooLarge++;
+        warn(
+          `line ${lineNumber}: key and value take ${bytes} bytes, over the maximum record size of ${describeBytes(MAX_RECORD_BYTES)}; not produced`,
+        );
+        return;
+      }
+    }
+    pending.push({ key, value });
   };
 
   /** A failed append (not a failed read), thrown as it is. */
@@ -286,7 +330,6 @@ async function appendLines(
     pending = [];
   };
 
-  const splitter = new LineSplitter();
   const takeLines = (): void => {
     for (let line = splitter.next(); line !== null; line = splitter.next()) onLine(line, splitter.lineNumber);
   };

@@ -11,9 +11,15 @@
  * | objects or arrays (anywhere in the column)                  | JSON         |
  * | anything else, mixes, only nulls                            | VARCHAR      |
  *
+ * Names and text are written so that DuckDB takes them (see ColumnTracker.columnName; lone surrogates
+ * in strings become U+FFFD), integers beyond BIGINT's range are DOUBLE, and a bigint beyond
+ * DECIMAL(38,0) makes its column VARCHAR.
+ *
  * Timestamps are UTC instants: Parquet `TIMESTAMP(isAdjustedToUTC=true, MICROS)`, which DuckDB,
  * Spark and BigQuery read as TIMESTAMP; CSV writes them as `2021-11-30T00:01:00.000Z`.
  */
+
+import { wellFormed, wellFormedReplacer } from "../../util/text.js";
 
 const BOOL = 1;
 const INT = 2;
@@ -28,6 +34,12 @@ const STR = 32;
 const JSON_ = 64;
 const BIG = 128;
 const NUMERIC = INT | MS | FLOAT | BIG;
+
+/** DECIMAL(38,0)'s range: (-10^38, 10^38). */
+const DECIMAL_LIMIT = 10n ** 38n;
+/** BIGINT's range: [-2^63, 2^63). */
+const MIN_INT64 = -9223372036854775808;
+const MAX_INT64 = 9223372036854775808;
 
 /** 1973-03-03 .. 2286-11-20 in epoch milliseconds. */
 const MIN_MS = 1e11;
@@ -44,10 +56,13 @@ export function isTimeName(name: string): boolean {
 }
 
 interface ColumnState {
+  /** The field's name in the rows. */
   readonly name: string;
+  /** The column's name in the files: `name`, unless a reader could not take it (see columnName). */
+  readonly column: string;
   flags: number;
   readonly timeNamed: boolean;
-  /** `"name":` as JSON, ready to concatenate, and with a comma before it. */
+  /** `"column":` as JSON, ready to concatenate, and with a comma before it. */
   readonly prefix: string;
   readonly prefixComma: string;
 }
@@ -67,15 +82,34 @@ export class ColumnTracker {
   private readonly columns = new Map<string, ColumnState>();
   /** The columns of the last rows, by position: rows of one shape skip the map lookup. */
   private readonly shape: ColumnState[] = [];
+  /** Column names in use, lower-cased (DuckDB's names are case-insensitive). */
+  private readonly taken = new Set<string>();
 
   private state(name: string): ColumnState {
     let state = this.columns.get(name);
     if (state === undefined) {
-      const prefix = JSON.stringify(name) + ":";
-      state = { name, flags: 0, timeNamed: isTimeName(name), prefix, prefixComma: "," + prefix };
+      const column = this.columnName(name);
+      const prefix = JSON.stringify(column) + ":";
+      state = { name, column, flags: 0, timeNamed: isTimeName(name), prefix, prefixComma: "," + prefix };
       this.columns.set(name, state);
     }
     return state;
+  }
+
+  /**
+   * The column of field `name`: the name itself, unless DuckDB (which writes the files) or a reader
+   * could not take it. Lone surrogates and U+0000 become U+FFFD, an empty name becomes `_`, and a
+   * name equal to an earlier column's but for case (DuckDB's names are case-insensitive: `a` and
+   * `A` would be one column) gets `_2`, `_3`...
+   */
+  private columnName(name: string): string {
+    let base = wellFormed(name);
+    if (base.includes("\0")) base = base.replace(/\0/g, "\ufffd");
+    if (base === "") base = "_";
+    let column = base;
+    for (let n = 2; this.taken.has(column.toLowerCase()); n++) column = `${base}_${n}`;
+    this.taken.add(column.toLowerCase());
+    return column;
   }
 
   /**
@@ -104,10 +138,11 @@ export class ColumnTracker {
       }
       switch (typeof v) {
         case "number":
-          if (Number.isInteger(v)) {
+          if (Number.isInteger(v) && v >= MIN_INT64 && v < MAX_INT64) {
             state.flags |= state.timeNamed && v >= MIN_MS && v < MAX_MS ? MS : INT;
             out += (i === 0 ? state.prefix : state.prefixComma) + v;
           } else if (Number.isFinite(v)) {
+            // Fractions, and integers beyond BIGINT's range (DuckDB reads them as DOUBLE).
             state.flags |= FLOAT;
             out += (i === 0 ? state.prefix : state.prefixComma) + v;
           } else {
@@ -123,7 +158,8 @@ export class ColumnTracker {
           out += (i === 0 ? state.prefix : state.prefixComma) + (v ? "true" : "false");
           break;
         case "bigint":
-          state.flags |= BIG;
+          // DECIMAL(38,0) holds 38 digits: a longer bigint makes the column text.
+          state.flags |= v < DECIMAL_LIMIT && v > -DECIMAL_LIMIT ? BIG : STR;
           out += (i === 0 ? state.prefix : state.prefixComma) + '"' + v + '"';
           break;
         case "object":
@@ -134,8 +170,10 @@ export class ColumnTracker {
             out += (i === 0 ? state.prefix : state.prefixComma) + isoJson(v);
           } else {
             state.flags |= JSON_;
-            const text = JSON.stringify(v, bigintAsString);
+            let text = JSON.stringify(v, bigintAsString);
             if (text === undefined) continue; // an object whose toJSON gives undefined
+            // A lone surrogate inside (JSON.stringify escapes it as \udXXX): DuckDB refuses it.
+            if (text.includes("\\ud")) text = JSON.stringify(v, bigintAsWellFormed)!;
             out += (i === 0 ? state.prefix : state.prefixComma) + text;
           }
           break;
@@ -145,6 +183,11 @@ export class ColumnTracker {
       i++;
     }
     return out + "}";
+  }
+
+  /** The column that field `name` is written to, once a row had it (see columnName). */
+  columnOf(name: string): string | undefined {
+    return this.columns.get(name)?.column;
   }
 
   /** A column whose strings looked like timestamps but did not all parse: keep it as text from now on. */
@@ -159,7 +202,7 @@ export class ColumnTracker {
   /** The columns seen so far, in order of first appearance, with their types. */
   plan(): ColumnPlan[] {
     const out: ColumnPlan[] = [];
-    for (const [name, { flags }] of this.columns) {
+    for (const { column: name, flags } of this.columns.values()) {
       const id = quoteIdent(name);
       let type: string;
       let readAs: string;
@@ -188,19 +231,28 @@ export class ColumnTracker {
   }
 }
 
-/** A string as JSON: quoted as it is when nothing needs escaping (the common case), else JSON.stringify. */
+/**
+ * A string as JSON: quoted as it is when nothing needs escaping (the common case), else
+ * JSON.stringify. A lone surrogate becomes U+FFFD: DuckDB refuses it ("no low surrogate").
+ */
 function jsonString(v: string): string {
   const n = v.length;
-  if (n > 64) return JSON.stringify(v);
+  if (n > 64) return JSON.stringify(wellFormed(v));
   for (let i = 0; i < n; i++) {
     const c = v.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(v);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff))
+      return JSON.stringify(wellFormed(v));
   }
   return '"' + v + '"';
 }
 
 function bigintAsString(_key: string, v: unknown): unknown {
   return typeof v === "bigint" ? v.toString() : v;
+}
+
+/** bigintAsString, and lone surrogates in strings and keys as U+FFFD. */
+function bigintAsWellFormed(key: string, v: unknown): unknown {
+  return typeof v === "bigint" ? v.toString() : wellFormedReplacer(key, v);
 }
 
 let isoDay = Number.NaN;

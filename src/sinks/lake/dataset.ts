@@ -41,6 +41,8 @@ import { WeirError } from "../../errors.js";
 import { tryLock, unlock } from "../../log/lock.js";
 import { errnoCode, fsyncDir, unlinkIfExists } from "../../log/fs-util.js";
 import type { LakeDatasetSpec, LakeFormat, LakePosition } from "../types.js";
+import { MAX_RECORD_BYTES, UnwritableValue } from "../../util/records.js";
+import { describeBytes } from "../../util/text.js";
 import { ColumnTracker, quoteString, type ColumnPlan } from "./columns.js";
 import { acquireConnection, duckMessage, releaseConnection } from "./duck.js";
 import {
@@ -170,6 +172,8 @@ export class LakeDataset {
   /**
    * Add a row (a plain object; other values land as `{"value": ...}`) with its event time in ms.
    * Synchronous and cheap: the row is serialised and buffered, and written to a spill file per MiB.
+   * A row that cannot be serialised, or is over the maximum record size, throws UnwritableValue
+   * (and is not added).
    */
   append(row: Record<string, unknown>, eventTime: number): void {
     if (this.failure !== undefined || this.closed) this.unusable();
@@ -177,7 +181,19 @@ export class LakeDataset {
     if (typeof row !== "object" || row === null || Array.isArray(row) || row instanceof Date) {
       value = { value: row };
     }
-    const line = this.columns.encode(value);
+    let line: string;
+    try {
+      line = this.columns.encode(value);
+    } catch (err) {
+      throw new UnwritableValue(`cannot write the row as JSON: ${(err as Error).message}`, { cause: err });
+    }
+    if (line.length * 3 > MAX_RECORD_BYTES) {
+      const bytes = Buffer.byteLength(line);
+      if (bytes > MAX_RECORD_BYTES)
+        throw new UnwritableValue(
+          `a row of ${bytes} bytes (as JSON) is over the limit of ${describeBytes(MAX_RECORD_BYTES)}`,
+        );
+    }
     const p = this.partitionFor(eventTime);
     let chunk = p.current;
     if (chunk === null || chunk.rows >= this.maxRowsPerFile || chunk.chars >= this.maxBytesPerFile) {

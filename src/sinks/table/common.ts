@@ -10,6 +10,7 @@
  *   NAME_latest                                                          -- view: newest version per key
  */
 import { WeirError } from "../../errors.js";
+import { wellFormedJson } from "../../util/text.js";
 import type { TableSpec, TableUpdate, TableVersion } from "../types.js";
 
 /** The catalog table listing the Weir tables of a store. */
@@ -97,10 +98,13 @@ export function checkBatch(table: string, updates: readonly TableUpdate[], lastS
   return first;
 }
 
-/** The JSON text stored for a value (`undefined` is stored as null). */
-export function jsonText(value: unknown): string {
-  const text = JSON.stringify(value);
-  return text === undefined ? "null" : text;
+/**
+ * The JSON text stored for an update: what the table step made (see TableSinkOperator), else its
+ * value serialised the same way (`undefined` is stored as null; a lone surrogate, which no UTF-8
+ * store holds, as U+FFFD).
+ */
+export function jsonText(update: { value: unknown; json?: string }): string {
+  return update.json ?? wellFormedJson(update.value) ?? "null";
 }
 
 /** An ISO-8601 UTC timestamp with milliseconds, as stored in SQLite and printed by `weir table`. */

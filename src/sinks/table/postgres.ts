@@ -55,6 +55,26 @@ const SELECT_COLUMNS =
 /** Serialises DDL of concurrent processes (CREATE TABLE IF NOT EXISTS races in PostgreSQL). */
 const DDL_LOCK = 0x7765_6972; // "weir"
 
+/** `text` with every U+0000 as U+FFFD. */
+function withoutNul(text: string): string {
+  return text.includes("\0") ? text.replace(/\0/g, "\ufffd") : text;
+}
+
+/** JSON text with every U+0000 in its strings and keys as U+FFFD (when `\u0000` is escaped text, nothing changes). */
+function withoutNulInJson(json: string): string {
+  if (!json.includes("\\u0000")) return json;
+  return JSON.stringify(JSON.parse(json), (_key, v: unknown) => {
+    if (typeof v === "string") return withoutNul(v);
+    if (v === null || typeof v !== "object" || Array.isArray(v)) return v;
+    let nul = false;
+    for (const k in v) if (k.includes("\0")) nul = true;
+    if (!nul) return v;
+    const fixed: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) fixed[withoutNul(k)] = x;
+    return fixed;
+  });
+}
+
 /** Parse and check a postgres:// URL; returns it with the password hidden, for messages. */
 export function describePostgresUrl(url: string): string {
   let u: URL;
@@ -159,17 +179,27 @@ export class PostgresTableStore implements VersionedTableStore {
     const partitions = new Array<number>(n);
     const offsets = new Array<number>(n);
     const seqs = new Array<number>(n);
+    let replaced = 0;
     for (let i = 0; i < n; i++) {
       const u = updates[i];
       keys[i] = u.key;
       times[i] = isoTime(u.eventTime);
-      values[i] = jsonText(u.value);
+      values[i] = jsonText(u);
+      // TEXT and JSONB cannot hold U+0000 (JSON.stringify writes it as \u0000): U+FFFD instead.
+      if (keys[i].includes("\0") || values[i].includes("\\u0000")) {
+        const key = withoutNul(keys[i]);
+        const value = withoutNulInJson(values[i]);
+        if (key !== keys[i] || value !== values[i]) replaced++;
+        keys[i] = key;
+        values[i] = value;
+      }
       topics[i] = u.topic;
       partitions[i] = u.partition;
       offsets[i] = u.offset;
       seqs[i] = u.seq;
     }
     const last = seqs[n - 1];
+    if (replaced > 0) this.nulReplaced.set(table, (this.nulReplaced.get(table) ?? 0) + replaced);
     try {
       await this.query(`write to table ${table}`, info.insert, [
         keys,
@@ -277,6 +307,19 @@ export class PostgresTableStore implements VersionedTableStore {
       );
     }
     return r.rows.map((row) => toVersion(row, Number(row.event_ms), row.value));
+  }
+
+  /** Tables whose updates had U+0000 replaced since the last takeNotices(), with how many. */
+  private readonly nulReplaced = new Map<string, number>();
+
+  takeNotices(): string[] {
+    const out: string[] = [];
+    for (const [table, n] of this.nulReplaced)
+      out.push(
+        `table ${table}: ${n} update(s) held U+0000 (NUL), which PostgreSQL cannot store in text or JSONB: written with U+FFFD in its place`,
+      );
+    this.nulReplaced.clear();
+    return out;
   }
 
   async listTables(): Promise<string[]> {

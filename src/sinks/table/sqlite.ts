@@ -178,7 +178,7 @@ export class SqliteTableStore implements VersionedTableStore {
             u.key,
             version,
             isoTime(u.eventTime),
-            jsonText(u.value),
+            jsonText(u),
             u.topic,
             u.partition,
             u.offset,

@@ -224,6 +224,60 @@ test("Parquet, JSON lines and CSV are readable by DuckDB with the right rows and
   }
 });
 
+test("poison rows: odd values publish in every format and DuckDB reads them back; unwritable rows are refused before anything is written (issue 14)", async (t) => {
+  const dataDir = tempDataDir(t);
+  const d = await duck(t);
+  const odd: Array<Record<string, unknown>> = [
+    { id: 1, text: "x\ud83d", note: "lone high surrogate" },
+    { id: 2, text: "\udc00y", nested: { ["k\ud800"]: ["\udfff"] } },
+    { id: 3, text: "nul \u0000 and \u0001", ["n\u0000"]: 1, "": "empty name" },
+    { id: 4, Text: "case", TEXT: "again" },
+    { id: 5, big: 1e20, neg: -1e19, huge: 10n ** 40n, text: 'quote " comma , newline \n cr \r' },
+    { id: 6, text: "😀".repeat(100), deep: JSON.parse("[".repeat(500) + "]".repeat(500)) },
+  ];
+  const nest = (depth: number): unknown => {
+    let v: unknown = 1;
+    for (let i = 0; i < depth; i++) v = { v };
+    return v;
+  };
+  for (const format of ["parquet", "jsonl", "csv"] as LakeFormat[]) {
+    const ds = LakeDataset.open(dataDir, { name: `odd_${format}`, format, partitionBy: "date" });
+    for (const row of odd) ds.append(row, T0);
+    // Too deep to serialise, and over the maximum record size: refused, nothing written.
+    assert.throws(() => ds.append({ id: 7, deep: nest(100_000) }, T0), {
+      name: "UnwritableValue",
+      message: /^cannot write the row as JSON: Maximum call stack size exceeded/,
+    });
+    assert.throws(() => ds.append({ id: 8, text: "z".repeat(33 * 1024 * 1024) }, T0), {
+      name: "UnwritableValue",
+      message: /^a row of 34603026 bytes \(as JSON\) is over the limit of 33554432 bytes \(32 MiB\)$/,
+    });
+    assert.equal(ds.pendingRows, odd.length);
+    await ds.publish(1);
+    const files = listed(ds);
+    const reader =
+      format === "parquet"
+        ? `read_parquet(${fileList(files)}, hive_partitioning = false)`
+        : format === "jsonl"
+          ? `read_json(${fileList(files)}, format = 'newline_delimited', hive_partitioning = false)`
+          : `read_csv(${fileList(files)}, header = true, hive_partitioning = false)`;
+    const rows = await d.rows(`SELECT id, text FROM ${reader} ORDER BY id`);
+    assert.deepEqual(
+      rows.map((r) => [Number(r.id), r.text]),
+      [
+        [1, "x\ufffd"],
+        [2, "\ufffdy"],
+        [3, "nul \u0000 and \u0001"],
+        [4, null],
+        [5, 'quote " comma , newline \n cr \r'],
+        [6, "😀".repeat(100)],
+      ],
+      format,
+    );
+    await ds.close();
+  }
+});
+
 test("partitions by the event time's UTC date; none writes at the top; NaN goes to Hive's default partition", async (t) => {
   const dataDir = tempDataDir(t);
   const ds = LakeDataset.open(dataDir, { name: "by_day", format: "jsonl", partitionBy: "date" });

@@ -212,6 +212,35 @@ export function tableStoreConformance(name: string, factory: StoreFactory): void
       assert.equal(read.find((v) => v.key === "undef")?.value, null);
     });
 
+    test("lone surrogates in values, which no UTF-8 store holds, are stored as U+FFFD; the JSON a step made is stored as it is (issue 14)", async (t) => {
+      const store = await open(t, factory);
+      if (!store) return;
+      await store.ensureTable({ name: "odd", versions: 1 });
+      const at = (seq: number, value: unknown, json?: string): TableUpdate => ({
+        key: `k${seq}`,
+        value,
+        eventTime: T0,
+        topic: "x",
+        partition: 0,
+        offset: seq,
+        seq,
+        ...(json === undefined ? {} : { json }),
+      });
+      await store.writeBatch("odd", [
+        at(1, { s: "x\ud83d", ["k\udc00"]: ["\ud800y"], pair: "😀" }),
+        at(2, { ignored: true }, '{"made":"by the step"}'),
+        at(3, { text: "a backslash and ud: \\ud83d" }),
+      ]);
+      assert.deepEqual(
+        (await store.read("odd")).map((v) => v.value),
+        [
+          { s: "x\ufffd", ["k\ufffd"]: ["\ufffdy"], pair: "😀" },
+          { made: "by the step" },
+          { text: "a backslash and ud: \\ud83d" },
+        ],
+      );
+    });
+
     test("event times keep milliseconds, before and after 1970", async (t) => {
       const store = await open(t, factory);
       if (!store) return;

@@ -144,15 +144,27 @@ describe("PostgreSQL table store", () => {
     assert.equal(await stores[3].lastSeq("shared"), 5);
   });
 
-  test("PostgreSQL: a value JSONB cannot hold is a clear, non-retryable error", async (t) => {
+  test("PostgreSQL: U+0000, which text and JSONB cannot hold, is written as U+FFFD, and the store says so once per table (issue 14)", async (t) => {
     if (dbUrl === undefined) return requireService(t, "PostgreSQL", server.unavailable);
     await reset();
     const store = new PostgresTableStore(dbUrl);
     t.after(() => store.close());
     await store.ensureTable({ name: "t", versions: 1 });
-    await assert.rejects(
-      store.writeBatch("t", [{ ...updates(1, 1)[0], value: { s: "nul\u0000char" } }]),
-      (err: unknown) => isWeirError(err) && !err.retryable && /\\u0000/.test(err.message),
+    const [u] = updates(1, 1);
+    await store.writeBatch("t", [
+      { ...u, key: "nul\u0000key", value: { s: "nul\u0000char", ["k\u0000"]: [1, "\u0000"] }, seq: 1 },
+      { ...u, key: "plain", value: { s: "a backslash and u0000: \\u0000" }, seq: 2 },
+    ]);
+    assert.deepEqual(store.takeNotices(), [
+      "table t: 1 update(s) held U+0000 (NUL), which PostgreSQL cannot store in text or JSONB: written with U+FFFD in its place",
+    ]);
+    assert.deepEqual(store.takeNotices(), []);
+    assert.deepEqual(
+      (await store.read("t")).map((v) => [v.key, v.value]),
+      [
+        ["nul\ufffdkey", { s: "nul\ufffdchar", ["k\ufffd"]: [1, "\ufffd"] }],
+        ["plain", { s: "a backslash and u0000: \\u0000" }],
+      ],
     );
   });
 
