@@ -21,6 +21,7 @@ import { quoteIdent } from "../sinks/lake/columns.js";
 import { createLakeViewSql, lakeViews, type LakeView } from "./lake-views.js";
 import { TABLES_DB, createTable, fillTable, sqliteTables, storeTables, type TableSource } from "./tables.js";
 import { promotedNames, readPromotions } from "../runtime/promotions.js";
+import { keepLeadingByteOrderMarks } from "./duckdb-strings.js";
 
 export { lakeViews, lakeView, type LakeView } from "./lake-views.js";
 export { TABLES_DB } from "./tables.js";
@@ -64,6 +65,7 @@ export class Warehouse {
 
   static async open(dataDir: string, options: WarehouseOptions = {}): Promise<Warehouse> {
     const { DuckDBInstance } = await import("@duckdb/node-api");
+    keepLeadingByteOrderMarks();
     const instance = await DuckDBInstance.create(":memory:");
     let connection: DuckDBConnection | undefined;
     let closeSources = () => {};
