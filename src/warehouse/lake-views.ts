@@ -31,7 +31,7 @@ export function lakeView(name: string, dir: string, m: Manifest): LakeView {
   for (const c of m.commits)
     for (const col of Object.keys(c.columns ?? {})) rowColumns.add(col.toLowerCase());
   // Group files by format and by whether they sit in partition folders: each group is one reader.
-  const groups = new Map<string, { ext: string; partitioned: boolean; paths: string[] }>();
+  const groups = new Map<string, { ext: string; partitioned: boolean; paths: string[]; maxBytes: number }>();
   const partitionKeys = new Set<string>();
   let rows = 0;
   for (const f of m.files) {
@@ -45,10 +45,11 @@ export function lakeView(name: string, dir: string, m: Manifest): LakeView {
     const key = `${ext}:${partitioned}`;
     let g = groups.get(key);
     if (g === undefined) {
-      g = { ext, partitioned, paths: [] };
+      g = { ext, partitioned, paths: [], maxBytes: 0 };
       groups.set(key, g);
     }
     g.paths.push(join(dir, ...f.path.split("/")));
+    g.maxBytes = Math.max(g.maxBytes, f.bytes);
   }
   // A row field named like the partition column (NoBroker's `date`, a timestamp) keeps its value: Hive
   // partitioning would replace it by the folder's DATE.
@@ -61,9 +62,9 @@ export function lakeView(name: string, dir: string, m: Manifest): LakeView {
       case "parquet":
         return `SELECT * FROM read_parquet(${files}, ${common})`;
       case "jsonl":
-        return `SELECT * FROM read_json(${files}, format = 'newline_delimited', ${common})`;
+        return `SELECT * FROM read_json(${files}, format = 'newline_delimited', ${common}, maximum_object_size = ${lineLimit(g.maxBytes, JSON_MAX_OBJECT)})`;
       default:
-        return `SELECT * FROM read_csv(${files}, header = true, ${common})`;
+        return `SELECT * FROM read_csv(${files}, header = true, ${common}, max_line_size = ${lineLimit(g.maxBytes, CSV_MAX_LINE)})`;
     }
   });
   return {
@@ -74,6 +75,19 @@ export function lakeView(name: string, dir: string, m: Manifest): LakeView {
     partitionColumns: clash ? [] : [...partitionKeys],
     select: selects.length === 0 ? undefined : selects.join("\nUNION ALL BY NAME\n"),
   };
+}
+
+/** DuckDB's defaults: the longest JSON line and CSV line its readers take. */
+const JSON_MAX_OBJECT = 16 * 1024 * 1024;
+const CSV_MAX_LINE = 2_000_000;
+
+/**
+ * The longest line a reader of these files must take: no line is longer than the largest file. A
+ * row of a few megabytes (a long string) is a line longer than DuckDB's default, which made the whole
+ * dataset unreadable; the default stays where the files are smaller (a larger limit reads slower).
+ */
+function lineLimit(maxFileBytes: number, duckDbDefault: number): number {
+  return Math.max(duckDbDefault, maxFileBytes + 1);
 }
 
 /** `CREATE VIEW` statements for a lake view in `schema`. */
