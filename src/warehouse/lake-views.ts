@@ -64,7 +64,9 @@ export function lakeView(name: string, dir: string, m: Manifest): LakeView {
       case "jsonl":
         return `SELECT * FROM read_json(${files}, format = 'newline_delimited', ${common}, maximum_object_size = ${lineLimit(g.maxBytes, JSON_MAX_OBJECT)})`;
       default:
-        return `SELECT * FROM read_csv(${files}, header = true, ${common}, max_line_size = ${lineLimit(g.maxBytes, CSV_MAX_LINE)})`;
+        // The lake's CSV files write an empty string as "" and NULL as nothing: a quoted empty
+        // value is an empty string (DuckDB's reader would make it NULL).
+        return `SELECT * FROM read_csv(${files}, header = true, ${common}, allow_quoted_nulls = false, max_line_size = ${lineLimit(g.maxBytes, CSV_MAX_LINE)})`;
     }
   });
   return {
