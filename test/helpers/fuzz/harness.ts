@@ -24,6 +24,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import pg from "pg";
+import { parseEventTime } from "../../../src/index.js";
 import { EmbeddedLog } from "../../../src/log/index.js";
 import { hasStackTrace, runCli, spawnCli, type CliResult } from "../../cli/helpers.js";
 import { readTopic } from "../../runtime/inputs.js";
@@ -118,6 +119,7 @@ export async function fuzz(options: FuzzOptions): Promise<void> {
     await checkFuzzCase(c, ++caseNumber, options, stats);
   });
   const started = Date.now();
+  let first: fc.RunDetails<[FuzzCase]> | undefined;
   let details = await fc.check(property, {
     seed,
     path,
@@ -129,13 +131,13 @@ export async function fuzz(options: FuzzOptions): Promise<void> {
     options.log(
       `fuzz (${options.store}): case failed after ${((Date.now() - started) / 1000).toFixed(0)} s: ${firstLine(details.errorInstance)}; shrinking for at most ${shrinkTimeMs / 1000} s`,
     );
-    const found = details;
+    first = details;
     details = await fc.check(property, {
       seed,
       path: details.counterexamplePath,
       interruptAfterTimeLimit: shrinkTimeMs,
     });
-    if (!details.failed) details = found; // a flaky failure: report the first one
+    if (!details.failed) details = first; // a flaky failure: report the first one
   }
   options.log(
     `fuzz (${options.store}): ${stats.cases} files, ${stats.records} records (${Object.entries(stats.verdicts)
@@ -147,15 +149,23 @@ export async function fuzz(options: FuzzOptions): Promise<void> {
   if (!details.failed) return;
   const shown =
     details.counterexample === null ? "?" : truncate(fc.stringify(details.counterexample[0]), 4000);
+  // Shrinking may end at another failure than the first one found: both are worth reading.
+  const before =
+    first !== undefined && firstLine(first.errorInstance) !== firstLine(details.errorInstance)
+      ? `first failure found (before shrinking): ${firstLine(first.errorInstance)}\n`
+      : "";
   throw new Error(
     `fuzz (${options.store}) failed: ${details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance)}\n` +
+      before +
       `replay: ${replay} WEIR_FUZZ_PATH=${details.counterexamplePath} node scripts/run-tests.mjs ${options.store === "postgres" ? "integration/fuzz" : "runtime/fuzz"}\n` +
       `counterexample (after ${details.numShrinks} shrinks): ${shown}`,
   );
 }
 
+/** The start of an error's message, on one line. */
 function firstLine(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split("\n")[0];
+  const lines = (err instanceof Error ? err.message : String(err)).split("\n").filter((l) => l.trim() !== "");
+  return truncate(lines.slice(0, 3).join(" | "), 600);
 }
 
 function truncate(s: string, n: number): string {
@@ -244,8 +254,12 @@ function assertExit(r: CliResult, what: string): void {
   assert.ok(!hasStackTrace(r.stderr), `${what} printed a stack trace: ${tail(r.stderr)}`);
 }
 
+/** The end of a command's stderr for a message; for a stack trace, its message and first frames. */
 function tail(text: string, lines = 6): string {
-  return text.trim().split("\n").slice(-lines).join("\n").slice(-3000);
+  const all = text.trim().split("\n");
+  const frame = all.findIndex((l) => /^\s+at /.test(l));
+  const shown = frame >= 0 ? all.slice(Math.max(0, frame - 3), frame + 3) : all.slice(-lines);
+  return shown.join("\n").slice(-3000);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -595,7 +609,7 @@ function checkLake(
       });
     };
     differs("id", Number(row.id) === exp.id);
-    differs("name", row.name === exp.name);
+    differs("name", sameString(row.name, exp.name));
     differs("amount", Number(row.amount) === exp.amount);
     differs("flag", row.flag === exp.flag);
     differs("at", Date.parse(row.at) === exp.at.getTime());
@@ -617,12 +631,27 @@ function checkLake(
 function sameJson(actual: unknown, expected: unknown): boolean {
   if (expected === undefined || expected === null) return actual === null || actual === undefined;
   if (canonicalJson(actual) === canonicalJson(expected)) return true;
+  if (typeof expected === "string" && sameString(actual, expected)) return true;
   if (typeof actual !== "string") return false;
   try {
     return canonicalJson(JSON.parse(actual)) === canonicalJson(expected);
   } catch {
     return false;
   }
+}
+
+/** ISO-8601 with a zone: what the lake stores as a timestamp (docs/lake.md, Types). */
+const ISO_ZONED = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)$/;
+
+/**
+ * A string read back from the lake equals the record's: exactly, or — a column of ISO-8601 strings
+ * with a zone is a timestamp column, as documented — the same instant.
+ */
+function sameString(actual: unknown, expected: string): boolean {
+  if (actual === expected) return true;
+  if (typeof actual !== "string" || !ISO_ZONED.test(expected)) return false;
+  const t = parseEventTime(expected);
+  return t !== undefined && parseEventTime(actual) === t;
 }
 
 // ---------------------------------------------------------------------------------------------

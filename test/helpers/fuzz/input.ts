@@ -146,8 +146,13 @@ export const anyString: fc.Arbitrary<string> = fc.oneof(
 
 /** Names repeat (so keys get several versions and counts grow), and are any string too. */
 const names = fc.oneof(
-  { weight: 3, arbitrary: fc.constantFrom("a", "b", "user 1", "é", "") },
-  { weight: 2, arbitrary: anyString },
+  { weight: 6, arbitrary: fc.constantFrom("a", "b", "user 1", "é", "") },
+  // Strings that look like other types (a reader that guesses types must not change them).
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom("1", "007", "true", "NULL", "2021-11-30 00:00:00", "2021-11-30T00:00:00Z"),
+  },
+  { weight: 4, arbitrary: anyString },
 );
 
 const strSpec = (s: fc.Arbitrary<string>): fc.Arbitrary<ValueSpec> =>
@@ -486,13 +491,22 @@ function bigLine(minBytes: number, maxBytes: number): fc.Arbitrary<LineSpec> {
 export function fuzzCase(options: InputOptions): fc.Arbitrary<FuzzCase> {
   const limit = options.limitBytes;
   const entry = (line: fc.Arbitrary<LineSpec>) => fc.record({ line, crlf: fc.boolean() });
+  // A run writes a checkpoint when it starts (before any output), after a batch once the interval
+  // passed (a batch per 4 MiB of file), and at the end: killing once the first or second one is
+  // written, and a few ms later, lands while it processes, publishes or checkpoints.
   const kill: fc.Arbitrary<KillPoint> = fc.oneof(
-    fc.record({ at: fc.constant("start" as const), afterMs: fc.integer({ min: 0, max: 800 }) }),
-    fc.record({
-      at: fc.constant("checkpoint" as const),
-      n: fc.integer({ min: 1, max: 4 }),
-      afterMs: fc.integer({ min: 0, max: 40 }),
-    }),
+    {
+      weight: 1,
+      arbitrary: fc.record({ at: fc.constant("start" as const), afterMs: fc.integer({ min: 0, max: 600 }) }),
+    },
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        at: fc.constant("checkpoint" as const),
+        n: fc.integer({ min: 1, max: 2 }),
+        afterMs: fc.integer({ min: 0, max: 40 }),
+      }),
+    },
   );
   return fc
     .record({
