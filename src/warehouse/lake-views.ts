@@ -54,6 +54,7 @@ export function lakeView(name: string, dir: string, m: Manifest): LakeView {
   // A row field named like the partition column (NoBroker's `date`, a timestamp) keeps its value: Hive
   // partitioning would replace it by the folder's DATE.
   const clash = [...partitionKeys].some((k) => rowColumns.has(k.toLowerCase()));
+  const columns = datasetColumns(m);
   const selects = [...groups.values()].map((g) => {
     const hive = g.partitioned && !clash;
     const files = `[${g.paths.map(quoteString).join(", ")}]`;
@@ -61,12 +62,18 @@ export function lakeView(name: string, dir: string, m: Manifest): LakeView {
     switch (g.ext) {
       case "parquet":
         return `SELECT * FROM read_parquet(${files}, ${common})`;
-      case "jsonl":
-        return `SELECT * FROM read_json(${files}, format = 'newline_delimited', ${common}, maximum_object_size = ${lineLimit(g.maxBytes, JSON_MAX_OBJECT)})`;
-      default:
+      case "jsonl": {
+        const read = columns === undefined ? undefined : typedRead(columns, "jsonl");
+        const source = `read_json(${files}, format = 'newline_delimited', ${common}, maximum_object_size = ${lineLimit(g.maxBytes, JSON_MAX_OBJECT)}${read === undefined ? "" : `, columns = {${read.types}}`})`;
+        return `SELECT *${read?.replace ?? ""} FROM ${source}`;
+      }
+      default: {
         // The lake's CSV files write an empty string as "" and NULL as nothing: a quoted empty
         // value is an empty string (DuckDB's reader would make it NULL).
-        return `SELECT * FROM read_csv(${files}, header = true, ${common}, allow_quoted_nulls = false, max_line_size = ${lineLimit(g.maxBytes, CSV_MAX_LINE)})`;
+        const read = columns === undefined ? undefined : typedRead(columns, "csv");
+        const source = `read_csv(${files}, header = true, ${common}, allow_quoted_nulls = false, max_line_size = ${lineLimit(g.maxBytes, CSV_MAX_LINE)}${read === undefined ? "" : `, types = {${read.types}}`})`;
+        return `SELECT *${read?.replace ?? ""} FROM ${source}`;
+      }
     }
   });
   return {
@@ -77,6 +84,65 @@ export function lakeView(name: string, dir: string, m: Manifest): LakeView {
     partitionColumns: clash ? [] : [...partitionKeys],
     select: selects.length === 0 ? undefined : selects.join("\nUNION ALL BY NAME\n"),
   };
+}
+
+/**
+ * The type of each column of a dataset, from its manifest's commit lines (what the writer decided
+ * from the values, docs/lake.md); a column whose commits disagree gets a type that holds each of
+ * them. Undefined for a manifest with commit lines that do not say (written by an older version).
+ */
+function datasetColumns(m: Manifest): Map<string, Set<string>> | undefined {
+  if (m.commits.length === 0 || m.commits.some((c) => c.columns === undefined)) return undefined;
+  const out = new Map<string, Set<string>>();
+  for (const c of m.commits)
+    for (const [name, type] of Object.entries(c.columns!)) {
+      let set = out.get(name);
+      if (set === undefined) out.set(name, (set = new Set()));
+      set.add(type.toUpperCase());
+    }
+  return out;
+}
+
+const NUMBER_TYPES = new Set(["BIGINT", "DOUBLE", "DECIMAL(38,0)"]);
+
+/**
+ * How to read JSON lines or CSV files with the manifest's types, rather than letting DuckDB guess
+ * them from the values — which changed values: in JSON lines, objects of a column became STRUCTs
+ * with every key seen in the column (`{"x":1}` came back as `{"x":1,"y":null}`); in both, strings
+ * that look like numbers, dates or times came back as such ("007" as 7, "12:30:00" as a TIME).
+ * `types`: the reader's column types; `replace`: ` REPLACE (...)` for the columns converted after
+ * reading (timestamps, which JSON lines keep as ISO strings or epoch milliseconds, and 128-bit
+ * integers, kept as strings).
+ */
+function typedRead(
+  columns: Map<string, Set<string>>,
+  format: "jsonl" | "csv",
+): { types: string; replace: string } {
+  const types: string[] = [];
+  const replace: string[] = [];
+  for (const [name, set] of columns) {
+    const all = [...set];
+    let type: string;
+    if (all.length === 1) type = all[0];
+    else if (all.every((t) => NUMBER_TYPES.has(t))) type = set.has("DOUBLE") ? "DOUBLE" : "DECIMAL(38,0)";
+    // Mixed: JSON lines keep every value as written (as JSON); CSV is text.
+    else type = format === "jsonl" ? "JSON" : "VARCHAR";
+    const id = quoteIdent(name);
+    let readAs = type;
+    if (type === "TIMESTAMPTZ") {
+      readAs = "VARCHAR";
+      // Epoch milliseconds (JSON lines), or ISO-8601 text: a year past 9999 is written "+275760-...".
+      replace.push(
+        `CASE WHEN regexp_full_match(${id}, '-?[0-9]+') THEN make_timestamptz(${id}::BIGINT * 1000) ` +
+          `ELSE TRY_CAST(ltrim(${id}, '+') AS TIMESTAMPTZ) END AS ${id}`,
+      );
+    } else if (type === "DECIMAL(38,0)") {
+      readAs = "VARCHAR";
+      replace.push(`CAST(${id} AS DECIMAL(38,0)) AS ${id}`);
+    } else if (!["BIGINT", "DOUBLE", "BOOLEAN", "VARCHAR", "JSON"].includes(type)) readAs = "VARCHAR";
+    types.push(`${quoteString(name)}: ${quoteString(readAs)}`);
+  }
+  return { types: types.join(", "), replace: replace.length === 0 ? "" : ` REPLACE (${replace.join(", ")})` };
 }
 
 /** DuckDB's defaults: the longest JSON line and CSV line its readers take. */
