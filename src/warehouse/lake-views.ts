@@ -31,7 +31,10 @@ export function lakeView(name: string, dir: string, m: Manifest): LakeView {
   for (const c of m.commits)
     for (const col of Object.keys(c.columns ?? {})) rowColumns.add(col.toLowerCase());
   // Group files by format and by whether they sit in partition folders: each group is one reader.
-  const groups = new Map<string, { ext: string; partitioned: boolean; paths: string[]; maxBytes: number }>();
+  const groups = new Map<
+    string,
+    { ext: string; partitioned: boolean; paths: string[]; commits: number[]; maxBytes: number }
+  >();
   const partitionKeys = new Set<string>();
   let rows = 0;
   for (const f of m.files) {
@@ -45,10 +48,11 @@ export function lakeView(name: string, dir: string, m: Manifest): LakeView {
     const key = `${ext}:${partitioned}`;
     let g = groups.get(key);
     if (g === undefined) {
-      g = { ext, partitioned, paths: [], maxBytes: 0 };
+      g = { ext, partitioned, paths: [], commits: [], maxBytes: 0 };
       groups.set(key, g);
     }
     g.paths.push(join(dir, ...f.path.split("/")));
+    g.commits.push(f.commit);
     g.maxBytes = Math.max(g.maxBytes, f.bytes);
   }
   // A row field named like the partition column (NoBroker's `date`, a timestamp) keeps its value: Hive
@@ -61,7 +65,7 @@ export function lakeView(name: string, dir: string, m: Manifest): LakeView {
     const common = `hive_partitioning = ${hive}, union_by_name = true`;
     switch (g.ext) {
       case "parquet":
-        return `SELECT * FROM read_parquet(${files}, ${common})`;
+        return parquetSelect(g.paths, g.commits, common, m, columns);
       case "jsonl": {
         const read = columns === undefined ? undefined : typedRead(columns, "jsonl");
         const source = `read_json(${files}, format = 'newline_delimited', ${common}, maximum_object_size = ${lineLimit(g.maxBytes, JSON_MAX_OBJECT)}${read === undefined ? "" : `, columns = {${read.types}}`})`;
@@ -143,6 +147,52 @@ function typedRead(
     types.push(`${quoteString(name)}: ${quoteString(readAs)}`);
   }
   return { types: types.join(", "), replace: replace.length === 0 ? "" : ` REPLACE (${replace.join(", ")})` };
+}
+
+/**
+ * Parquet files are typed, and a column may have another type in another commit: a column of
+ * strings that later held objects is VARCHAR in the first files and JSON in the later ones, and one
+ * read_parquet over all of them failed ("failed to cast column ... from type VARCHAR to JSON"),
+ * which made the dataset unreadable. Files are then read in groups of one type per such column,
+ * converted to a type holding all of them (DOUBLE for numbers, else each value as JSON), and
+ * unioned.
+ */
+function parquetSelect(
+  paths: string[],
+  commits: number[],
+  common: string,
+  m: Manifest,
+  columns: Map<string, Set<string>> | undefined,
+): string {
+  const read = (files: string[]) => `read_parquet([${files.map(quoteString).join(", ")}], ${common})`;
+  const mixed = [...(columns ?? [])].filter(([, set]) => set.size > 1);
+  if (mixed.length === 0) return `SELECT * FROM ${read(paths)}`;
+  const typesOf = new Map(m.commits.map((c) => [c.commit, c.columns ?? {}]));
+  const groups = new Map<string, { types: Record<string, string>; files: string[] }>();
+  paths.forEach((path, i) => {
+    const all = typesOf.get(commits[i]) ?? {};
+    const types: Record<string, string> = {};
+    for (const [name] of mixed) if (all[name] !== undefined) types[name] = all[name].toUpperCase();
+    const key = JSON.stringify(types);
+    let g = groups.get(key);
+    if (g === undefined) groups.set(key, (g = { types, files: [] }));
+    g.files.push(path);
+  });
+  return [...groups.values()]
+    .map(({ types, files }) => {
+      const replace: string[] = [];
+      for (const [name, set] of mixed) {
+        const type = types[name];
+        if (type === undefined) continue;
+        const id = quoteIdent(name);
+        const numbers = [...set].every((t) => NUMBER_TYPES.has(t));
+        if (numbers)
+          replace.push(`CAST(${id} AS ${set.has("DOUBLE") ? "DOUBLE" : "DECIMAL(38,0)"}) AS ${id}`);
+        else if (type !== "JSON") replace.push(`to_json(${id}) AS ${id}`);
+      }
+      return `SELECT *${replace.length === 0 ? "" : ` REPLACE (${replace.join(", ")})`} FROM ${read(files)}`;
+    })
+    .join("\nUNION ALL BY NAME\n");
 }
 
 /** DuckDB's defaults: the longest JSON line and CSV line its readers take. */
