@@ -5,8 +5,21 @@
  * owner is dead (kill(pid, 0) fails with ESRCH, or the pid now belongs to a process started at another
  * time) is stale and is taken over, so a SIGKILLed writer never blocks its restart. Locks are removed
  * on release and when the process exits normally; after a crash they are simply stale.
+ *
+ * Taking over is serialised by a guard file next to the lock, which holds its owner too: a process
+ * killed while taking a lock over leaves a guard whose owner is dead, and the next one removes it
+ * at once rather than failing ("locked by process N", naming a dead process) until it is 5 s old.
  */
-import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  linkSync,
+  openSync,
+  readFileSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { errnoCode, sleepSync, unlinkIfExists } from "./fs-util.js";
 
 interface LockOwner {
@@ -21,7 +34,7 @@ export type LockAttempt =
 
 /** A lock file younger than this with no content yet is being written by its creator, not stale. */
 const UNWRITTEN_GRACE_MS = 2000;
-/** A takeover guard older than this belongs to a process that died mid-takeover. */
+/** A takeover guard older than this belongs to a process that died mid-takeover (whatever it holds). */
 const TAKEOVER_GUARD_STALE_MS = 5000;
 const ATTEMPTS = 5;
 
@@ -58,8 +71,11 @@ export function tryLock(path: string): LockAttempt {
     installExitHook();
     return { acquired: true };
   }
+  // Still not ours after a few attempts: somebody else is taking a stale lock over (holder 0), or
+  // holds it.
   const owner = parseOwner(readIfExists(path) ?? "");
-  return { acquired: false, holderPid: owner?.pid ?? 0, holderIsThisProcess: false };
+  const holderPid = owner !== null && isAlive(owner) ? owner.pid : 0;
+  return { acquired: false, holderPid, holderIsThisProcess: false };
 }
 
 /** Waits (blocking, bounded) for a lock that is normally held only briefly. */
@@ -85,21 +101,55 @@ export function unlock(path: string): void {
  */
 function takeOver(path: string, staleContent: string): void {
   const guard = path + ".takeover";
-  let fd: number;
-  try {
-    fd = openSync(guard, "wx");
-  } catch (err) {
-    if (errnoCode(err) !== "EEXIST") throw err;
-    if (ageMs(guard) > TAKEOVER_GUARD_STALE_MS) unlinkIfExists(guard);
-    else sleepSync(1);
+  if (!createGuard(guard)) {
+    const content = readIfExists(guard);
+    if (content === null) return; // released meanwhile: try again
+    const owner = parseOwner(content);
+    const stale = ageMs(guard) > TAKEOVER_GUARD_STALE_MS || (owner !== null && !isAlive(owner));
+    if (stale) {
+      if (readIfExists(guard) === content) unlinkIfExists(guard);
+    } else sleepSync(1);
     return;
   }
-  closeSync(fd);
   try {
     if (readIfExists(path) === staleContent) unlinkSync(path);
   } finally {
     unlinkIfExists(guard);
   }
+}
+
+/**
+ * Creates the takeover guard holding this process as its owner, atomically (written under a
+ * temporary name, then linked): a guard is never seen empty. False when it exists.
+ */
+function createGuard(guard: string): boolean {
+  const content = JSON.stringify(self) + "\n";
+  const temp = `${guard}.${process.pid}.tmp`;
+  try {
+    writeFileSync(temp, content);
+    linkSync(temp, guard);
+    return true;
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code === "EEXIST") return false;
+    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP") throw err;
+  } finally {
+    unlinkIfExists(temp);
+  }
+  // A file system without hard links: create, then write (a guard seen empty waits out its age).
+  let fd: number;
+  try {
+    fd = openSync(guard, "wx");
+  } catch (err) {
+    if (errnoCode(err) === "EEXIST") return false;
+    throw err;
+  }
+  try {
+    writeSync(fd, content);
+  } finally {
+    closeSync(fd);
+  }
+  return true;
 }
 
 function isAlive(owner: LockOwner): boolean {

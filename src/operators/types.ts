@@ -73,22 +73,30 @@ export class Fanout implements Operator {
     readonly id: string,
     private readonly targets: readonly Operator[],
   ) {}
-  /** Every branch sees the record even when an earlier branch's step fails; the first failure is rethrown after. */
+  /**
+   * Every branch sees the record even when an earlier branch's step fails. After them, a failure is
+   * rethrown: the first one, naming every other failed step too, so that the record's one dead
+   * letter says which branches did not get it.
+   */
   push(value: unknown, ctx: RecordContext): void {
     const t = this.targets;
     const key = ctx.key;
     let failure: StepFailure | undefined;
+    let others: StepFailure[] | undefined;
     for (let i = 0; i < t.length; i++) {
       ctx.key = key;
       try {
         t[i].push(value, ctx);
       } catch (err) {
         if (!(err instanceof StepFailure)) throw err;
-        failure ??= err;
+        if (failure === undefined) failure = err;
+        else (others ??= []).push(err);
       }
     }
     ctx.key = key;
-    if (failure) throw failure;
+    if (failure === undefined) return;
+    if (others !== undefined) failure.message = [failure, ...others].map((f) => f.message).join("; ");
+    throw failure;
   }
 }
 

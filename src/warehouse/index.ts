@@ -37,6 +37,7 @@ import {
   queryableRelations,
   unconfinedReason,
 } from "./sandbox.js";
+import { keepLeadingByteOrderMarks } from "./duckdb-strings.js";
 
 export { lakeViews, lakeView, type LakeView } from "./lake-views.js";
 export { TABLES_DB } from "./tables.js";
@@ -95,6 +96,7 @@ export class Warehouse {
 
   static async open(dataDir: string, options: WarehouseOptions = {}): Promise<Warehouse> {
     const { DuckDBInstance } = await import("@duckdb/node-api");
+    keepLeadingByteOrderMarks();
     const sandbox = options.sandbox === true;
     const instance = await DuckDBInstance.create(":memory:", sandbox ? { ...SANDBOX_CONFIG } : undefined);
     let connection: DuckDBConnection | undefined;

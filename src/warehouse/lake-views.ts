@@ -33,7 +33,10 @@ export function lakeView(name: string, dir: string, m: Manifest): LakeView {
   for (const c of m.commits)
     for (const col of Object.keys(c.columns ?? {})) rowColumns.add(col.toLowerCase());
   // Group files by format and by whether they sit in partition folders: each group is one reader.
-  const groups = new Map<string, { ext: string; partitioned: boolean; paths: string[] }>();
+  const groups = new Map<
+    string,
+    { ext: string; partitioned: boolean; paths: string[]; commits: number[]; maxBytes: number }
+  >();
   const partitionKeys = new Set<string>();
   const paths: string[] = [];
   let rows = 0;
@@ -48,27 +51,38 @@ export function lakeView(name: string, dir: string, m: Manifest): LakeView {
     const key = `${ext}:${partitioned}`;
     let g = groups.get(key);
     if (g === undefined) {
-      g = { ext, partitioned, paths: [] };
+      g = { ext, partitioned, paths: [], commits: [], maxBytes: 0 };
       groups.set(key, g);
     }
     const path = join(dir, ...f.path.split("/"));
     g.paths.push(path);
+    g.commits.push(f.commit);
+    g.maxBytes = Math.max(g.maxBytes, f.bytes);
     paths.push(path);
   }
   // A row field named like the partition column (NoBroker's `date`, a timestamp) keeps its value: Hive
   // partitioning would replace it by the folder's DATE.
   const clash = [...partitionKeys].some((k) => rowColumns.has(k.toLowerCase()));
+  const columns = datasetColumns(m);
   const selects = [...groups.values()].map((g) => {
     const hive = g.partitioned && !clash;
     const files = `[${g.paths.map(quoteString).join(", ")}]`;
     const common = `hive_partitioning = ${hive}, union_by_name = true`;
     switch (g.ext) {
       case "parquet":
-        return `SELECT * FROM read_parquet(${files}, ${common})`;
-      case "jsonl":
-        return `SELECT * FROM read_json(${files}, format = 'newline_delimited', ${common})`;
-      default:
-        return `SELECT * FROM read_csv(${files}, header = true, ${common})`;
+        return parquetSelect(g.paths, g.commits, common, m, columns);
+      case "jsonl": {
+        const read = columns === undefined ? undefined : typedRead(columns, "jsonl");
+        const source = `read_json(${files}, format = 'newline_delimited', ${common}, maximum_object_size = ${lineLimit(g.maxBytes, JSON_MAX_OBJECT)}${read === undefined ? "" : `, columns = {${read.types}}`})`;
+        return `SELECT *${read?.replace ?? ""} FROM ${source}`;
+      }
+      default: {
+        // The lake's CSV files write an empty string as "" and NULL as nothing: a quoted empty
+        // value is an empty string (DuckDB's reader would make it NULL).
+        const read = columns === undefined ? undefined : typedRead(columns, "csv");
+        const source = `read_csv(${files}, header = true, ${common}, allow_quoted_nulls = false, max_line_size = ${lineLimit(g.maxBytes, CSV_MAX_LINE)}${read === undefined ? "" : `, types = {${read.types}}`})`;
+        return `SELECT *${read?.replace ?? ""} FROM ${source}`;
+      }
     }
   });
   return {
@@ -80,6 +94,124 @@ export function lakeView(name: string, dir: string, m: Manifest): LakeView {
     select: selects.length === 0 ? undefined : selects.join("\nUNION ALL BY NAME\n"),
     paths,
   };
+}
+
+/**
+ * The type of each column of a dataset, from its manifest's commit lines (what the writer decided
+ * from the values, docs/lake.md); a column whose commits disagree gets a type that holds each of
+ * them. Undefined for a manifest with commit lines that do not say (written by an older version).
+ */
+function datasetColumns(m: Manifest): Map<string, Set<string>> | undefined {
+  if (m.commits.length === 0 || m.commits.some((c) => c.columns === undefined)) return undefined;
+  const out = new Map<string, Set<string>>();
+  for (const c of m.commits)
+    for (const [name, type] of Object.entries(c.columns!)) {
+      let set = out.get(name);
+      if (set === undefined) out.set(name, (set = new Set()));
+      set.add(type.toUpperCase());
+    }
+  return out;
+}
+
+const NUMBER_TYPES = new Set(["BIGINT", "DOUBLE", "DECIMAL(38,0)"]);
+
+/**
+ * How to read JSON lines or CSV files with the manifest's types, rather than letting DuckDB guess
+ * them from the values — which changed values: in JSON lines, objects of a column became STRUCTs
+ * with every key seen in the column (`{"x":1}` came back as `{"x":1,"y":null}`); in both, strings
+ * that look like numbers, dates or times came back as such ("007" as 7, "12:30:00" as a TIME).
+ * `types`: the reader's column types; `replace`: ` REPLACE (...)` for the columns converted after
+ * reading (timestamps, which JSON lines keep as ISO strings or epoch milliseconds, and 128-bit
+ * integers, kept as strings).
+ */
+function typedRead(
+  columns: Map<string, Set<string>>,
+  format: "jsonl" | "csv",
+): { types: string; replace: string } {
+  const types: string[] = [];
+  const replace: string[] = [];
+  for (const [name, set] of columns) {
+    const all = [...set];
+    let type: string;
+    if (all.length === 1) type = all[0];
+    else if (all.every((t) => NUMBER_TYPES.has(t))) type = set.has("DOUBLE") ? "DOUBLE" : "DECIMAL(38,0)";
+    // Mixed: JSON lines keep every value as written (as JSON); CSV is text.
+    else type = format === "jsonl" ? "JSON" : "VARCHAR";
+    const id = quoteIdent(name);
+    let readAs = type;
+    if (type === "TIMESTAMPTZ") {
+      readAs = "VARCHAR";
+      // Epoch milliseconds (JSON lines), or ISO-8601 text: a year past 9999 is written "+275760-...".
+      replace.push(
+        `CASE WHEN regexp_full_match(${id}, '-?[0-9]+') THEN make_timestamptz(${id}::BIGINT * 1000) ` +
+          `ELSE TRY_CAST(ltrim(${id}, '+') AS TIMESTAMPTZ) END AS ${id}`,
+      );
+    } else if (type === "DECIMAL(38,0)") {
+      readAs = "VARCHAR";
+      replace.push(`CAST(${id} AS DECIMAL(38,0)) AS ${id}`);
+    } else if (!["BIGINT", "DOUBLE", "BOOLEAN", "VARCHAR", "JSON"].includes(type)) readAs = "VARCHAR";
+    types.push(`${quoteString(name)}: ${quoteString(readAs)}`);
+  }
+  return { types: types.join(", "), replace: replace.length === 0 ? "" : ` REPLACE (${replace.join(", ")})` };
+}
+
+/**
+ * Parquet files are typed, and a column may have another type in another commit: a column of
+ * strings that later held objects is VARCHAR in the first files and JSON in the later ones, and one
+ * read_parquet over all of them failed ("failed to cast column ... from type VARCHAR to JSON"),
+ * which made the dataset unreadable. Files are then read in groups of one type per such column,
+ * converted to a type holding all of them (DOUBLE for numbers, else each value as JSON), and
+ * unioned.
+ */
+function parquetSelect(
+  paths: string[],
+  commits: number[],
+  common: string,
+  m: Manifest,
+  columns: Map<string, Set<string>> | undefined,
+): string {
+  const read = (files: string[]) => `read_parquet([${files.map(quoteString).join(", ")}], ${common})`;
+  const mixed = [...(columns ?? [])].filter(([, set]) => set.size > 1);
+  if (mixed.length === 0) return `SELECT * FROM ${read(paths)}`;
+  const typesOf = new Map(m.commits.map((c) => [c.commit, c.columns ?? {}]));
+  const groups = new Map<string, { types: Record<string, string>; files: string[] }>();
+  paths.forEach((path, i) => {
+    const all = typesOf.get(commits[i]) ?? {};
+    const types: Record<string, string> = {};
+    for (const [name] of mixed) if (all[name] !== undefined) types[name] = all[name].toUpperCase();
+    const key = JSON.stringify(types);
+    let g = groups.get(key);
+    if (g === undefined) groups.set(key, (g = { types, files: [] }));
+    g.files.push(path);
+  });
+  return [...groups.values()]
+    .map(({ types, files }) => {
+      const replace: string[] = [];
+      for (const [name, set] of mixed) {
+        const type = types[name];
+        if (type === undefined) continue;
+        const id = quoteIdent(name);
+        const numbers = [...set].every((t) => NUMBER_TYPES.has(t));
+        if (numbers)
+          replace.push(`CAST(${id} AS ${set.has("DOUBLE") ? "DOUBLE" : "DECIMAL(38,0)"}) AS ${id}`);
+        else if (type !== "JSON") replace.push(`to_json(${id}) AS ${id}`);
+      }
+      return `SELECT *${replace.length === 0 ? "" : ` REPLACE (${replace.join(", ")})`} FROM ${read(files)}`;
+    })
+    .join("\nUNION ALL BY NAME\n");
+}
+
+/** DuckDB's defaults: the longest JSON line and CSV line its readers take. */
+const JSON_MAX_OBJECT = 16 * 1024 * 1024;
+const CSV_MAX_LINE = 2_000_000;
+
+/**
+ * The longest line a reader of these files must take: no line is longer than the largest file. A
+ * row of a few megabytes (a long string) is a line longer than DuckDB's default, which made the whole
+ * dataset unreadable; the default stays where the files are smaller (a larger limit reads slower).
+ */
+function lineLimit(maxFileBytes: number, duckDbDefault: number): number {
+  return Math.max(duckDbDefault, maxFileBytes + 1);
 }
 
 /** `CREATE VIEW` statements for a lake view in `schema`. */

@@ -68,6 +68,26 @@ test("a failing branch does not keep the record from the other branches; one dea
   assert.match(dl[0].error, /^step first-item failed: /);
 });
 
+test("when several branches fail for one record, its one dead letter names every failed step", () => {
+  const d = pipeline("branches", (p) => {
+    const o = p.source("orders", { schema: Order });
+    o.map((x) => x.items[0].toUpperCase(), { name: "first-item" }).to("first");
+    o.map((x) => x.id).to("ids");
+    o.map((x) => x.items[1].length, { name: "second-item" }).to("second");
+  });
+  const t = new TestDriver(d).sendAll("orders", orders);
+  assert.deepEqual(t.readValues("ids"), [1, 2, 3]);
+  assert.deepEqual(t.readValues("second"), [4]);
+  const dl = t.deadLetters();
+  assert.deepEqual(
+    dl.map((l) => [l.offset, l.error.replace(/: [^;]*/g, ": …")]),
+    [
+      [1, "step first-item failed: …; step second-item failed: …"],
+      [2, "step second-item failed: …"],
+    ],
+  );
+});
+
 test("keyBy rejects keys that are not strings or numbers as dead letters", () => {
   const d = pipeline("badkey", (p) => {
     p.source("orders", { schema: Order })

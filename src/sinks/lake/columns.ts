@@ -265,7 +265,9 @@ export function isoJson(d: Date): string {
   const day = Math.floor(ms / 86_400_000);
   if (day !== isoDay) {
     const iso = d.toISOString();
-    if (iso.length !== 24) return `"${iso}"`; // years outside 0000..9999
+    // Years outside 0000..9999 (ISO-8601's expanded form, `+275760-09-13T...`, `-000044-...`):
+    // DuckDB reads the negative form but not the `+`, so a later year is written without it.
+    if (iso.length !== 24) return `"${iso.charCodeAt(0) === 43 ? iso.slice(1) : iso}"`;
     isoDay = day;
     isoDayText = '"' + iso.slice(0, 11);
   }
