@@ -3,6 +3,7 @@ import { isThenable, thenableResult } from "./sync-only.js";
 import { MAX_RECORD_BYTES, MAX_TABLE_KEY_BYTES, UnwritableValue } from "../util/records.js";
 import { describeBytes, wellFormed, wellFormedJson } from "../util/text.js";
 import { StepFailure, type Operator, type OutputCollector, type StepCounters } from "./types.js";
+import { MIN_TABLE_TIME_MS } from "../sinks/table/common.js";
 
 /** The update numbering of one table, shared by every step writing it. */
 export interface TableSequence {
@@ -66,6 +67,13 @@ export class TableSinkOperator implements Operator {
         this.id,
         new Error(
           `table ${this.table}: a value of ${Buffer.byteLength(json)} bytes (as JSON) is over the limit of ${describeBytes(MAX_RECORD_BYTES)}`,
+        ),
+      );
+    if (ctx.timestamp < MIN_TABLE_TIME_MS)
+      throw new StepFailure(
+        this.id,
+        new Error(
+          `table ${this.table}: the event time ${new Date(ctx.timestamp).toISOString()} is before 4714-11-24 BC, the earliest a table stores`,
         ),
       );
     try {

@@ -4,7 +4,7 @@
  */
 import { join } from "node:path";
 import { datasetDir, listDatasets, readManifest, type Manifest } from "../sinks/lake/manifest.js";
-import { quoteIdent, quoteString } from "../sinks/lake/columns.js";
+import { NULL_COLUMN, quoteIdent, quoteString } from "../sinks/lake/columns.js";
 
 export interface LakeView {
   /** Dataset (and view) name. */
@@ -108,9 +108,20 @@ function datasetColumns(m: Manifest): Map<string, Set<string>> | undefined {
     for (const [name, type] of Object.entries(c.columns!)) {
       let set = out.get(name);
       if (set === undefined) out.set(name, (set = new Set()));
-      set.add(type.toUpperCase());
+      // A commit in which the column held only nulls says nothing about its type.
+      if (type !== NULL_COLUMN) set.add(type.toUpperCase());
     }
+  // Only nulls in every commit: the files have VARCHAR.
+  for (const set of out.values()) if (set.size === 0) set.add("VARCHAR");
   return out;
+}
+
+/** The type a column is read as: its one type, DOUBLE or DECIMAL(38,0) for numbers, else `mixed`. */
+function readType(set: Set<string>, mixed: string): string {
+  const all = [...set];
+  if (all.length === 1) return all[0];
+  if (all.every((t) => NUMBER_TYPES.has(t))) return set.has("DOUBLE") ? "DOUBLE" : "DECIMAL(38,0)";
+  return mixed;
 }
 
 const NUMBER_TYPES = new Set(["BIGINT", "DOUBLE", "DECIMAL(38,0)"]);
@@ -131,12 +142,8 @@ function typedRead(
   const types: string[] = [];
   const replace: string[] = [];
   for (const [name, set] of columns) {
-    const all = [...set];
-    let type: string;
-    if (all.length === 1) type = all[0];
-    else if (all.every((t) => NUMBER_TYPES.has(t))) type = set.has("DOUBLE") ? "DOUBLE" : "DECIMAL(38,0)";
     // Mixed: JSON lines keep every value as written (as JSON); CSV is text.
-    else type = format === "jsonl" ? "JSON" : "VARCHAR";
+    const type = readType(set, format === "jsonl" ? "JSON" : "VARCHAR");
     const id = quoteIdent(name);
     let readAs = type;
     if (type === "TIMESTAMPTZ") {
@@ -171,9 +178,13 @@ function parquetSelect(
   columns: Map<string, Set<string>> | undefined,
 ): string {
   const read = (files: string[]) => `read_parquet([${files.map(quoteString).join(", ")}], ${common})`;
-  const mixed = [...(columns ?? [])].filter(([, set]) => set.size > 1);
-  if (mixed.length === 0) return `SELECT * FROM ${read(paths)}`;
   const typesOf = new Map(m.commits.map((c) => [c.commit, c.columns ?? {}]));
+  // Columns whose files do not all have the type the column is read as: more than one type, or
+  // files of commits in which the column held only nulls (written as VARCHAR).
+  const mixed = [...(columns ?? [])].filter(
+    ([name, set]) => set.size > 1 || m.commits.some((c) => c.columns?.[name] === NULL_COLUMN),
+  );
+  if (mixed.length === 0) return `SELECT * FROM ${read(paths)}`;
   const groups = new Map<string, { types: Record<string, string>; files: string[] }>();
   paths.forEach((path, i) => {
     const all = typesOf.get(commits[i]) ?? {};
@@ -191,10 +202,11 @@ function parquetSelect(
         const type = types[name];
         if (type === undefined) continue;
         const id = quoteIdent(name);
-        const numbers = [...set].every((t) => NUMBER_TYPES.has(t));
-        if (numbers)
-          replace.push(`CAST(${id} AS ${set.has("DOUBLE") ? "DOUBLE" : "DECIMAL(38,0)"}) AS ${id}`);
-        else if (type !== "JSON") replace.push(`to_json(${id}) AS ${id}`);
+        const target = readType(set, "JSON");
+        if (type === NULL_COLUMN) replace.push(`CAST(NULL AS ${target}) AS ${id}`);
+        else if (type === target) continue;
+        else if (target === "JSON") replace.push(`to_json(${id}) AS ${id}`);
+        else replace.push(`CAST(${id} AS ${target}) AS ${id}`);
       }
       return `SELECT *${replace.length === 0 ? "" : ` REPLACE (${replace.join(", ")})`} FROM ${read(files)}`;
     })

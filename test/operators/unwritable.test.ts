@@ -52,6 +52,25 @@ test("a table key over 2048 bytes is a dead letter: PostgreSQL could not index i
   assert.deepEqual([...t.tableValues("t").keys()], ["k".repeat(2048)]);
 });
 
+test("an event time before 4714 BC, earlier than PostgreSQL stores, is a dead letter of the table step on every store (issue 14)", () => {
+  const d = pipeline("p", (p) => {
+    p.source("events", { eventTime: (e: any) => e.at }).toTable("t", { key: (e: any) => e.key });
+  });
+  const earliest = Date.UTC(-4713, 10, 24);
+  const { errors, t } = run(d, [
+    { key: "a", at: earliest },
+    { key: "b", at: earliest - 1 },
+    { key: "c", at: 8.64e15 },
+  ]);
+  assert.deepEqual(errors, [
+    [
+      1,
+      "step table:t failed: table t: the event time -004713-11-23T23:59:59.999Z is before 4714-11-24 BC, the earliest a table stores",
+    ],
+  ]);
+  assert.deepEqual([...t.tableValues("t").keys()], ["a", "c"]);
+});
+
 test("a lake row nested too deep is a dead letter of the lake step, and the rows around it land (issue 14)", () => {
   const d = pipeline("p", (p) => {
     p.source("events").toLake("rows");

@@ -9,7 +9,7 @@
  * | integers / integers and fractions / bigints                 | BIGINT / DOUBLE / DECIMAL(38,0) |
  * | booleans                                                    | BOOLEAN      |
  * | objects or arrays (anywhere in the column)                  | JSON         |
- * | anything else, mixes, only nulls                            | VARCHAR      |
+ * | anything else, mixes, only nulls (the manifest says NULL)    | VARCHAR      |
  *
  * Names and text are written so that DuckDB takes them (see ColumnTracker.columnName; lone surrogates
  * in strings become U+FFFD), integers beyond BIGINT's range are DOUBLE, and a bigint beyond
@@ -68,6 +68,9 @@ interface ColumnState {
 }
 
 /** How one column is read from the JSON lines and written out. */
+/** The manifest's type of a column that held only nulls in a commit (its files have VARCHAR). */
+export const NULL_COLUMN = "NULL";
+
 export interface ColumnPlan {
   name: string;
   /** The DuckDB type of the written column. */
@@ -76,6 +79,12 @@ export interface ColumnPlan {
   readAs: string;
   /** SQL producing the written column from the read one. */
   expr: string;
+  /**
+   * Only nulls so far: written as VARCHAR, recorded in the manifest as NULL, so that a reader
+   * takes the type of the column's other commits (which commit a value falls in depends on when
+   * checkpoints came, and must not change what the dataset reads back as).
+   */
+  nullOnly: boolean;
 }
 
 export class ColumnTracker {
@@ -225,7 +234,7 @@ export class ColumnTracker {
         } else type = readAs = "BIGINT";
       } else if ((flags & ~(TS | DATE)) === 0) type = readAs = "TIMESTAMPTZ";
       else type = readAs = "VARCHAR";
-      out.push({ name, type, readAs, expr: expr === id ? id : `${expr} AS ${id}` });
+      out.push({ name, type, readAs, expr: expr === id ? id : `${expr} AS ${id}`, nullOnly: flags === 0 });
     }
     return out;
   }

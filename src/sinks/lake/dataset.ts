@@ -43,7 +43,7 @@ import { errnoCode, fsyncDir, unlinkIfExists } from "../../log/fs-util.js";
 import type { LakeDatasetSpec, LakeFormat, LakePosition } from "../types.js";
 import { MAX_RECORD_BYTES, UnwritableValue } from "../../util/records.js";
 import { describeBytes } from "../../util/text.js";
-import { ColumnTracker, quoteString, type ColumnPlan } from "./columns.js";
+import { ColumnTracker, NULL_COLUMN, quoteString, type ColumnPlan } from "./columns.js";
 import { acquireConnection, duckMessage, releaseConnection } from "./duck.js";
 import {
   DATASET_NAME,
@@ -277,8 +277,10 @@ export class LakeDataset {
       }
       if (newFolders) fsyncDir(this.dir);
       const columns: Record<string, string> = {};
-      // JSON lines keep the values as they are: record the type they are read as.
-      for (const c of plan ?? this.columns.plan()) columns[c.name] = plan ? c.type : c.readAs;
+      // JSON lines keep the values as they are: record the type they are read as. A column of
+      // only nulls is NULL: readers give it the type of the column's other commits.
+      for (const c of plan ?? this.columns.plan())
+        columns[c.name] = c.nullOnly ? NULL_COLUMN : plan ? c.type : c.readAs;
       appendCommit(this.dir, added, { commit, checkpointed, at: new Date().toISOString(), columns });
       for (const path of spills) unlinkIfExists(path);
     } catch (err) {

@@ -112,6 +112,25 @@ export function isoTime(ms: number): string {
   return new Date(ms).toISOString();
 }
 
+/**
+ * The earliest event time a table stores: 4714-11-24 BC, 00:00 UTC, the first instant a PostgreSQL
+ * TIMESTAMPTZ holds (a Date goes back to 271821 BC). An earlier one is a dead letter of the table
+ * step on every store, so that a pipeline moves between stores unchanged.
+ */
+export const MIN_TABLE_TIME_MS = Date.UTC(-4713, 10, 24);
+
+/**
+ * A timestamp as PostgreSQL reads it: ISO-8601, but a year past 9999 without ISO's `+` and a year
+ * before 1 AD as PostgreSQL's `BC` (ISO year 0 is 1 BC), neither of which it reads otherwise.
+ */
+export function postgresTime(ms: number): string {
+  const iso = new Date(ms).toISOString();
+  if (iso.length === 24) return iso;
+  const year = Number(iso.slice(0, iso.indexOf("-", 1)));
+  const rest = iso.slice(iso.indexOf("-", 1));
+  return year > 0 ? `${year}${rest}` : `${String(1 - year).padStart(4, "0")}${rest} BC`;
+}
+
 /** A stored row's columns, as both stores select them (`event_time` converted to ms by the store). */
 export interface VersionRow {
   key: string;

@@ -26,7 +26,7 @@ import {
   checkBatch,
   checkSpec,
   checkTableName,
-  isoTime,
+  postgresTime,
   jsonText,
   sqlNames,
   toVersion,
@@ -183,7 +183,7 @@ export class PostgresTableStore implements VersionedTableStore {
     for (let i = 0; i < n; i++) {
       const u = updates[i];
       keys[i] = u.key;
-      times[i] = isoTime(u.eventTime);
+      times[i] = postgresTime(u.eventTime);
       values[i] = jsonText(u);
       // TEXT and JSONB cannot hold U+0000 (JSON.stringify writes it as \u0000): U+FFFD instead.
       if (keys[i].includes("\0") || values[i].includes("\\u0000")) {

@@ -13,7 +13,7 @@
  *   - `valid`: it must reach every sink, exactly, and make no dead letter;
  *   - `doubtful`: the record is well-formed JSON of the schema but holds what some store cannot
  *     keep exactly (a lone surrogate — not Unicode, RFC 8259 §8.2 —, nesting deeper than
- *     `SAFE_DEPTH`; for PostgreSQL: NUL, keys longer than an index entry, times before 4713 BC).
+ *     `SAFE_DEPTH`, table keys over 2048 bytes, event times before 4714 BC; for PostgreSQL: NUL).
  *     Either it reaches every sink exactly, or it is a dead letter — at the source (no sink gets
  *     it), or at the steps that could not take it (their dead letters name them; the other
  *     branches still get it, docs/semantics.md). Never a crash, never a changed value.
@@ -26,7 +26,7 @@ export type Verdict = "valid" | "invalid" | "doubtful";
 
 /** Nesting every sink must take (JSON.stringify itself overflows somewhere past 3,000 levels). */
 export const SAFE_DEPTH = 128;
-/** Earliest instant a PostgreSQL TIMESTAMPTZ holds: 4713-11-24 BC. */
+/** Earliest event time a table stores (PostgreSQL's TIMESTAMPTZ, on every store): 4714-11-24 BC. */
 export const PG_MIN_TIME = Date.UTC(-4713, 10, 24);
 /** Longest table key (UTF-8 bytes) every store takes: longer ones are dead letters (docs/tables.md). */
 export const MAX_KEY_BYTES = MAX_TABLE_KEY_BYTES;
@@ -134,9 +134,9 @@ function doubtful(row: FuzzRow, store: Store): string | undefined {
   if (strings.some(hasLoneSurrogate)) return "lone surrogate";
   if (depth > SAFE_DEPTH) return `nested ${depth} levels`;
   if (Buffer.byteLength(row.name) > MAX_KEY_BYTES) return "long table key";
+  if (row.at.getTime() < PG_MIN_TIME) return "time before 4714 BC (tables)";
   if (store === "postgres") {
     if (strings.some((s) => s.includes("\u0000"))) return "NUL (PostgreSQL)";
-    if (row.at.getTime() < PG_MIN_TIME) return "time before 4713 BC (PostgreSQL)";
   }
   return undefined;
 }

@@ -241,7 +241,7 @@ export function tableStoreConformance(name: string, factory: StoreFactory): void
       );
     });
 
-    test("event times keep milliseconds, before and after 1970", async (t) => {
+    test("event times keep milliseconds, before and after 1970, from 4714 BC to the last instant of a Date (issue 14)", async (t) => {
       const store = await open(t, factory);
       if (!store) return;
       await store.ensureTable({ name: "times", versions: 1 });
@@ -252,6 +252,13 @@ export function tableStoreConformance(name: string, factory: StoreFactory): void
         T0 + 123,
         Date.UTC(1969, 6, 20, 20, 17, 40, 999),
         Date.UTC(2999, 11, 31, 23, 59, 59, 1),
+        // Years past 9999 and before 1 AD, which ISO-8601 writes as +275760 and -000044, and the
+        // earliest time a table stores (MIN_TABLE_TIME_MS): a PostgreSQL batch holding one failed.
+        8.64e15,
+        Date.UTC(12000, 0, 1, 0, 0, 0, 7),
+        Date.UTC(-44, 2, 15, 12, 0, 0, 1),
+        Date.UTC(0, 0, 1),
+        Date.UTC(-4713, 10, 24),
       ];
       await store.writeBatch(
         "times",
@@ -266,8 +273,8 @@ export function tableStoreConformance(name: string, factory: StoreFactory): void
         })),
       );
       assert.deepEqual(
-        (await store.read("times")).map((v) => v.eventTime),
-        times,
+        Object.fromEntries((await store.read("times")).map((v) => [v.key, v.eventTime])),
+        Object.fromEntries(times.map((ms, i) => [`k${i}`, ms])),
       );
     });
 
