@@ -124,9 +124,10 @@ export const MIN_TABLE_TIME_MS = Date.UTC(-4713, 10, 24);
  * before 1 AD as PostgreSQL's `BC` (ISO year 0 is 1 BC), neither of which it reads otherwise.
  */
 export function postgresTime(ms: number): string {
-  const iso = new Date(ms).toISOString();
-  if (iso.length === 24) return iso;
-  const year = Number(iso.slice(0, iso.indexOf("-", 1)));
+  const d = new Date(ms);
+  const iso = d.toISOString();
+  const year = d.getUTCFullYear();
+  if (year >= 1 && year <= 9999) return iso;
   const rest = iso.slice(iso.indexOf("-", 1));
   return year > 0 ? `${year}${rest}` : `${String(1 - year).padStart(4, "0")}${rest} BC`;
 }

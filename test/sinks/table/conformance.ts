@@ -257,7 +257,7 @@ export function tableStoreConformance(name: string, factory: StoreFactory): void
         8.64e15,
         Date.UTC(12000, 0, 1, 0, 0, 0, 7),
         Date.UTC(-44, 2, 15, 12, 0, 0, 1),
-        Date.UTC(0, 0, 1),
+        new Date(0).setUTCFullYear(0, 0, 1), // 1 BC (Date.UTC reads years 0..99 as 1900..1999)
         Date.UTC(-4713, 10, 24),
       ];
       await store.writeBatch(
