@@ -101,6 +101,13 @@ export function postgresScript(
   });
 }
 
+/**
+ * Added to every service port (and named in its directory): WEIR_TEST_PORT_OFFSET=200 lets the
+ * suite of a second checkout run beside this one's. The files' ports are 19310..19472 for Kafka
+ * (controllers +1000) and 25433..25460 for PostgreSQL, so offsets of 200, 400... do not collide.
+ */
+export const TEST_PORT_OFFSET = Number(process.env.WEIR_TEST_PORT_OFFSET ?? 0) || 0;
+
 export interface PostgresService {
   readonly dir: string;
   readonly port: number;
@@ -121,7 +128,10 @@ export interface PostgresService {
  * registered: register the ones that close your clients before calling this.
  */
 export function usePostgres(options: { port: number; dir: string }): PostgresService {
-  const cluster = { dir: options.dir, port: options.port };
+  const cluster =
+    TEST_PORT_OFFSET === 0
+      ? { dir: options.dir, port: options.port }
+      : { dir: `${options.dir}-o${TEST_PORT_OFFSET}`, port: options.port + TEST_PORT_OFFSET };
   let startedByUs = false;
   let createdByUs = false;
   const run = async (command: "start" | "stop") => {
@@ -207,7 +217,7 @@ export interface KafkaService {
  * start on a machine fetches Kafka's jars with Maven (allowed up to 5 minutes).
  */
 export function useKafka(options: { port: number; brokers?: 1 | 3 }): KafkaService {
-  const port = options.port;
+  const port = options.port + TEST_PORT_OFFSET;
   const brokers = options.brokers ?? 1;
   const dir = join(tmpdir(), `weir-kafka-${port}`);
   const env = {
