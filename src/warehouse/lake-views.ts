@@ -66,22 +66,32 @@ export function lakeView(name: string, dir: string, m: Manifest): LakeView {
   const columns = datasetColumns(m);
   const selects = [...groups.values()].map((g) => {
     const hive = g.partitioned && !clash;
-    const files = `[${g.paths.map(quoteString).join(", ")}]`;
     const common = `hive_partitioning = ${hive}, union_by_name = true`;
     switch (g.ext) {
       case "parquet":
-        return parquetSelect(g.paths, g.commits, common, m, columns);
+        return groupedSelect(g.paths, g.commits, m, columns, (files) => ({
+          reader: `read_parquet(${fileList(files)}, ${common})`,
+          replace: "",
+        }));
       case "jsonl": {
-        const read = columns === undefined ? undefined : typedRead(columns, "jsonl");
-        const source = `read_json(${files}, format = 'newline_delimited', ${common}, maximum_object_size = ${lineLimit(g.maxBytes, JSON_MAX_OBJECT)}${read === undefined ? "" : `, columns = {${read.types}}`})`;
+        // A JSON line holds each value with its JSON type whatever its commit's column type: one
+        // reader with the dataset's types reads every commit alike.
+        const read = columns === undefined ? undefined : typedRead(readTypes(columns));
+        const source = `read_json(${fileList(g.paths)}, format = 'newline_delimited', ${common}, maximum_object_size = ${lineLimit(g.maxBytes, JSON_MAX_OBJECT)}${read === undefined ? "" : `, columns = {${read.types}}`})`;
         return `SELECT *${read?.replace ?? ""} FROM ${source}`;
       }
       default: {
         // The lake's CSV files write an empty string as "" and NULL as nothing: a quoted empty
-        // value is an empty string (DuckDB's reader would make it NULL).
-        const read = columns === undefined ? undefined : typedRead(columns, "csv");
-        const source = `read_csv(${files}, header = true, ${common}, allow_quoted_nulls = false, max_line_size = ${lineLimit(g.maxBytes, CSV_MAX_LINE)}${read === undefined ? "" : `, types = {${read.types}}`})`;
-        return `SELECT *${read?.replace ?? ""} FROM ${source}`;
+        // value is an empty string (DuckDB's reader would make it NULL). CSV text does not say a
+        // value's type: files are read with their own commit's types, then converted.
+        const csv = (files: string[], types: Map<string, string> | undefined) => {
+          const read = types === undefined ? undefined : typedRead(types);
+          return {
+            reader: `read_csv(${fileList(files)}, header = true, ${common}, allow_quoted_nulls = false, max_line_size = ${lineLimit(g.maxBytes, CSV_MAX_LINE)}${read === undefined ? "" : `, types = {${read.types}}`})`,
+            replace: read?.replace ?? "",
+          };
+        };
+        return groupedSelect(g.paths, g.commits, m, columns, csv);
       }
     }
   });
@@ -116,15 +126,26 @@ function datasetColumns(m: Manifest): Map<string, Set<string>> | undefined {
   return out;
 }
 
-/** The type a column is read as: its one type, DOUBLE or DECIMAL(38,0) for numbers, else `mixed`. */
-function readType(set: Set<string>, mixed: string): string {
+const NUMBER_TYPES = new Set(["BIGINT", "DOUBLE", "DECIMAL(38,0)"]);
+
+/**
+ * The type a column is read as, from the types its commits gave it — the writer's own rule
+ * (src/sinks/lake/columns.ts) applied to all of them, so that rows read back the same whichever
+ * commit (which depends on when checkpoints came) they fell in: one type as it is; numbers DOUBLE,
+ * or DECIMAL(38,0) for integers beyond BIGINT; JSON when any commit had JSON (a JSON column holds
+ * strings and numbers as JSON values); any other mix VARCHAR.
+ */
+function readType(set: Set<string>): string {
   const all = [...set];
   if (all.length === 1) return all[0];
+  if (set.has("JSON")) return "JSON";
   if (all.every((t) => NUMBER_TYPES.has(t))) return set.has("DOUBLE") ? "DOUBLE" : "DECIMAL(38,0)";
-  return mixed;
+  return "VARCHAR";
 }
 
-const NUMBER_TYPES = new Set(["BIGINT", "DOUBLE", "DECIMAL(38,0)"]);
+function readTypes(columns: Map<string, Set<string>>): Map<string, string> {
+  return new Map([...columns].map(([name, set]) => [name, readType(set)]));
+}
 
 /**
  * How to read JSON lines or CSV files with the manifest's types, rather than letting DuckDB guess
@@ -135,15 +156,10 @@ const NUMBER_TYPES = new Set(["BIGINT", "DOUBLE", "DECIMAL(38,0)"]);
  * reading (timestamps, which JSON lines keep as ISO strings or epoch milliseconds, and 128-bit
  * integers, kept as strings).
  */
-function typedRead(
-  columns: Map<string, Set<string>>,
-  format: "jsonl" | "csv",
-): { types: string; replace: string } {
+function typedRead(columns: Map<string, string>): { types: string; replace: string } {
   const types: string[] = [];
   const replace: string[] = [];
-  for (const [name, set] of columns) {
-    // Mixed: JSON lines keep every value as written (as JSON); CSV is text.
-    const type = readType(set, format === "jsonl" ? "JSON" : "VARCHAR");
+  for (const [name, type] of columns) {
     const id = quoteIdent(name);
     let readAs = type;
     if (type === "TIMESTAMPTZ") {
@@ -163,54 +179,76 @@ function typedRead(
 }
 
 /**
- * Parquet files are typed, and a column may have another type in another commit: a column of
- * strings that later held objects is VARCHAR in the first files and JSON in the later ones, and one
- * read_parquet over all of them failed ("failed to cast column ... from type VARCHAR to JSON"),
- * which made the dataset unreadable. Files are then read in groups of one type per such column,
- * converted to a type holding all of them (DOUBLE for numbers, else each value as JSON), and
- * unioned.
+ * Parquet and CSV files of a column whose commits disagree on its type (strings in one, objects in
+ * the next; only nulls in one) hold it as their own commit's type: one reader over all of them
+ * failed ("failed to cast column ... from type VARCHAR to JSON", which made the dataset
+ * unreadable) or read values differently by commit. Files are read in groups of one type per such
+ * column, each converted to the column's read type (readType), and unioned.
+ *
+ * `read(files, types)`: the reader of files whose columns have these types (undefined: a manifest
+ * of an older version that does not record them), and the REPLACE that gives them those types.
  */
-function parquetSelect(
+function groupedSelect(
   paths: string[],
   commits: number[],
-  common: string,
   m: Manifest,
   columns: Map<string, Set<string>> | undefined,
+  read: (files: string[], types: Map<string, string> | undefined) => { reader: string; replace: string },
 ): string {
-  const read = (files: string[]) => `read_parquet([${files.map(quoteString).join(", ")}], ${common})`;
+  const select = (files: string[], types: Map<string, string> | undefined, convert: string[]) => {
+    const r = read(files, types);
+    const typed = `SELECT *${r.replace} FROM ${r.reader}`;
+    return convert.length === 0 ? typed : `SELECT * REPLACE (${convert.join(", ")}) FROM (${typed})`;
+  };
+  if (columns === undefined) return select(paths, undefined, []);
+  const target = readTypes(columns);
   const typesOf = new Map(m.commits.map((c) => [c.commit, c.columns ?? {}]));
-  // Columns whose files do not all have the type the column is read as: more than one type, or
-  // files of commits in which the column held only nulls (written as VARCHAR).
-  const mixed = [...(columns ?? [])].filter(
-    ([name, set]) => set.size > 1 || m.commits.some((c) => c.columns?.[name] === NULL_COLUMN),
+  // Columns some of whose commits' files do not have the read type.
+  const mixed = [...columns.keys()].filter((name) =>
+    m.commits.some(
+      (c) => c.columns?.[name] !== undefined && c.columns[name].toUpperCase() !== target.get(name),
+    ),
   );
-  if (mixed.length === 0) return `SELECT * FROM ${read(paths)}`;
-  const groups = new Map<string, { types: Record<string, string>; files: string[] }>();
+  if (mixed.length === 0) return select(paths, target, []);
+  const groups = new Map<
+    string,
+    { own: Record<string, string>; types: Map<string, string>; files: string[] }
+  >();
   paths.forEach((path, i) => {
-    const all = typesOf.get(commits[i]) ?? {};
-    const types: Record<string, string> = {};
-    for (const [name] of mixed) if (all[name] !== undefined) types[name] = all[name].toUpperCase();
-    const key = JSON.stringify(types);
+    const own = typesOf.get(commits[i]) ?? {};
+    const types = new Map(target);
+    for (const name of mixed) {
+      const t = own[name]?.toUpperCase();
+      // Only nulls: the files have VARCHAR.
+      if (t !== undefined) types.set(name, t === NULL_COLUMN ? "VARCHAR" : t);
+    }
+    const key = JSON.stringify(mixed.map((name) => own[name]?.toUpperCase() ?? ""));
     let g = groups.get(key);
-    if (g === undefined) groups.set(key, (g = { types, files: [] }));
+    if (g === undefined) groups.set(key, (g = { own, types, files: [] }));
     g.files.push(path);
   });
   return [...groups.values()]
-    .map(({ types, files }) => {
-      const replace: string[] = [];
-      for (const [name, set] of mixed) {
-        const type = types[name];
-        if (type === undefined) continue;
+    .map(({ own, types, files }) => {
+      const convert: string[] = [];
+      for (const name of mixed) {
+        const from = own[name]?.toUpperCase();
+        const to = target.get(name)!;
+        if (from === undefined || from === to) continue;
         const id = quoteIdent(name);
-        const target = readType(set, "JSON");
-        if (type === NULL_COLUMN) replace.push(`CAST(NULL AS ${target}) AS ${id}`);
-        else if (type === target) continue;
-        else if (target === "JSON") replace.push(`to_json(${id}) AS ${id}`);
-        else replace.push(`CAST(${id} AS ${target}) AS ${id}`);
+        if (from === NULL_COLUMN) convert.push(`CAST(NULL AS ${to}) AS ${id}`);
+        else if (to === "JSON") convert.push(`to_json(${id}) AS ${id}`);
+        // As the writer writes a Date among strings: ISO-8601 with milliseconds, in UTC.
+        else if (from === "TIMESTAMPTZ" && to === "VARCHAR")
+          convert.push(`strftime(timezone('UTC', ${id}), '%Y-%m-%dT%H:%M:%S.%gZ') AS ${id}`);
+        else convert.push(`CAST(${id} AS ${to}) AS ${id}`);
       }
-      return `SELECT *${replace.length === 0 ? "" : ` REPLACE (${replace.join(", ")})`} FROM ${read(files)}`;
+      return select(files, types, convert);
     })
     .join("\nUNION ALL BY NAME\n");
+}
+
+function fileList(paths: string[]): string {
+  return `[${paths.map(quoteString).join(", ")}]`;
 }
 
 /** DuckDB's defaults: the longest JSON line and CSV line its readers take. */

@@ -93,8 +93,8 @@ test("a column whose type changed between commits reads back as a type that hold
   }
   const wh = await openWarehouse(dataDir);
   t.after(() => wh.close());
-  // Parquet and JSON lines: each value as JSON, exactly.
-  for (const format of ["parquet", "jsonl"]) {
+  // Every format: each value as JSON, exactly (a JSON column holds strings as JSON strings).
+  for (const format of FORMATS) {
     const rows = (
       await wh.run(`SELECT i::INTEGER AS i, v, n FROM mixed_${format} ORDER BY i`)
     ).getRowObjectsJson();
@@ -107,12 +107,6 @@ test("a column whose type changed between commits reads back as a type that hold
       format,
     );
   }
-  // CSV keeps no types: the text of each.
-  const csv = (await wh.run("SELECT i::INTEGER AS i, v, n FROM mixed_csv ORDER BY i")).getRowObjectsJson();
-  assert.deepEqual(csv, [
-    { i: 0, v: "abc", n: 1 },
-    { i: 1, v: '{"k":1}', n: 1.5 },
-  ]);
 });
 
 test("a Date at either end of what a Date holds publishes in every format and reads back as the same instant (issue 14)", async (t) => {
@@ -179,6 +173,51 @@ test("a column of only nulls in one commit reads back with the type of the other
         ["JSON", "DOUBLE", "TIMESTAMP WITH TIME ZONE"],
         ["JSON", "DOUBLE", "TIMESTAMP WITH TIME ZONE"],
       ],
+      format,
+    );
+  }
+});
+
+test("a column whose type differs between commits reads back as if the rows were one commit, in every format (issue 14)", async (t) => {
+  // Found by the fuzz harness: which commit a row falls in depends on when checkpoints come, so a
+  // run killed and restarted commits other batches than an uninterrupted one; a CSV dataset read
+  // a column of objects and strings as text when they fell in different commits, as JSON when in one.
+  const rows = [
+    { i: 0, j: { a: 1 }, s: "x", n: 1, b: true, z: null, ts: new Date(T0) },
+    { i: 1, j: "str", s: 5, n: 2.5, b: 3, z: [1, "y"], ts: "not a time" },
+    { i: 2, j: 7, s: null, n: null, b: null, z: "w", ts: null },
+  ];
+  const dataDir = tempDataDir(t);
+  for (const format of FORMATS)
+    for (const split of [false, true]) {
+      const ds = LakeDataset.open(dataDir, {
+        name: `mixed_${format}_${split ? "split" : "one"}`,
+        format,
+        partitionBy: "none",
+      });
+      for (const [k, row] of rows.entries()) {
+        ds.append(row, T0);
+        if (split) await ds.publish(k + 1);
+      }
+      if (!split) await ds.publish(1);
+      await ds.close();
+    }
+  const wh = await openWarehouse(dataDir);
+  t.after(() => wh.close());
+  const columns = ["j", "s", "n", "b", "z", "ts"];
+  for (const format of FORMATS) {
+    const read = async (name: string) =>
+      (
+        await wh.run(
+          `SELECT i::INTEGER AS i, ${columns.map((c) => `${c}, typeof(${c}) AS ${c}_type`).join(", ")} FROM ${name} ORDER BY i`,
+        )
+      ).getRowObjectsJson();
+    const one = await read(`mixed_${format}_one`);
+    assert.deepEqual(await read(`mixed_${format}_split`), one, format);
+    assert.equal(one[0].ts, "2021-11-30T00:00:00.000Z", format);
+    assert.deepEqual(
+      columns.map((c) => one[0][`${c}_type`]),
+      ["JSON", "VARCHAR", "DOUBLE", "VARCHAR", "JSON", "VARCHAR"],
       format,
     );
   }
