@@ -27,6 +27,11 @@ export const ENVIRONMENT: readonly EnvironmentVariable[] = [
       "where versioned tables live (sqlite, sqlite:/path/file.db or postgres://user@host:port/db) for run, replay, table, query and dashboard when --table-store is not given",
   },
   {
+    name: "WEIR_KAFKA_MAX_RECORD_BYTES",
+    meaning:
+      "the largest record weir writes to Kafka (default 1000000 bytes; a larger one is a dead letter): raise it for brokers that take more",
+  },
+  {
     name: "WEIR_TOKEN",
     meaning: "the token weir dashboard requires when --token is not given",
   },

@@ -31,7 +31,7 @@ import { crashPoint } from "../runtime/crash-points.js";
 import type { OutputCollector } from "../operators/types.js";
 import type { RecordContext } from "../graph/graph.js";
 import { lakeRowRecord, tableUpdateRecord } from "./storage-writer.js";
-import { UnwritableValue } from "../util/records.js";
+import { UnwritableValue, kafkaMaxRecordBytes } from "../util/records.js";
 import {
   CheckpointFolder,
   commitEntry,
@@ -151,8 +151,24 @@ class PendingOutputs implements OutputCollector {
   constructor(
     private readonly partitioner: KeyPartitioner,
     internalTopics: readonly string[],
+    /** The largest Kafka record written (KAFKA_MAX_RECORD_BYTES, src/util/records.ts). */
+    private readonly maxRecordBytes: number,
   ) {
     for (const topic of internalTopics) this.packs.set(topic, []);
+  }
+
+  /**
+   * A record the broker would refuse (key and value over maxRecordBytes) is UnwritableValue, which
+   * the step writing it turns into a dead letter; units: UTF-16 units of key and value, at most a
+   * third of their bytes, so that the common small record is never measured.
+   */
+  private checkSize(key: string | null, value: string, units: number): void {
+    if (units * 3 <= this.maxRecordBytes) return;
+    const bytes = Buffer.byteLength(value) + (key === null ? 0 : Buffer.byteLength(key));
+    if (bytes > this.maxRecordBytes)
+      throw new UnwritableValue(
+        `a Kafka record of ${bytes} bytes is over the limit of ${this.maxRecordBytes} bytes (a broker's message.max.bytes is 1 MiB by default; WEIR_KAFKA_MAX_RECORD_BYTES raises Weir's limit for brokers that take more)`,
+      );
   }
 
   /**
@@ -169,14 +185,19 @@ class PendingOutputs implements OutputCollector {
     if (this.suppress) return;
     const packs = this.packs.get(topic);
     if (packs !== undefined) {
+      this.checkSize(null, value, value.length);
       const p = partition ?? this.partitioner.partition(topic, key);
       const pack = (packs[p] ??= { topic, partition: p, lines: [], bytes: 0 });
+      // A pack is one Kafka record: one that would grow over the limit goes out first.
+      if (pack.lines.length > 0 && (pack.bytes + value.length + 1) * 3 > this.maxRecordBytes)
+        this.flushPack(pack);
       pack.lines.push(value);
       pack.bytes += value.length + 1;
       this.packedLines++;
       if (pack.bytes >= PACK_BYTES) this.flushPack(pack);
       return;
     }
+    this.checkSize(key, value, value.length + (key === null ? 0 : key.length));
     this.external++;
     this.messages.push({
       topic,
@@ -288,7 +309,7 @@ export class TaskSession {
     readonly binding: TaskBinding,
   ) {
     const partitioner = new KeyPartitioner((topic) => env.partitionCounts.get(topic) ?? 1);
-    this.outputs = new PendingOutputs(partitioner, binding.internalTopics ?? []);
+    this.outputs = new PendingOutputs(partitioner, binding.internalTopics ?? [], kafkaMaxRecordBytes());
     this.outputs.listener = env.onOutput;
     this.outputs.tables = binding.tables;
     this.outputs.lake = binding.lake;

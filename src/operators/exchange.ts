@@ -31,6 +31,7 @@ import { StepFailure, newRecordContext } from "./types.js";
 import type { DeadLetterHandler } from "./source.js";
 import { Partitioner } from "../log/partitioner.js";
 import { decodeJsonValue, valueToJson } from "../util/json-value.js";
+import { UnwritableValue } from "../util/records.js";
 
 /** What the exchange needs of the step upstream of the keyBy: its watermark. */
 export interface WatermarkSource {
@@ -153,8 +154,13 @@ export class ExchangeSender implements Operator {
       `${this.lastTopicJson},${ctx.partition},${ctx.offset},${raw.length},${flags}${encodeHeaders(ctx.headers)}]\n` +
       raw +
       valueJson;
+    try {
+      this.output.append(this.topic, keyText, frame, ctx.timestamp, partition);
+    } catch (err) {
+      if (err instanceof UnwritableValue) throw new StepFailure(this.id, err);
+      throw err;
+    }
     this.counters.recordsOut++;
-    this.output.append(this.topic, keyText, frame, ctx.timestamp, partition);
   }
 
   private lastTopic = "";

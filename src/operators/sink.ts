@@ -1,6 +1,6 @@
 import type { Key, RecordContext } from "../graph/graph.js";
 import { isThenable, thenableResult } from "./sync-only.js";
-import { MAX_RECORD_BYTES } from "../util/records.js";
+import { MAX_RECORD_BYTES, UnwritableValue } from "../util/records.js";
 import { describeBytes } from "../util/text.js";
 import { StepFailure, type Operator, type OutputCollector, type StepCounters } from "./types.js";
 
@@ -41,7 +41,12 @@ export class TopicSinkOperator implements Operator {
           ),
         );
     }
-    this.output.append(this.topic, keyText, text, ctx.timestamp);
+    try {
+      this.output.append(this.topic, keyText, text, ctx.timestamp);
+    } catch (err) {
+      if (err instanceof UnwritableValue) throw new StepFailure(this.id, err);
+      throw err;
+    }
     this.counters.recordsOut++;
   }
 }

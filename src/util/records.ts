@@ -11,6 +11,7 @@
  *   message size (message.max.bytes, 1 MiB) as well as in the embedded log: a dead letter that
  *   cannot be written would stop the pipeline at the same record on every restart.
  */
+import { WeirError } from "../errors.js";
 import { decodePrefix, describeBytes, firstInvalidUtf8, isUtf8 } from "./text.js";
 
 /**
@@ -28,6 +29,28 @@ export class UnwritableValue extends Error {
 
 /** The largest record, in bytes: 32 MiB. */
 export const MAX_RECORD_BYTES = 32 * 1024 * 1024;
+
+/**
+ * The largest record (key and value) Weir writes to Kafka, in bytes: a broker refuses a record
+ * batch over its `message.max.bytes` (1 MiB by default, the batch's own overhead included), and
+ * a refused write would fail the transaction — and the run, at the same record on every restart.
+ * A larger output is a dead letter of the step that writes it. WEIR_KAFKA_MAX_RECORD_BYTES raises
+ * it for brokers (and topics) configured to take more.
+ */
+export const KAFKA_MAX_RECORD_BYTES = 1_000_000;
+
+/** KAFKA_MAX_RECORD_BYTES, or WEIR_KAFKA_MAX_RECORD_BYTES when set (a positive integer). */
+export function kafkaMaxRecordBytes(env: NodeJS.ProcessEnv = process.env): number {
+  const text = env.WEIR_KAFKA_MAX_RECORD_BYTES;
+  if (text === undefined || text === "") return KAFKA_MAX_RECORD_BYTES;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 1024)
+    throw new WeirError(
+      "USAGE",
+      `WEIR_KAFKA_MAX_RECORD_BYTES=${JSON.stringify(text)}: expected a number of bytes, at least 1024`,
+    );
+  return n;
+}
 
 /** The largest dead letter (its JSON envelope), in bytes. */
 export const MAX_DEAD_LETTER_BYTES = 1_000_000;

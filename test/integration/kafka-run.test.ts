@@ -184,3 +184,63 @@ export default pipeline(${JSON.stringify(name)}, (p) => {
     assert.equal((await consume("minutes")).length, 4);
   },
 );
+
+test(
+  "on Kafka, an output record over the broker's record size is a dead letter of its step, not a failed run (issue 14)",
+  { timeout: 120_000 },
+  async (t) => {
+    if (kafka.url === undefined) return requireService(t, "Kafka", kafka.unavailable);
+    const address = parseBrokerUrl(kafka.url);
+    const dir = mkdtempSync(join(tmpdir(), "weir-kafka-big-"));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const cluster = new KafkaCluster(address);
+    const producer = new Producer(clientOptions(address, "weir-test-big"));
+    try {
+      await cluster.ensureTopic("big-in", { partitions: 1 });
+      await producer.send({
+        messages: [10, 1_500_000, 20].map((size, n) => ({
+          topic: "big-in",
+          partition: 0,
+          value: Buffer.from(JSON.stringify({ n, size })),
+        })),
+      });
+    } finally {
+      await producer.close();
+      await cluster.close();
+    }
+    // Before: the broker refused the 1.5 MB record, the transaction failed, and so did the run —
+    // at the same record on every restart.
+    const definition = pipeline("big", (p) => {
+      p.source("big-in")
+        .map((v: any) => ({ n: v.n, pad: "x".repeat(v.size) }))
+        .to("big-out");
+    });
+    const runner = new KafkaRunner(definition, {
+      broker: kafka.url,
+      dataDir: dir,
+      untilEnd: true,
+      logger: () => {},
+    });
+    const summary = await runner.run();
+    assert.equal(summary.recordsIn, 3);
+    assert.equal(summary.deadLetters, 1);
+    const consume = async (topic: string) => {
+      const r = await runCli(["consume", topic, "--broker", kafka.url!], { timeoutMs: 60_000 });
+      assert.equal(r.code, 0, r.stderr);
+      return lines(r.stdout).map((l) => JSON.parse(l));
+    };
+    assert.deepEqual(
+      (await consume("big-out")).map((v) => [v.n, v.pad.length]),
+      [
+        [0, 10],
+        [2, 20],
+      ],
+    );
+    const [letter] = await consume("big.dlq");
+    assert.equal(letter.offset, 1);
+    assert.match(
+      letter.error,
+      /^step to:big-out failed: a Kafka record of 1500016 bytes is over the limit of 1000000 bytes \(/,
+    );
+  },
+);
