@@ -11,12 +11,26 @@ import { join } from "node:path";
 import { repoRoot, requireService, useKafka } from "../helpers/services.js";
 import { hasStackTrace, lines, runCli, spawnCli } from "../cli/helpers.js";
 import { assertSameOutputs, embeddedRun, topicOutputs } from "./kafka-nobroker.js";
-import { Producer } from "@platformatic/kafka";
+import { Producer, type MessageToProduce } from "@platformatic/kafka";
 import { pipeline } from "../../src/index.js";
 import { KafkaCluster, clientOptions, parseBrokerUrl } from "../../src/kafka/connection.js";
 import { KafkaRunner } from "../../src/kafka/runner.js";
 
 const kafka = useKafka({ port: 19410 });
+
+/** Create `topic` (one partition) on the test broker and send `messages` to it. */
+async function produceTo(broker: string, topic: string, messages: Array<Omit<MessageToProduce, "topic">>) {
+  const address = parseBrokerUrl(broker);
+  const cluster = new KafkaCluster(address);
+  const producer = new Producer(clientOptions(address, `weir-test-${topic}`));
+  try {
+    await cluster.ensureTopic(topic, { partitions: 1 });
+    await producer.send({ messages: messages.map((m) => ({ topic, partition: 0, ...m })) });
+  } finally {
+    await producer.close();
+    await cluster.close();
+  }
+}
 
 test(
   "the seed's 25-line sample through Kafka gives the same three topics as the embedded run",
@@ -52,29 +66,16 @@ test(
 
 test("Kafka input records carry their headers into the pipeline", { timeout: 120_000 }, async (t) => {
   if (kafka.url === undefined) return requireService(t, "Kafka", kafka.unavailable);
-  const address = parseBrokerUrl(kafka.url);
   const dir = mkdtempSync(join(tmpdir(), "weir-kafka-headers-"));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const cluster = new KafkaCluster(address);
-  const producer = new Producer(clientOptions(address, "weir-test-headers"));
-  try {
-    await cluster.ensureTopic("headers-in", { partitions: 1 });
-    await producer.send({
-      messages: [
-        {
-          topic: "headers-in",
-          partition: 0,
-          key: Buffer.from("k1"),
-          value: Buffer.from('{"n":1}'),
-          headers: new Map([[Buffer.from("trace-id"), Buffer.from("abc-123")]]),
-        },
-        { topic: "headers-in", partition: 0, key: Buffer.from("k2"), value: Buffer.from('{"n":2}') },
-      ],
-    });
-  } finally {
-    await producer.close();
-    await cluster.close();
-  }
+  await produceTo(kafka.url, "headers-in", [
+    {
+      key: Buffer.from("k1"),
+      value: Buffer.from('{"n":1}'),
+      headers: new Map([[Buffer.from("trace-id"), Buffer.from("abc-123")]]),
+    },
+    { key: Buffer.from("k2"), value: Buffer.from('{"n":2}') },
+  ]);
   const definition = pipeline("headers", (p) => {
     p.source("headers-in")
       .map((v, ctx) => ({
@@ -190,24 +191,13 @@ test(
   { timeout: 120_000 },
   async (t) => {
     if (kafka.url === undefined) return requireService(t, "Kafka", kafka.unavailable);
-    const address = parseBrokerUrl(kafka.url);
     const dir = mkdtempSync(join(tmpdir(), "weir-kafka-big-"));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
-    const cluster = new KafkaCluster(address);
-    const producer = new Producer(clientOptions(address, "weir-test-big"));
-    try {
-      await cluster.ensureTopic("big-in", { partitions: 1 });
-      await producer.send({
-        messages: [10, 1_500_000, 20].map((size, n) => ({
-          topic: "big-in",
-          partition: 0,
-          value: Buffer.from(JSON.stringify({ n, size })),
-        })),
-      });
-    } finally {
-      await producer.close();
-      await cluster.close();
-    }
+    await produceTo(
+      kafka.url,
+      "big-in",
+      [10, 1_500_000, 20].map((size, n) => ({ value: Buffer.from(JSON.stringify({ n, size })) })),
+    );
     // Before: the broker refused the 1.5 MB record, the transaction failed, and so did the run —
     // at the same record on every restart.
     const definition = pipeline("big", (p) => {
