@@ -4,6 +4,10 @@
  *
  * Errors in *data* (a bad JSON line, a record failing its schema) are not exceptions: they travel
  * as dead letters. WeirError is for the caller's mistakes and for the environment failing.
+ *
+ * UserError is the message for the person at the command line or the dashboard (a bad flag, a
+ * port in use), with the exit code the CLI ends with. It lives here, below every layer, so that
+ * the dashboard and other front ends can raise it without importing the CLI.
  */
 export const ErrorCodes = {
   /** The user asked for something that cannot be done as asked (bad flag, bad name, bad value). */
@@ -65,4 +69,22 @@ export class WeirError extends Error {
 
 export function isWeirError(err: unknown): err is WeirError {
   return err instanceof WeirError;
+}
+
+/**
+ * A mistake of the user: main prints `weir: <message>` (no stack) and exits with `exitCode`. A
+ * `cause` (the error behind it) is printed, with its stack, under --debug.
+ */
+export class UserError extends Error {
+  readonly exitCode: number;
+  constructor(message: string, exitCode = 1, options: { cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "UserError";
+    this.exitCode = exitCode;
+  }
+}
+
+/** A bad flag, a bad flag value or a bad combination of flags (exit code 2). */
+export function usageError(message: string): UserError {
+  return new UserError(message, 2);
 }

@@ -12,12 +12,11 @@ export {
   WindowedStream,
   Table,
   WindowedTable,
-  type Update,
-  type WindowedUpdate,
-  type StepOptions,
   type SinkOptions,
   type EmitOptions,
 } from "./api/stream.js";
+export type { StepOptions } from "./api/builder.js";
+export type { Update, WindowedUpdate } from "./operators/emit.js";
 export type { Joined, IntervalJoinOptions, NearestJoinOptions } from "./api/join.js";
 export {
   schema,

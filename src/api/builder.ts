@@ -5,6 +5,11 @@ import { WeirError } from "../errors.js";
 import type { GraphNode, PipelineGraph } from "../graph/graph.js";
 import { ASYNC_NOT_SUPPORTED, isAsyncFunction } from "../operators/sync-only.js";
 
+export interface StepOptions {
+  /** A stable name for the step (its state, checkpoint, metric and dashboard id). */
+  name?: string;
+}
+
 const STEP_NAME = /^[A-Za-z0-9_.:\-/()]{1,100}$/;
 
 export class GraphBuilder {

@@ -3,11 +3,9 @@
  * become a graph node. Semantics: src/operators/interval-join.ts and docs/semantics.md#joins.
  */
 import { WeirError } from "../errors.js";
-import type { JoinNode, Key } from "../graph/graph.js";
-import type { JoinPick, JoinUnmatched } from "../operators/interval-join.js";
+import type { JoinNode, JoinPick, JoinUnmatched, Key } from "../graph/graph.js";
 import { parseDuration, type Duration } from "../util/duration.js";
-import { refuseAsync, type GraphBuilder } from "./builder.js";
-import type { StepOptions } from "./stream.js";
+import { refuseAsync, type GraphBuilder, type StepOptions } from "./builder.js";
 
 /** A joined record: the left record and its partner from the right stream. */
 export interface Joined<L, R> {

@@ -7,8 +7,8 @@ import type { PipelineGraph } from "../graph/graph.js";
 import { normalizeZone, type Infer, type Schema } from "../schema/index.js";
 import { parseDuration } from "../util/duration.js";
 import { isAsyncFunction, isThenable, type SyncResult } from "../operators/sync-only.js";
-import { GraphBuilder, refuseAsync } from "./builder.js";
-import { Stream, type StepOptions } from "./stream.js";
+import { GraphBuilder, refuseAsync, type StepOptions } from "./builder.js";
+import { Stream } from "./stream.js";
 
 export const DEFAULT_MAX_OUT_OF_ORDERNESS_MS = 5000;
 

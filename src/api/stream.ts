@@ -3,7 +3,7 @@
  * nothing runs here. Types flow end to end: a misspelled field is a compile error.
  */
 import { WeirError } from "../errors.js";
-import type { EmitMode, Key, RecordContext } from "../graph/graph.js";
+import type { AggregateFunction, EmitMode, Key, RecordContext } from "../graph/graph.js";
 import {
   avgOf,
   countOf,
@@ -12,15 +12,15 @@ import {
   maxOf,
   minOf,
   sumOf,
-  type AggregateFunction,
   type AggregateSpec,
 } from "../operators/aggregations.js";
+import type { Update, WindowedUpdate } from "../operators/emit.js";
 import type { SyncResult } from "../operators/sync-only.js";
 import { checkTableName } from "../sinks/table/common.js";
 import type { LakeFormat } from "../sinks/types.js";
-import type { Window, WindowSpec } from "../time/windows.js";
+import type { WindowSpec } from "../time/windows.js";
 import { parseDuration } from "../util/duration.js";
-import { refuseAsync, type GraphBuilder } from "./builder.js";
+import { refuseAsync, type GraphBuilder, type StepOptions } from "./builder.js";
 import {
   addJoin,
   nearestOptions,
@@ -29,29 +29,11 @@ import {
   type NearestJoinOptions,
 } from "./join.js";
 
-export interface StepOptions {
-  /** A stable name for the step (its state, checkpoint, metric and dashboard id). */
-  name?: string;
-}
-
 export interface SinkOptions<T> extends StepOptions {
   /** The output record's key; defaults to the stream's key (after keyBy or an aggregate), else none. */
   key?: (value: T) => Key | null | undefined;
   /** Partitions of the output topic when Weir creates it (default 1). */
   partitions?: number;
-}
-
-/** An update of a running aggregate, as a record. */
-export interface Update<K, V> {
-  key: K;
-  value: V;
-}
-
-/** An update of a windowed aggregate, as a record. `window.start`/`end` print as ISO-8601 UTC. */
-export interface WindowedUpdate<K, V> {
-  key: K;
-  window: Window;
-  value: V;
 }
 
 export class Stream<T> {

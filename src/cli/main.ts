@@ -3,20 +3,29 @@
  * errors into one clear line on stderr (user mistakes) or a stack trace (bugs).
  *
  * Adding a command: create src/cli/commands/<name>.ts exporting `register(program: Command): void`
- * and add its name to COMMANDS below (one line). See common.ts for the conventions.
+ * and add its name to COMMANDS below (one line). Conventions for command authors:
+ * - Create commands with `program.command(...)` so they inherit the error/exit settings.
+ * - Read options with `cmd.optsWithGlobals()` (the global `--data-dir`, `--quiet` are on the program;
+ *   do not define them again) and call `resolveDataDir(opts)` (data-dir.ts).
+ * - Data goes to stdout (use OutputBuffer for anything large); messages go to stderr via `info()`
+ *   (output.ts).
+ * - A user's mistake is `throw new UserError("what was wrong; how to fix it")` (or `usageError(...)`
+ *   for a bad combination of flags; both in src/errors.ts): main prints one line `weir: ...` and
+ *   exits 1 (2 for usage).
+ * - Keep a command file cheap to import: load heavy dependencies with `await import()` in the action.
+ *
+ * What commands share, one concern per module: options.ts (global options, option value parsers),
+ * data-dir.ts (the data directory, opening the embedded log, promoted names), broker.ts (`--broker`),
+ * output.ts (stderr messages, buffered stdout), format.ts (quoting, sizes, tables), errors.ts (exit
+ * codes), shutdown.ts (SIGINT/SIGTERM, pacing); kafka/ holds the `--broker` paths of consume,
+ * produce and topics.
  */
 import { Command, CommanderError } from "commander";
 import { WeirError } from "../errors.js";
-import {
-  EXIT_FAILURE,
-  EXIT_OK,
-  EXIT_USAGE,
-  UserError,
-  drainStdout,
-  installStdoutGuard,
-  setQuiet,
-  type GlobalOptions,
-} from "./common.js";
+import { UserError } from "../errors.js";
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./errors.js";
+import type { GlobalOptions } from "./options.js";
+import { drainStdout, installStdoutGuard, setQuiet } from "./output.js";
 import { environmentHelp } from "./environment.js";
 import { loadExamplesForHelp } from "./examples-help.js";
 import { stopWhenNpmGoesAway } from "./parent-watch.js";

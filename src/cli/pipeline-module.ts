@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { dirname, extname, isAbsolute, join, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { WeirError } from "../errors.js";
-import { UserError } from "./common.js";
+import { UserError } from "../errors.js";
 
 /** A place in a file, 1-based. */
 export interface SourceLocation {

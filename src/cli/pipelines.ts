@@ -6,7 +6,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { isPipelineDefinition, type PipelineDefinition } from "../api/pipeline.js";
-import { UserError, usageError } from "./common.js";
+import { UserError, usageError } from "../errors.js";
 import { importPipelineModule, pipelineLoadError } from "./pipeline-module.js";
 import { checkTypesOrExplain } from "./typecheck.js";
 

@@ -31,7 +31,9 @@ import { createRequire } from "node:module";
 import { tmpdir, userInfo } from "node:os";
 import { dirname, extname, join, resolve, sep } from "node:path";
 import type * as TypeScript from "typescript";
-import { info, plural, usageError } from "./common.js";
+import { usageError } from "../errors.js";
+import { plural } from "./format.js";
+import { info } from "./output.js";
 
 type TS = typeof TypeScript;
 

@@ -21,7 +21,7 @@ import type { AddressInfo } from "node:net";
 import { dirname, extname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { WeirError } from "../errors.js";
-import { UserError, usageError } from "../cli/common.js";
+import { UserError, usageError } from "../errors.js";
 import { ApiError, badRequest, notFound, oneLine } from "./api-error.js";
 import { PipelineMonitor } from "./pipelines.js";
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from "./prometheus.js";

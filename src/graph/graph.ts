@@ -4,8 +4,6 @@
  * User functions live in the nodes but never in what `describe` prints.
  */
 import type { RecordHeader } from "../log/types.js";
-import type { AggregateFunction } from "../operators/aggregations.js";
-import type { JoinPick, JoinUnmatched } from "../operators/interval-join.js";
 import type { WindowSpec } from "../time/windows.js";
 import { describeWindow } from "../time/windows.js";
 import { formatDuration } from "../util/duration.js";
@@ -32,6 +30,31 @@ export interface RecordContext {
 }
 
 export type EmitMode = "crossing" | "changes" | "final";
+
+/**
+ * How an aggregation folds records into an accumulator (src/operators/aggregations.ts builds them).
+ * `add` returns the new accumulator, so immutable numbers and mutable objects both work.
+ */
+export interface AggregateFunction<T, A, R> {
+  /** Shown by `weir describe` and used in default step names. */
+  readonly name: string;
+  /** The field a built-in aggregation folds (`sum((e) => e.price)`): part of its state's identity. */
+  readonly field?: (value: T) => unknown;
+  init(): A;
+  add(acc: A, value: T): A;
+  /** Combine two accumulators (session windows merge with it). */
+  merge?(a: A, b: A): A;
+  result(acc: A): R;
+  /** A JSON-safe form of an accumulator for checkpoints (default: the accumulator itself). */
+  save?(acc: A): unknown;
+  /** The inverse of `save`. */
+  load?(saved: unknown): A;
+}
+
+/** Which right records an interval join pairs with a left one (src/operators/interval-join.ts). */
+export type JoinPick = "nearest" | "all";
+/** What an interval join does with a left record no right record matched. */
+export type JoinUnmatched = "drop" | "keep";
 
 interface NodeBase {
   /** Stable step name. */

@@ -17,7 +17,7 @@ import type { Key, RecordContext } from "../graph/graph.js";
 import { decodeJsonValue, valueToJson } from "../util/json-value.js";
 import { newRecordContext, type OutputCollector } from "../operators/types.js";
 import type { StepMetrics, TaskState } from "../runtime/task.js";
-import type { RunnableTask } from "./task-session.js";
+import type { RunnableTask } from "./runnable-task.js";
 
 export function storageTopic(pipeline: string): string {
   return `weir.${pipeline}.storage`;

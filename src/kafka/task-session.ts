@@ -26,7 +26,6 @@ import type { TopicPositions } from "../runtime/checkpoint.js";
 import type { OutputListener } from "../runtime/log-outputs.js";
 import type { LatencyHistogram, RateMeter } from "../runtime/metrics.js";
 import type { LakeOutputs, TableOutputs } from "../runtime/storage-outputs.js";
-import type { Task } from "../runtime/task.js";
 import { crashPoint } from "../runtime/crash-points.js";
 import type { OutputCollector } from "../operators/types.js";
 import type { RecordContext } from "../graph/graph.js";
@@ -51,27 +50,7 @@ import {
 } from "./connection.js";
 import { InputFeed } from "./input-feed.js";
 import { KafkaTopicReader, type FetchedRecord } from "./topic-reader.js";
-
-/** What a session runs: a pipeline Task, or the storage writer (which has the same shape). */
-export type RunnableTask = Pick<
-  Task,
-  | "processRecord"
-  | "tick"
-  | "endOfInput"
-  | "snapshot"
-  | "restore"
-  | "restoreNotes"
-  | "tableSeqs"
-  | "continueTableSeq"
-  | "watermark"
-  | "metrics"
-  | "stateSize"
-  | "deadLetters"
-  | "lateRecords"
-  | "broadcastWatermarks"
-  | "forgetBroadcasts"
-  | "markIdle"
->;
+import type { RunnableTask } from "./runnable-task.js";
 
 /** Rates and latency shared by the sessions of one process. */
 export interface SessionMeters {

@@ -2,8 +2,8 @@
  * A running aggregate per key (no window): never late, never closes. Each update goes to the
  * step's consumers (`when` / `toStream`).
  */
-import type { Key, RecordContext } from "../graph/graph.js";
-import { foldInto, type AggregateFunction } from "./aggregations.js";
+import type { AggregateFunction, Key, RecordContext } from "../graph/graph.js";
+import { foldInto } from "./aggregations.js";
 import {
   StepFailure,
   type Operator,

@@ -4,22 +4,7 @@
  */
 import { isThenable, thenableResult, type SyncResult } from "./sync-only.js";
 import { StepFailure } from "./types.js";
-
-export interface AggregateFunction<T, A, R> {
-  /** Shown by `weir describe` and used in default step names. */
-  readonly name: string;
-  /** The field a built-in aggregation folds (`sum((e) => e.price)`): part of its state's identity. */
-  readonly field?: (value: T) => unknown;
-  init(): A;
-  add(acc: A, value: T): A;
-  /** Combine two accumulators (session windows merge with it). */
-  merge?(a: A, b: A): A;
-  result(acc: A): R;
-  /** A JSON-safe form of an accumulator for checkpoints (default: the accumulator itself). */
-  save?(acc: A): unknown;
-  /** The inverse of `save`. */
-  load?(saved: unknown): A;
-}
+import type { AggregateFunction } from "../graph/graph.js";
 
 /** What users pass to `.aggregate(...)`. Every function is synchronous (an accumulator is not a Promise). */
 export interface AggregateSpec<T, A, R = A> {

@@ -7,9 +7,21 @@
  */
 import type { EmitMode, Key, RecordContext } from "../graph/graph.js";
 import type { Window } from "../time/windows.js";
-import type { Update, WindowedUpdate } from "../api/stream.js";
 import { isThenable, thenableResult } from "./sync-only.js";
 import { StepFailure, type Operator, type StepCounters, type UpdateConsumer } from "./types.js";
+
+/** An update of a running aggregate, as a record. */
+export interface Update<K, V> {
+  key: K;
+  value: V;
+}
+
+/** An update of a windowed aggregate, as a record. `window.start`/`end` print as ISO-8601 UTC. */
+export interface WindowedUpdate<K, V> {
+  key: K;
+  window: Window;
+  value: V;
+}
 
 export class EmitOperator implements UpdateConsumer {
   readonly counters: StepCounters = { recordsIn: 0, recordsOut: 0 };

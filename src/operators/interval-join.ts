@@ -25,7 +25,7 @@
  * raw line (a dead letter or late record downstream names the left input line).
  */
 import { decodeJsonValue, encodeJsonValue } from "../util/json-value.js";
-import type { Key, RecordContext } from "../graph/graph.js";
+import type { JoinPick, JoinUnmatched, Key, RecordContext } from "../graph/graph.js";
 import type { RecordHeader } from "../log/types.js";
 import { formatDuration } from "../util/duration.js";
 import { isThenable, thenableResult } from "./sync-only.js";
@@ -39,9 +39,6 @@ import {
   type StepCounters,
   type TimeDriven,
 } from "./types.js";
-
-export type JoinPick = "nearest" | "all";
-export type JoinUnmatched = "drop" | "keep";
 
 export interface IntervalJoinSpec {
   /** How far before the left record's time a right record may lie, ms (>= 0). */

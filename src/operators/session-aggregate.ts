@@ -7,9 +7,8 @@
  * session), an event before the end of the last session the end fired is late: it could belong to a
  * session that has fired for good.
  */
-import type { Key, RecordContext } from "../graph/graph.js";
+import type { AggregateFunction, Key, RecordContext } from "../graph/graph.js";
 import type { SessionWindowSpec, Window } from "../time/windows.js";
-import type { AggregateFunction } from "./aggregations.js";
 import type { Clock, LateHandler } from "./window-aggregate.js";
 import { firedRaw, iso, lateReason } from "./window-aggregate.js";
 import type { DeadLetterHandler } from "./source.js";

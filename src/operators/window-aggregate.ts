@@ -13,14 +13,14 @@
  * the end closed stay closed: an event for a window ending at or before the last one the end fired
  * is late (`closedThrough`).
  */
-import type { Key, RecordContext } from "../graph/graph.js";
+import type { AggregateFunction, Key, RecordContext } from "../graph/graph.js";
 import {
   alignedStart,
   type HoppingWindowSpec,
   type TumblingWindowSpec,
   type Window,
 } from "../time/windows.js";
-import { foldInto, type AggregateFunction } from "./aggregations.js";
+import { foldInto } from "./aggregations.js";
 import type { DeadLetterHandler } from "./source.js";
 import {
   StepFailure,

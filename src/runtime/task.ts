@@ -7,27 +7,19 @@
 import { WeirError } from "../errors.js";
 import {
   deadLetterDatasetName,
+  inputsOf,
   type GraphNode,
   type PipelineGraph,
   type RecordContext,
 } from "../graph/graph.js";
 import type { RecordHeader } from "../log/types.js";
-import { compile } from "../schema/index.js";
-import { AggregateOperator } from "../operators/aggregate.js";
-import { EmitOperator } from "../operators/emit.js";
-import { FilterOperator } from "../operators/filter.js";
-import { FlatMapOperator } from "../operators/flat-map.js";
-import { KeyByOperator } from "../operators/key-by.js";
-import { MapOperator } from "../operators/map.js";
-import { TopicSinkOperator } from "../operators/sink.js";
-import { TableSinkOperator, type TableSequence } from "../operators/table-sink.js";
-import { LakeSinkOperator } from "../operators/lake-sink.js";
+import type { TableSequence } from "../operators/table-sink.js";
 import type { LakeDatasetSpec, TableSpec } from "../sinks/types.js";
-import { SourceOperator } from "../operators/source.js";
-import { SessionAggregateOperator } from "../operators/session-aggregate.js";
-import { WindowAggregateOperator, type Clock } from "../operators/window-aggregate.js";
+import type { SourceOperator } from "../operators/source.js";
+import type { Clock } from "../operators/window-aggregate.js";
 import { IntervalJoinOperator, type WatermarkOrigin } from "../operators/interval-join.js";
-import { ExchangeReceiver, ExchangeSender, repartitionTopic } from "../operators/exchange.js";
+import type { ExchangeReceiver, ExchangeSender } from "../operators/exchange.js";
+import { buildStep, type BuildContext } from "./operator-registry.js";
 import { DeadLetterWatch } from "./dead-letters.js";
 import {
   MAX_DEAD_LETTER_BYTES,
@@ -191,158 +183,71 @@ export class Task {
       this.output.append(this.lateTopic, null, envelope(reason, ctx), ctx.timestamp);
     };
 
+    const build: BuildContext = {
+      graph,
+      output: this.output,
+      exchange,
+      wallClock,
+      keepsLines,
+      built: (id) => byId.get(id),
+      originOf,
+      valuePreservingSource,
+      deadLetter,
+      lateAt,
+      addSource: (op) => {
+        this.sources.push(op);
+        this.sourcesByTopic.set(op.topic, [...(this.sourcesByTopic.get(op.topic) ?? []), op]);
+      },
+      addStateful: (op) => {
+        this.stateful.push(op);
+      },
+      addProcessingTimeStep: (op) => {
+        this.processingTimeSteps.push(op);
+      },
+      addExchange: (keyById, topic, receiver, sender) => {
+        receiverOf.set(keyById, receiver);
+        this.receivers.push(receiver);
+        this.receiversByTopic.set(topic, receiver);
+        senderOf.set(keyById, sender);
+        this.senders.push(sender);
+      },
+      tableSequence: (table, versions) => {
+        if (!this.tableSeq.has(table)) {
+          this.tableSeq.set(table, { seq: 0 });
+          this.tableSpecs.push({ name: table, versions });
+        }
+        return this.tableSeq.get(table)!;
+      },
+      addLakeDataset: (spec) => {
+        if (!this.lakeSpecs.some((d) => d.name === spec.name)) this.lakeSpecs.push(spec);
+      },
+      addOutputTopic: (topic, partitions) => {
+        if (!this.outputs.some((o) => o.topic === topic)) this.outputs.push({ topic, partitions });
+      },
+    };
+
+    /** Steps that pass records on through `next` (not sinks and aggregates). */
+    const forwarding = new Set<string>();
     for (const node of graph.nodes) {
-      let op: any;
-      switch (node.kind) {
-        case "source":
-          op = new SourceOperator(
-            node.id,
-            node.topic,
-            node.schema ? compile(node.schema, { zone: graph.zone }) : undefined,
-            node.eventTime,
-            node.maxOutOfOrdernessMs,
-            deadLetter,
-          );
-          this.sources.push(op);
-          this.sourcesByTopic.set(node.topic, [...(this.sourcesByTopic.get(node.topic) ?? []), op]);
-          break;
-        case "filter":
-          op = new FilterOperator(node.id, node.fn);
-          break;
-        case "map":
-          op = new MapOperator(node.id, node.fn);
-          break;
-        case "flatMap":
-          op = new FlatMapOperator(node.id, node.fn);
-          break;
-        case "keyBy":
-          op = new KeyByOperator(node.id, node.fn);
-          if (exchange !== undefined) {
-            const topic = repartitionTopic(graph.pipeline, node.id);
-            const valueSource = valuePreservingSource(node);
-            const receiver = new ExchangeReceiver(
-              node.id,
-              topic,
-              exchange.tasks,
-              deadLetter,
-              valueSource === undefined ? undefined : (raw) => valueSource.decodeValue(raw),
-              keepsLines,
-            );
-            receiverOf.set(node.id, receiver);
-            this.receivers.push(receiver);
-            this.receiversByTopic.set(topic, receiver);
-            const sender = new ExchangeSender(
-              `${node.id}/exchange`,
-              topic,
-              exchange.task,
-              exchange.tasks,
-              originOf(node.input!),
-              this.output,
-              receiver,
-              originOf(node.input!) instanceof SourceOperator,
-              valueSource !== undefined,
-            );
-            senderOf.set(node.id, sender);
-            this.senders.push(sender);
-          }
-          break;
-        case "aggregate": {
-          if (node.window === undefined) {
-            op = new AggregateOperator(node.id, node.fn);
-          } else {
-            const origin = originOf(node.input!);
-            const clock: Clock =
-              node.window.time === "processing" ? wallClock : { now: () => origin.watermark };
-            op =
-              node.window.type === "session"
-                ? new SessionAggregateOperator(
-                    node.id,
-                    node.fn,
-                    node.window,
-                    node.allowedLatenessMs,
-                    clock,
-                    lateAt(node.id),
-                    deadLetter,
-                  )
-                : new WindowAggregateOperator(
-                    node.id,
-                    node.fn,
-                    node.window,
-                    node.allowedLatenessMs,
-                    clock,
-                    lateAt(node.id),
-                    deadLetter,
-                  );
-            if (node.window.time === "processing") this.processingTimeSteps.push(op);
-            else origin.timeDriven.push(op);
-          }
-          this.stateful.push(op);
-          break;
-        }
-        case "emit": {
-          const parent = byId.get(node.input!);
-          if (parent === undefined || parent.node.kind !== "aggregate") {
-            throw new WeirError(
-              "INVALID_PIPELINE",
-              `step ${node.id}: when()/toStream() must follow an aggregate`,
-            );
-          }
-          op = new EmitOperator(node.id, node.mode, node.predicate);
-          parent.op.addConsumer(op);
-          break;
-        }
-        case "join": {
-          const left = originOf(node.input);
-          const right = originOf(node.other);
-          op = new IntervalJoinOperator(node.id, node, left, right, lateAt(node.id), deadLetter);
-          left.timeDriven.push(op);
-          if (right !== left) right.timeDriven.push(op);
-          this.stateful.push(op);
-          break;
-        }
-        case "table":
-          if (!this.tableSeq.has(node.table)) {
-            this.tableSeq.set(node.table, { seq: 0 });
-            this.tableSpecs.push({ name: node.table, versions: node.versions });
-          }
-          op = new TableSinkOperator(
-            node.id,
-            node.table,
-            this.tableSeq.get(node.table)!,
-            node.keyFn,
-            this.output,
-          );
-          break;
-        case "lake":
-          op = new LakeSinkOperator(node.id, node.dataset, this.output);
-          if (!this.lakeSpecs.some((d) => d.name === node.dataset)) {
-            this.lakeSpecs.push({ name: node.dataset, format: node.format, partitionBy: node.partitionBy });
-          }
-          break;
-        case "sink":
-          op = new TopicSinkOperator(node.id, node.topic, node.keyFn, this.output);
-          if (!this.outputs.some((o) => o.topic === node.topic))
-            this.outputs.push({ topic: node.topic, partitions: node.partitions });
-          break;
-      }
+      // The operator of the node's kind (src/runtime/operator-registry.ts).
+      const step = buildStep(node, build);
+      const op = step.op;
+      if (step.forwards !== false) forwarding.add(node.id);
       byId.set(node.id, { node, op });
       const addChild = (parent: string, child: Operator) => {
         const list = children.get(parent) ?? [];
         list.push(child);
         children.set(parent, list);
       };
-      if (node.kind === "join") {
-        // Both parents push into the join, each through its own side.
-        addChild(node.input, op.left);
-        addChild(node.other, op.right);
-      } else if (node.input !== null && node.kind !== "emit") addChild(node.input, op);
+      const inputs = inputsOf(node);
+      const into = step.inputs ?? inputs.map(() => op);
+      for (let k = 0; k < into.length; k++) addChild(inputs[k], into[k]);
       this.steps.push({ node, counters: op.counters, state: this.stateful.includes(op) ? op : undefined });
     }
 
     // Wire each step to its children.
     for (const { node, op } of byId.values()) {
-      if (node.kind === "aggregate" || node.kind === "sink" || node.kind === "table" || node.kind === "lake")
-        continue;
+      if (!forwarding.has(node.id)) continue;
       const kids = children.get(node.id) ?? [];
       const next =
         kids.length === 0 ? NOWHERE : kids.length === 1 ? kids[0] : new Fanout(`${node.id}/fanout`, kids);

@@ -4,20 +4,18 @@ import assert from "node:assert/strict";
 import { resolve } from "node:path";
 import { PassThrough } from "node:stream";
 import { InvalidArgumentError } from "commander";
+import { resolveDataDir } from "../../src/cli/data-dir.js";
+import { formatBytes, formatDuration, renderTable } from "../../src/cli/format.js";
 import {
-  OutputBuffer,
-  RatePacer,
-  formatBytes,
-  formatDuration,
   intParser,
   parseBytes,
   parseBytesOrUnlimited,
   parseDurationMs,
   parseRate,
   parseRetention,
-  renderTable,
-  resolveDataDir,
-} from "../../src/cli/common.js";
+} from "../../src/cli/options.js";
+import { OutputBuffer } from "../../src/cli/output.js";
+import { RatePacer } from "../../src/cli/shutdown.js";
 import { keyFromValue } from "../../src/cli/commands/produce.js";
 
 test("resolveDataDir: flag, then WEIR_DATA_DIR, then ./.weir", () => {

@@ -2,7 +2,7 @@
  * `weir consume TOPIC`: print record values, one per line, from the beginning (or a group's
  * committed offsets) to the current end of every partition; with --follow, keep printing new
  * records until SIGINT/SIGTERM. With `--broker` / `$WEIR_BROKER`, the same on a Kafka cluster
- * (src/kafka/consume-cli.ts).
+ * (src/cli/kafka/consume.ts).
  *
  * Order: each partition is read in offset order; partitions are interleaved by record timestamp,
  * ties broken by partition number (a k-way merge over the partitions' heads). While following,
@@ -12,22 +12,14 @@
 import type { Command } from "commander";
 import type { LogRecord } from "../../log/types.js";
 import type { PartitionReader } from "../../log/index.js";
-import {
-  BROKER_OPTION_HELP,
-  OutputBuffer,
-  info,
-  intParser,
-  plural,
-  q,
-  resolveBroker,
-  followPromotion,
-  resolveDataDir,
-  shutdownSignal,
-  unknownTopicError,
-  usageError,
-  withLog,
-  type GlobalOptions,
-} from "../common.js";
+import { usageError } from "../../errors.js";
+import { BROKER_OPTION_HELP, resolveBroker } from "../broker.js";
+import { followPromotion, resolveDataDir, withLog } from "../data-dir.js";
+import { unknownTopicError } from "../errors.js";
+import { plural, q } from "../format.js";
+import { intParser, type GlobalOptions } from "../options.js";
+import { OutputBuffer, info } from "../output.js";
+import { shutdownSignal } from "../shutdown.js";
 import { existsSync } from "node:fs";
 
 export interface ConsumeOptions extends GlobalOptions {
@@ -132,7 +124,7 @@ export async function consume(topic: string, opts: ConsumeOptions): Promise<void
     throw usageError("give either --from-beginning or --from-end, not both");
   const broker = resolveBroker(opts);
   if (broker !== undefined) {
-    const { consumeFromKafka } = await import("../../kafka/consume-cli.js");
+    const { consumeFromKafka } = await import("../kafka/consume.js");
     return consumeFromKafka(topic, opts, broker);
   }
   const dataDir = resolveDataDir(opts);

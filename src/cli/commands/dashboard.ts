@@ -4,16 +4,11 @@
  * data directory, until SIGINT/SIGTERM.
  */
 import type { Command } from "commander";
-import {
-  BROKER_OPTION_HELP,
-  checkDataDir,
-  info,
-  intParser,
-  resolveBroker,
-  resolveDataDir,
-  shutdownSignal,
-  type GlobalOptions,
-} from "../common.js";
+import { BROKER_OPTION_HELP, resolveBroker } from "../broker.js";
+import { checkDataDir, resolveDataDir } from "../data-dir.js";
+import { intParser, type GlobalOptions } from "../options.js";
+import { info } from "../output.js";
+import { shutdownSignal } from "../shutdown.js";
 
 interface DashboardCommandOptions extends GlobalOptions {
   port: number;

@@ -17,23 +17,13 @@
 import { isAbsolute, relative, resolve } from "node:path";
 import type { Command } from "commander";
 import type { PipelineMetricsSnapshot } from "../../runtime/metrics.js";
-import {
-  info,
-  intParser,
-  isStdoutBroken,
-  parseRate,
-  q,
-  shutdownSignal,
-  withLog,
-  type GlobalOptions,
-} from "../common.js";
-import {
-  DEFAULT_RATE_PER_SECOND,
-  DEFAULT_SEED,
-  formatRate,
-  parsePositiveDuration,
-  parseSeed,
-} from "./generate.js";
+import { withLog } from "../data-dir.js";
+import { q } from "../format.js";
+import { intParser, parseRate, type GlobalOptions } from "../options.js";
+import { info, isStdoutBroken } from "../output.js";
+import { shutdownSignal } from "../shutdown.js";
+import { DEFAULT_RATE_PER_SECOND, DEFAULT_SEED, parsePositiveDuration, parseSeed } from "./generate.js";
+import { formatRate } from "./generate-shared.js";
 
 /**
  * The demo's data directory when --data-dir is not given: apart from `./.weir`, so that following

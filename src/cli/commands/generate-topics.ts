@@ -20,17 +20,12 @@ import {
   type ScenarioOptions,
 } from "../../generate/index.js";
 import type { TopicWriter } from "../../log/index.js";
-import {
-  info,
-  plural,
-  q,
-  resolveDataDir,
-  shutdownSignal,
-  usageError,
-  UserError,
-  withLog,
-} from "../common.js";
-import { count, fileSink, formatRate, formatStats, topicRunLength } from "./generate.js";
+import { usageError, UserError } from "../../errors.js";
+import { resolveDataDir, withLog } from "../data-dir.js";
+import { plural, q } from "../format.js";
+import { info } from "../output.js";
+import { shutdownSignal } from "../shutdown.js";
+import { count, fileSink, formatRate, formatStats, topicRunLength } from "./generate-shared.js";
 
 export interface MultiTopicGenerateOptions {
   count?: number;

@@ -8,7 +8,7 @@
  *   possible, event times spaced as --rate says, starting 2021-11-30 00:00:00 UTC unless --start.
  *   Same seed and options, same file.
  */
-import { closeSync, openSync, writeSync } from "node:fs";
+import { closeSync, openSync } from "node:fs";
 import { InvalidArgumentError, type Command } from "commander";
 import {
   formatEventDate,
@@ -18,24 +18,15 @@ import {
   writeLines,
 } from "../../generate/index.js";
 import type { MockGenerator, Scenario, ScenarioOptions } from "../../generate/index.js";
-import {
-  info,
-  intParser,
-  isStdoutBroken,
-  parseDurationMs,
-  parseRate,
-  plural,
-  q,
-  resolveDataDir,
-  shutdownSignal,
-  usageError,
-  UserError,
-  withLog,
-  type GlobalOptions,
-} from "../common.js";
+import { usageError, UserError } from "../../errors.js";
+import { resolveDataDir, withLog } from "../data-dir.js";
+import { plural, q } from "../format.js";
+import { intParser, parseDurationMs, parseRate, type GlobalOptions } from "../options.js";
+import { info, isStdoutBroken } from "../output.js";
+import { shutdownSignal } from "../shutdown.js";
+import { count, fileSink, formatRate, formatStats, topicRunLength } from "./generate-shared.js";
 
 export const DEFAULT_RATE_PER_SECOND = 100_000 / 60;
-export const DEFAULT_TOPIC_DURATION_MS = 60_000;
 export const DEFAULT_FILE_COUNT = 1_000_000;
 export const DEFAULT_SEED = 1;
 /** 9999-12-31 23:59:59 UTC: the last time "YYYY-MM-DD HH:MM:SS" can show. */
@@ -97,27 +88,6 @@ export async function parseStart(value: string): Promise<number> {
 }
 
 const fmt = (n: number): string => Math.round(n).toLocaleString("en-US");
-
-export function formatRate(perSecond: number): string {
-  const perMinute = perSecond * 60;
-  return Number.isInteger(Math.round(perMinute * 1000) / 1000) && perMinute >= 1
-    ? `${fmt(perMinute)}/min`
-    : `${+perSecond.toFixed(3)}/s`;
-}
-
-/** `1,234 events` / `1 event`, with thousands separators. */
-export function count(n: number, word: string): string {
-  return `${fmt(n)} ${word}${n === 1 ? "" : "s"}`;
-}
-
-/** "interactions 1,700, malformed 4, out of order 41, ..." from a generator's counters. */
-export function formatStats(stats: Readonly<Record<string, number>>): string {
-  const words = (key: string) => key.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`);
-  return Object.entries(stats)
-    .filter(([k]) => k !== "events")
-    .map(([k, v]) => `${words(k)} ${fmt(v)}`)
-    .join(", ");
-}
 
 export function register(program: Command): void {
   program
@@ -352,18 +322,6 @@ async function generateToFile(
   else if (!result.interrupted) info(summary);
 }
 
-/** Writes each chunk to `fd` in full; a UserError naming `path` when that fails. */
-export function fileSink(fd: number, path: string): (chunk: Buffer) => void {
-  return (chunk) => {
-    let off = 0;
-    try {
-      while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
-    } catch (err) {
-      throw new UserError(`cannot write ${q(path)}: ${(err as Error).message}`);
-    }
-  };
-}
-
 function stdoutSink(): (chunk: Buffer) => void | Promise<void> {
   const out = process.stdout;
   return (chunk) => {
@@ -381,27 +339,6 @@ function stdoutSink(): (chunk: Buffer) => void | Promise<void> {
       out.on("error", done);
     });
   };
-}
-
-/**
- * How long a run to topics goes: --duration (default 60 s unless --count is given), and how many
- * events it expects (--count, or fewer when the duration at the rate holds fewer).
- */
-export function topicRunLength(
-  opts: { count?: number; duration?: number },
-  perSecond: number,
-): { durationMs: number | undefined; expected: number } {
-  const durationMs = opts.duration ?? (opts.count === undefined ? DEFAULT_TOPIC_DURATION_MS : undefined);
-  const expected = Math.min(
-    opts.count ?? Infinity,
-    durationMs === undefined ? Infinity : Math.floor((perSecond * durationMs) / 1000),
-  );
-  if (expected < 1) {
-    throw usageError(
-      `--duration at --rate ${formatRate(perSecond)} spans less than one event; give a longer duration`,
-    );
-  }
-  return { durationMs, expected };
 }
 
 async function generateToTopic(

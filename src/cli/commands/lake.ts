@@ -2,17 +2,11 @@
  * `weir lake list|compact`: the lake datasets under `<data>/lake/` (src/sinks/lake).
  */
 import type { Command } from "commander";
-import {
-  formatBytes,
-  info,
-  intParser,
-  plural,
-  q,
-  renderTable,
-  resolveDataDir,
-  UserError,
-  type GlobalOptions,
-} from "../common.js";
+import { UserError } from "../../errors.js";
+import { resolveDataDir } from "../data-dir.js";
+import { formatBytes, plural, q, renderTable } from "../format.js";
+import { intParser, type GlobalOptions } from "../options.js";
+import { info } from "../output.js";
 
 interface ListOptions extends GlobalOptions {
   json?: boolean;

@@ -1,6 +1,6 @@
 /**
  * `weir produce TOPIC`: append JSON lines from a file or stdin to a topic (of the embedded log, or
- * of a Kafka cluster with `--broker` / `$WEIR_BROKER`: src/kafka/produce-cli.ts).
+ * of a Kafka cluster with `--broker` / `$WEIR_BROKER`: src/cli/kafka/produce.ts).
  *
  * Lines are streamed in large chunks, split by LineSplitter (src/util/lines.ts, the line reader of
  * `weir run --input` too) and appended in batches (one append per chunk, at most --batch records
@@ -13,24 +13,14 @@ import { createReadStream, statSync } from "node:fs";
 import type { Readable } from "node:stream";
 import type { Command } from "commander";
 import type { ProducerRecord } from "../../log/types.js";
-import {
-  BROKER_OPTION_HELP,
-  EXIT_FAILURE,
-  RatePacer,
-  UserError,
-  info,
-  intParser,
-  parseFlushOption,
-  parseRate,
-  plural,
-  q,
-  resolveBroker,
-  resolveDataDir,
-  shutdownSignal,
-  warn,
-  withLog,
-  type GlobalOptions,
-} from "../common.js";
+import { UserError } from "../../errors.js";
+import { BROKER_OPTION_HELP, resolveBroker } from "../broker.js";
+import { resolveDataDir, withLog } from "../data-dir.js";
+import { EXIT_FAILURE } from "../errors.js";
+import { plural, q } from "../format.js";
+import { intParser, parseFlushOption, parseRate, type GlobalOptions } from "../options.js";
+import { info, warn } from "../output.js";
+import { RatePacer, shutdownSignal } from "../shutdown.js";
 import { LineSplitter } from "../../util/lines.js";
 import { MAX_RECORD_BYTES } from "../../util/records.js";
 import { describeBytes, wellFormed } from "../../util/text.js";
@@ -180,7 +170,7 @@ export async function produce(topic: string, opts: ProduceOptions): Promise<void
   const counts: ProduceCounts = { produced: 0, notJson: 0, notUtf8: 0, rejected: 0, tooLarge: 0 };
 
   if (broker !== undefined) {
-    const { withKafkaTopic } = await import("../../kafka/produce-cli.js");
+    const { withKafkaTopic } = await import("../kafka/produce.js");
     await withKafkaTopic(broker, topic, opts, (append) => appendLines(input, opts, stop, append, counts));
   } else {
     await withLog(

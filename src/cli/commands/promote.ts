@@ -9,16 +9,11 @@ import { checkVersion, versionOutputs, versionedName } from "../../api/versions.
 import { CheckpointStore } from "../../runtime/checkpoint.js";
 import { writePromotion } from "../../runtime/promotions.js";
 import { readStatuses, STATUS_INTERVAL_MS } from "../../runtime/status.js";
-import {
-  UserError,
-  checkDataDir,
-  info,
-  plural,
-  resolveDataDir,
-  usageError,
-  withLog,
-  type GlobalOptions,
-} from "../common.js";
+import { UserError, usageError } from "../../errors.js";
+import { checkDataDir, resolveDataDir, withLog } from "../data-dir.js";
+import { plural } from "../format.js";
+import type { GlobalOptions } from "../options.js";
+import { info } from "../output.js";
 import { parseExtraOptions, resolvePipeline } from "../pipelines.js";
 import { examplesHelp } from "../examples-help.js";
 import { PIPELINE_ARGUMENT_HELP } from "./run.js";

@@ -4,15 +4,10 @@
  * when this command runs.
  */
 import { Option, type Command } from "commander";
-import {
-  OutputBuffer,
-  checkDataDir,
-  info,
-  resolveDataDir,
-  usageError,
-  UserError,
-  type GlobalOptions,
-} from "../common.js";
+import { usageError, UserError } from "../../errors.js";
+import { checkDataDir, resolveDataDir } from "../data-dir.js";
+import type { GlobalOptions } from "../options.js";
+import { OutputBuffer, info } from "../output.js";
 import type { WarehouseOptions } from "../../warehouse/index.js";
 import { isMissingFile, tableOptions } from "../../warehouse/options.js";
 

@@ -7,7 +7,7 @@
  */
 import type { Command } from "commander";
 import { checkVersion } from "../../api/versions.js";
-import { usageError } from "../common.js";
+import { usageError } from "../../errors.js";
 import { examplesHelp } from "../examples-help.js";
 import { PIPELINE_ARGUMENT_HELP, runCommand, withRunOptions } from "./run.js";
 

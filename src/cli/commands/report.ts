@@ -7,7 +7,10 @@
  *   lines, linear regression of kwh on temperature_c trained on 70% and tested on 30% of the rows.
  */
 import type { Command } from "commander";
-import { checkDataDir, info, resolveDataDir, usageError, UserError, type GlobalOptions } from "../common.js";
+import { usageError, UserError } from "../../errors.js";
+import { checkDataDir, resolveDataDir } from "../data-dir.js";
+import type { GlobalOptions } from "../options.js";
+import { info } from "../output.js";
 import { parseSeed } from "./generate.js";
 
 interface ReportOptions extends GlobalOptions {

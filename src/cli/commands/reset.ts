@@ -12,15 +12,11 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { describeGraph, type PipelineGraph } from "../../graph/graph.js";
-import {
-  BROKER_OPTION_HELP,
-  UserError,
-  checkDataDir,
-  info,
-  resolveBroker,
-  resolveDataDir,
-  type GlobalOptions,
-} from "../common.js";
+import { UserError } from "../../errors.js";
+import { BROKER_OPTION_HELP, resolveBroker } from "../broker.js";
+import { checkDataDir, resolveDataDir } from "../data-dir.js";
+import type { GlobalOptions } from "../options.js";
+import { info } from "../output.js";
 import { parseExtraOptions, resolvePipeline } from "../pipelines.js";
 
 interface ResetOptions extends GlobalOptions {

@@ -5,17 +5,10 @@
  * dashboard from the same process while the pipeline runs.
  */
 import { InvalidArgumentError, Option, type Command } from "commander";
-import {
-  UserError,
-  info,
-  intParser,
-  usageError,
-  parseDurationMs,
-  resolveDataDir,
-  warn,
-  withLog,
-  type GlobalOptions,
-} from "../common.js";
+import { UserError, usageError } from "../../errors.js";
+import { resolveDataDir, withLog } from "../data-dir.js";
+import { intParser, parseDurationMs, type GlobalOptions } from "../options.js";
+import { info, warn } from "../output.js";
 import type { PipelineDefinition } from "../../api/pipeline.js";
 import type { Dashboard } from "../../dashboard/server.js";
 import { parseExtraOptions, resolvePipeline } from "../pipelines.js";

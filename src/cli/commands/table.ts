@@ -12,19 +12,11 @@ import { existsSync } from "node:fs";
 import { InvalidArgumentError, type Command } from "commander";
 import { isWeirError } from "../../errors.js";
 import type { TableVersion, VersionedTableStore } from "../../sinks/types.js";
-import {
-  OutputBuffer,
-  UserError,
-  checkDataDir,
-  followPromotion,
-  info,
-  intParser,
-  q,
-  renderTable,
-  resolveDataDir,
-  usageError,
-  type GlobalOptions,
-} from "../common.js";
+import { UserError, usageError } from "../../errors.js";
+import { checkDataDir, followPromotion, resolveDataDir } from "../data-dir.js";
+import { q, renderTable } from "../format.js";
+import { intParser, type GlobalOptions } from "../options.js";
+import { OutputBuffer, info } from "../output.js";
 
 type Format = "table" | "json";
 

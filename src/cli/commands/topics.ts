@@ -1,30 +1,23 @@
 /**
  * `weir topics list|create|describe|delete`: manage the topics of the embedded log, or of a Kafka
- * cluster with `--broker` / `$WEIR_BROKER` (src/kafka/topics-cli.ts).
+ * cluster with `--broker` / `$WEIR_BROKER` (src/cli/kafka/topics.ts).
  */
 import type { Command } from "commander";
 import type { TopicConfig, TopicDescription } from "../../log/types.js";
+import { usageError, UserError } from "../../errors.js";
+import { BROKER_OPTION_HELP, resolveBroker } from "../broker.js";
+import { resolveDataDir, withLog } from "../data-dir.js";
+import { unknownTopicError } from "../errors.js";
+import { formatBytes, formatDuration, plural, q, renderTable } from "../format.js";
 import {
-  BROKER_OPTION_HELP,
-  formatBytes,
-  formatDuration,
-  info,
   intParser,
   parseBytes,
   parseBytesOrUnlimited,
   parseMsOrUnlimited,
   parseRetention,
-  plural,
-  q,
-  renderTable,
-  resolveBroker,
-  resolveDataDir,
-  unknownTopicError,
-  usageError,
-  UserError,
-  withLog,
   type GlobalOptions,
-} from "../common.js";
+} from "../options.js";
+import { info } from "../output.js";
 import { existsSync } from "node:fs";
 
 interface CreateOptions extends GlobalOptions {
@@ -51,7 +44,7 @@ interface DeleteOptions extends GlobalOptions {
 
 /** The Kafka side of these commands, loaded only when --broker or $WEIR_BROKER is given. */
 function kafka() {
-  return import("../../kafka/topics-cli.js");
+  return import("../kafka/topics.js");
 }
 
 function json(value: unknown): string {

@@ -1,7 +1,7 @@
 /**
- * `weir consume TOPIC --broker kafka://...`: print a Kafka topic's record values the way
- * `weir consume` prints the embedded log's (src/cli/commands/consume.ts): from the beginning (or
- * the group's committed offsets) to the end each partition had when the command started, or
+ * `weir consume TOPIC --broker kafka://...` (loaded by src/cli/commands/consume.ts): print a
+ * Kafka topic's record values the way `weir consume` prints the embedded log's: from the beginning
+ * (or the group's committed offsets) to the end each partition had when the command started, or
  * following new records with --follow.
  *
  * - Read committed only: Weir's pipelines write their outputs in transactions, so the end is the
@@ -16,19 +16,25 @@
  *   Java consumer), and two `weir consume --group G` at once both read every partition, as on the
  *   embedded log.
  */
-import {
-  OutputBuffer,
-  info,
-  plural,
-  q,
-  shutdownSignal,
-  usageError,
-  type BrokerChoice,
-} from "../cli/common.js";
-import type { ConsumeOptions } from "../cli/commands/consume.js";
-import { brokerAddress, unknownKafkaTopicError } from "./cli-support.js";
-import { KafkaCluster } from "./connection.js";
-import { KafkaTopicReader, type FetchedRecord } from "./topic-reader.js";
+import { usageError } from "../../errors.js";
+import type { BrokerChoice } from "../broker.js";
+import { plural, q } from "../format.js";
+import { OutputBuffer, info } from "../output.js";
+import { shutdownSignal } from "../shutdown.js";
+import { brokerAddress, unknownKafkaTopicError } from "./support.js";
+import { KafkaCluster } from "../../kafka/connection.js";
+import { KafkaTopicReader, type FetchedRecord } from "../../kafka/topic-reader.js";
+
+/** The options of `weir consume` this path reads (src/cli/commands/consume.ts has them all). */
+export interface KafkaConsumeOptions {
+  group?: string;
+  follow?: boolean;
+  max?: number;
+  partition?: number;
+  fromEnd?: boolean;
+  keys?: boolean;
+  quiet?: boolean;
+}
 
 /** How long a broker may hold a fetch while it has no new records (--follow), ms. */
 const FOLLOW_WAIT_MS = 500;
@@ -62,7 +68,7 @@ const NULL_TEXT = Buffer.from("null");
 
 export async function consumeFromKafka(
   topic: string,
-  opts: ConsumeOptions,
+  opts: KafkaConsumeOptions,
   choice: BrokerChoice,
 ): Promise<void> {
   const address = brokerAddress(choice);

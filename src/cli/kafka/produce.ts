@@ -1,15 +1,25 @@
 /**
- * `weir produce TOPIC --broker kafka://...`: the Kafka end of `weir produce`. The command parses
- * the lines as for the embedded log (src/cli/commands/produce.ts); this module creates the topic
- * when it is missing and sends the records with the idempotent producer (acks=all), each record's
- * partition chosen with the Java client's murmur2 rule (src/kafka/topic-sender.ts).
+ * `weir produce TOPIC --broker kafka://...`: the Kafka end of `weir produce`. The command
+ * (src/cli/commands/produce.ts, which loads this module) parses the lines as for the embedded log;
+ * this module creates the topic when it is missing and sends the records with the idempotent
+ * producer (acks=all), each record's partition chosen with the Java client's murmur2 rule
+ * (src/kafka/topic-sender.ts).
  */
-import { info, plural, q, type BrokerChoice } from "../cli/common.js";
-import type { AppendRecords, ProduceOptions } from "../cli/commands/produce.js";
-import { WeirError } from "../errors.js";
-import { brokerAddress } from "./cli-support.js";
-import { KafkaCluster, idempotentProducer } from "./connection.js";
-import { KafkaTopicSender } from "./topic-sender.js";
+import type { BrokerChoice } from "../broker.js";
+import { plural, q } from "../format.js";
+import { info } from "../output.js";
+import type { ProducerRecord } from "../../log/types.js";
+import { WeirError } from "../../errors.js";
+import { brokerAddress } from "./support.js";
+import { KafkaCluster, idempotentProducer } from "../../kafka/connection.js";
+import { KafkaTopicSender } from "../../kafka/topic-sender.js";
+
+/** The options of `weir produce` this path reads (src/cli/commands/produce.ts has them all). */
+export interface KafkaProduceOptions {
+  flush?: string;
+  partitions?: number;
+  batch: number;
+}
 
 /**
  * Make sure `topic` exists on the cluster (creating it with --partitions), run `fn` with a
@@ -18,8 +28,8 @@ import { KafkaTopicSender } from "./topic-sender.js";
 export async function withKafkaTopic(
   choice: BrokerChoice,
   topic: string,
-  opts: ProduceOptions,
-  fn: (append: AppendRecords) => Promise<void>,
+  opts: KafkaProduceOptions,
+  fn: (append: (records: ProducerRecord[]) => void | Promise<void>) => Promise<void>,
 ): Promise<void> {
   const address = brokerAddress(choice);
   if (opts.flush !== undefined)

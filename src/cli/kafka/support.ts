@@ -2,10 +2,10 @@
  * What the `weir` commands share when they work on a Kafka cluster (`--broker` / `$WEIR_BROKER`):
  * checking the URL, and messages that name the cluster and say how to fix a mistake.
  */
-import type { BrokerChoice } from "../cli/common.js";
-import { q } from "../cli/common.js";
-import { WeirError } from "../errors.js";
-import { parseBrokerUrl, type BrokerAddress } from "./connection.js";
+import type { BrokerChoice } from "../broker.js";
+import { q } from "../format.js";
+import { WeirError } from "../../errors.js";
+import { parseBrokerUrl, type BrokerAddress } from "../../kafka/connection.js";
 
 /** Parse the chosen URL; a bad one is a usage error naming where it came from. */
 export function brokerAddress(choice: BrokerChoice): BrokerAddress {

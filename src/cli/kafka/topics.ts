@@ -3,18 +3,12 @@
  * cluster. Output formats follow the embedded log's (src/cli/commands/topics.ts); what Kafka does
  * not have (segment files, sizes on disk) is left out, what it adds (leaders, replicas) is shown.
  */
-import {
-  formatBytes,
-  formatDuration,
-  info,
-  plural,
-  q,
-  renderTable,
-  type BrokerChoice,
-} from "../cli/common.js";
-import { WeirError } from "../errors.js";
-import { brokerAddress, kafkaTopicExistsError, unknownKafkaTopicError } from "./cli-support.js";
-import { KafkaCluster } from "./connection.js";
+import type { BrokerChoice } from "../broker.js";
+import { formatBytes, formatDuration, plural, q, renderTable } from "../format.js";
+import { info } from "../output.js";
+import { WeirError } from "../../errors.js";
+import { brokerAddress, kafkaTopicExistsError, unknownKafkaTopicError } from "./support.js";
+import { KafkaCluster } from "../../kafka/connection.js";
 
 /** A topic as `topics describe --json` prints it. */
 export interface KafkaTopicDescription {
