@@ -17,6 +17,7 @@ const LAYERS = [
   ["runtime"],
   ["kafka", "warehouse", "testing"],
   ["dashboard", "report", "generate"],
+  ["embed"],
   ["index.ts"],
   ["cli"],
 ];

@@ -36,3 +36,36 @@ export type { SyncResult, AsyncCallbacksAreNotSupported } from "./operators/sync
 export { TestDriver, type OutputRecord, type RejectedRecord } from "./testing/driver.js";
 export type { FailingStep } from "./runtime/dead-letters.js";
 export { WeirError, type ErrorCode } from "./errors.js";
+export {
+  run,
+  type RunOptions,
+  type RunHandle,
+  type RunSummary,
+  type RunStatus,
+  type RunState,
+  type RunStarted,
+  type RunMetrics,
+} from "./embed/run.js";
+export {
+  readTopic,
+  openTables,
+  openWarehouse,
+  type ReadTopicOptions,
+  type TopicRecord,
+  type TablesOptions,
+  type TableReader,
+  type TableVersion,
+  type WarehouseReader,
+} from "./embed/readers.js";
+export {
+  humanLogger,
+  jsonLogger,
+  silentLogger,
+  withFields,
+  type Logger,
+  type LogLevel,
+  type LogFields,
+  type LoggerOptions,
+} from "./util/logger.js";
+export type { DeadLetterLimit } from "./runtime/dead-letters.js";
+export type { PipelineMetricsSnapshot, StepSnapshot, LatencyBuckets } from "./runtime/metrics.js";

@@ -19,10 +19,17 @@ export class LogOutputs {
   listener: OutputListener | undefined;
 
   constructor(log: EmbeddedLog, topics: readonly OutputTopic[]) {
-    for (const { topic, partitions } of topics) {
-      log.ensureTopic(topic, { partitions });
-      this.writers.set(topic, log.writer(topic));
-      this.pending.set(topic, []);
+    try {
+      for (const { topic, partitions } of topics) {
+        log.ensureTopic(topic, { partitions });
+        this.writers.set(topic, log.writer(topic));
+        this.pending.set(topic, []);
+      }
+    } catch (err) {
+      // A topic locked by another writer: let go of the ones taken (the log may be shared and
+      // stay open, src/embed/shared-log.ts).
+      for (const w of this.writers.values()) w.close();
+      throw err;
     }
   }
 

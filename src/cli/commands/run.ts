@@ -3,20 +3,22 @@
  * embedded log — live on its source topics, or bounded on a file (at its end every window fires,
  * outputs flush, exit 0). SIGINT/SIGTERM finish the batch, checkpoint and exit 0. `--ui` serves the
  * dashboard from the same process while the pipeline runs.
+ *
+ * A thin layer over the embeddable API (src/embed/run.ts): flags become run() options, the signals
+ * an AbortSignal, and the messages go through a Logger (`--log-format json` for JSON lines).
  */
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { UserError, usageError } from "../../errors.js";
-import { resolveDataDir, withLog } from "../data-dir.js";
+import { checkDataDir, resolveDataDir } from "../data-dir.js";
 import { intParser, parseDurationMs, type GlobalOptions } from "../options.js";
 import { info, warn } from "../output.js";
 import type { PipelineDefinition } from "../../api/pipeline.js";
-import type { Dashboard } from "../../dashboard/server.js";
+import { run, unwrapRunError, type RunStarted, type RunSummary } from "../../embed/run.js";
+import { jsonLogger, type Logger } from "../../util/logger.js";
 import { parseExtraOptions, resolvePipeline } from "../pipelines.js";
 import { examplesHelp } from "../examples-help.js";
 import { versionedDefinition } from "../../api/versions.js";
-import type { StateChanges } from "../../runtime/step-identity.js";
 import { NO_TYPECHECK_HELP, typeCheckEnabled } from "../typecheck.js";
-import type { DeadLetterLimit } from "../../runtime/dead-letters.js";
 
 interface RunOptions extends GlobalOptions {
   input?: string;
@@ -32,7 +34,13 @@ interface RunOptions extends GlobalOptions {
   /** false with --no-typecheck. */
   typecheck?: boolean;
   maxDeadLetterRatio?: number;
+  logFormat?: LogFormat;
 }
+
+/** `--log-format`: the run's messages on stderr as `weir: ...` lines (human) or JSON lines. */
+export type LogFormat = "human" | "json";
+
+const LOG_FORMATS: readonly LogFormat[] = ["human", "json"];
 
 /** Records read before --max-dead-letter-ratio is evaluated. */
 const DEAD_LETTER_MIN_RECORDS = 1000;
@@ -109,6 +117,14 @@ export function withRunOptions(command: Command): Command {
       `checkpoint and stop (exit 1) once more than this share of the records (0-1, e.g. 0.5) became dead letters; evaluated after ${DEAD_LETTER_MIN_RECORDS} records`,
       parseRatio,
     )
+    .addOption(
+      new Option(
+        "--log-format <format>",
+        "how the run's messages are written on stderr: human (`weir: ...` lines) or json (one JSON object per line)",
+      )
+        .choices(LOG_FORMATS)
+        .default("human"),
+    )
     .option("--no-typecheck", NO_TYPECHECK_HELP)
     .allowUnknownOption(true)
     .allowExcessArguments(true);
@@ -129,36 +145,71 @@ export async function runCommand(name: string, cmd: Command, version?: string): 
   const definition =
     version === undefined ? resolved.definition : versionedDefinition(resolved.definition, version);
   const dataDir = resolveDataDir(opts);
-  if (broker !== undefined) {
-    await withDashboard(opts, dataDir, broker, () => runOnKafka(definition, broker, dataDir, opts));
-    return;
+  const logger = cliLogger(opts, definition.name);
+  if (broker === undefined) checkDataDir(dataDir);
+  const changes = stateChanges(opts);
+  if (broker !== undefined && opts.input !== undefined)
+    await loadInputIntoTopic(definition, broker, opts, logger);
+  const summary = await runUntilSignal(definition, {
+    dataDir,
+    broker,
+    ...(broker === undefined && opts.input !== undefined ? { input: opts.input } : {}),
+    untilEnd: opts.untilEnd === true || (broker !== undefined && opts.input !== undefined),
+    checkpointInterval: opts.checkpointInterval,
+    tableStore: opts.tableStore ?? (process.env.WEIR_TABLE_STORE || undefined),
+    fromScratch: opts.fromScratch === true,
+    ...changes,
+    ...(opts.maxDeadLetterRatio === undefined
+      ? {}
+      : { deadLetterLimit: { maxRatio: opts.maxDeadLetterRatio, minRecords: DEAD_LETTER_MIN_RECORDS } }),
+    ...(opts.ui === true ? { ui: { port: opts.port } } : {}),
+    logger,
+    onStarted: (started: RunStarted) => {
+      if (started.engine === "kafka")
+        logger.info(
+          `${definition.name}: running on ${started.inputTopics.join(", ")} at ${broker} (Ctrl-C to stop)`,
+        );
+      else if (!started.bounded)
+        logger.info(
+          `${definition.name}: running on ${started.inputTopics.join(", ")} in ${dataDir} (Ctrl-C to stop)`,
+        );
+    },
+  });
+  if (!summary.alreadyComplete) infoRunEnd(logger, summary, broker);
+}
+
+/**
+ * The run's messages: `weir: ...` lines as every command writes them (info hidden by --quiet,
+ * warnings always), or JSON lines with `--log-format json`.
+ */
+function cliLogger(opts: RunOptions, pipeline: string): Logger {
+  if (opts.logFormat === "json")
+    return jsonLogger({ level: opts.quiet === true ? "warn" : "info", fields: { pipeline } });
+  return {
+    debug() {},
+    info: (m) => info(m),
+    warn: (m) => warn(m),
+    error: (m) => warn(m),
+  };
+}
+
+/** run() with SIGINT and SIGTERM as its AbortSignal (the run finishes the batch and checkpoints). */
+async function runUntilSignal(
+  definition: PipelineDefinition,
+  options: Parameters<typeof run>[1],
+): Promise<RunSummary> {
+  const signals = new AbortController();
+  const stop = () => signals.abort();
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  try {
+    return await run(definition, { ...options, signal: signals.signal }).done;
+  } catch (err) {
+    throw unwrapRunError(err);
+  } finally {
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
   }
-  const { Runner } = await import("../../runtime/runner.js");
-  await withLog(dataDir, (log) =>
-    withDashboard(opts, dataDir, undefined, async () => {
-      const runner = new Runner(definition, {
-        log,
-        inputFile: opts.input,
-        untilEnd: opts.untilEnd,
-        checkpointIntervalMs: opts.checkpointInterval,
-        tableStore: opts.tableStore ?? (process.env.WEIR_TABLE_STORE || undefined),
-        logger: (m) => info(m),
-        fromScratch: opts.fromScratch === true,
-        stateChanges: stateChanges(opts),
-        onStarted: () => {
-          if (opts.input === undefined)
-            info(
-              `${definition.name}: running on ${runner.task.inputTopics().join(", ")} in ${dataDir} (Ctrl-C to stop)`,
-            );
-        },
-        ...deadLetterOptions(opts),
-      });
-      await stopOnSignals(runner, async () => {
-        const s = await runner.run();
-        if (!s.alreadyComplete) infoRunEnd(definition.name, s, runner.task.outputTopics());
-      });
-    }),
-  );
 }
 
 /** `--drop-state a,b`: step ids. */
@@ -186,105 +237,26 @@ function parseRenames(value: string, previous: Record<string, string> = {}): Rec
   return out;
 }
 
-function stateChanges(opts: RunOptions): StateChanges | undefined {
-  if (opts.dropState === undefined && opts.renameState === undefined) return undefined;
+function stateChanges(opts: RunOptions): { dropState?: string[]; renameState?: Record<string, string> } {
+  if (opts.dropState === undefined && opts.renameState === undefined) return {};
   if (opts.fromScratch === true)
     throw usageError(
       "--from-scratch starts every step empty: --drop-state and --rename-state have nothing to do with it",
     );
-  return { drop: opts.dropState, rename: opts.renameState };
-}
-
-/** Warnings on stderr whatever --quiet says, and the dead-letter limit of --max-dead-letter-ratio. */
-function deadLetterOptions(opts: RunOptions): {
-  warn: (message: string) => void;
-  deadLetterLimit?: DeadLetterLimit;
-} {
   return {
-    warn: (m) => warn(m),
-    ...(opts.maxDeadLetterRatio === undefined
-      ? {}
-      : { deadLetterLimit: { maxRatio: opts.maxDeadLetterRatio, minRecords: DEAD_LETTER_MIN_RECORDS } }),
+    ...(opts.dropState === undefined ? {} : { dropState: opts.dropState }),
+    ...(opts.renameState === undefined ? {} : { renameState: opts.renameState }),
   };
 }
 
-/** Run `fn` with SIGINT and SIGTERM asking `runner` to stop (it finishes the batch and checkpoints). */
-async function stopOnSignals(runner: { stop(): void }, fn: () => Promise<void>): Promise<void> {
-  const stop = () => runner.stop();
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
-  try {
-    await fn();
-  } finally {
-    process.off("SIGINT", stop);
-    process.off("SIGTERM", stop);
-  }
-}
-
 /** The line a run ends with: its counts, and how to read its outputs (from `broker` when on Kafka). */
-function infoRunEnd(
-  name: string,
-  s: { recordsIn: number; recordsOut: number; deadLetters: number; lateRecords: number },
-  outputTopics: ReadonlyArray<{ topic: string }>,
-  broker?: string,
-): void {
-  const outputs = outputTopics.map((o) => o.topic);
+function infoRunEnd(logger: Logger, s: RunSummary, broker?: string): void {
+  const outputs = s.outputTopics;
   const consume = `weir consume ${outputs[0]}${broker === undefined ? "" : ` --broker ${broker}`}`;
-  info(
-    `${name}: ${s.recordsIn} records in, ${s.recordsOut} out (${s.deadLetters} dead letters, ${s.lateRecords} late); ` +
+  logger.info(
+    `${s.pipeline}: ${s.recordsIn} records in, ${s.recordsOut} out (${s.deadLetters} dead letters, ${s.lateRecords} late); ` +
       `outputs: ${outputs.join(", ")} — read them with \`${consume}\``,
   );
-}
-
-/** Run `fn` with the dashboard served alongside when --ui is given (closed when `fn` ends). */
-async function withDashboard(
-  opts: RunOptions,
-  dataDir: string,
-  broker: string | undefined,
-  fn: () => Promise<void>,
-): Promise<void> {
-  if (opts.ui !== true) return fn();
-  const { startDashboard } = await import("../../dashboard/server.js");
-  const dashboard: Dashboard = await startDashboard({
-    port: opts.port,
-    dataDir,
-    broker,
-    tableStore: opts.tableStore ?? (process.env.WEIR_TABLE_STORE || undefined),
-    logger: (m) => info(m),
-  });
-  info(`dashboard at ${dashboard.url}`);
-  try {
-    await fn();
-  } finally {
-    await dashboard.close();
-  }
-}
-
-async function runOnKafka(
-  definition: PipelineDefinition,
-  broker: string,
-  dataDir: string,
-  opts: RunOptions,
-): Promise<void> {
-  const { KafkaRunner } = await import("../../kafka/runner.js");
-  if (opts.input !== undefined) await loadInputIntoTopic(definition, broker, opts);
-  const runner = new KafkaRunner(definition, {
-    broker,
-    dataDir,
-    untilEnd: opts.untilEnd === true || opts.input !== undefined,
-    checkpointIntervalMs: opts.checkpointInterval,
-    tableStore: opts.tableStore ?? (process.env.WEIR_TABLE_STORE || undefined),
-    logger: (m) => info(m),
-    fromScratch: opts.fromScratch === true,
-    stateChanges: stateChanges(opts),
-    ...deadLetterOptions(opts),
-  });
-  await stopOnSignals(runner, async () => {
-    const task = runner.currentTask;
-    info(`${definition.name}: running on ${task.inputTopics().join(", ")} at ${broker} (Ctrl-C to stop)`);
-    const s = await runner.run();
-    infoRunEnd(definition.name, s, task.outputTopics(), broker);
-  });
 }
 
 /**
@@ -296,6 +268,7 @@ async function loadInputIntoTopic(
   definition: PipelineDefinition,
   broker: string,
   opts: RunOptions,
+  logger: Logger,
 ): Promise<void> {
   const sources = [...new Set(definition.graph.nodes.flatMap((n) => (n.kind === "source" ? [n.topic] : [])))];
   if (sources.length !== 1) {
@@ -314,7 +287,9 @@ async function loadInputIntoTopic(
     await cluster.close();
   }
   if (held > 0) {
-    info(`topic ${topic} on ${broker} already holds ${held} record(s): not loading ${opts.input} again`);
+    logger.info(
+      `topic ${topic} on ${broker} already holds ${held} record(s): not loading ${opts.input} again`,
+    );
     return;
   }
   const { produce } = await import("./produce.js");
