@@ -24,6 +24,7 @@ import { resolve } from "node:path";
 import type { PipelineDefinition } from "../api/pipeline.js";
 import { WeirError, isWeirError } from "../errors.js";
 import type { DeadLetterLimit } from "../runtime/dead-letters.js";
+import type { RunSummary as RunnerSummary } from "../runtime/runner.js";
 import { LATENCY_BOUNDS_MS, type PipelineMetricsSnapshot } from "../runtime/metrics.js";
 import type { StateChanges } from "../runtime/step-identity.js";
 import { parseDuration, type Duration } from "../util/duration.js";
@@ -120,14 +121,7 @@ export interface RunHandle {
 /** What run() needs of both runners. */
 interface Engine {
   stop(): void;
-  run(): Promise<{
-    recordsIn: number;
-    recordsOut: number;
-    deadLetters: number;
-    lateRecords: number;
-    checkpoints: number;
-    alreadyComplete: boolean;
-  }>;
+  run(): Promise<RunnerSummary>;
   metrics(): PipelineMetricsSnapshot;
 }
 
