@@ -212,23 +212,28 @@ function groupedSelect(
   if (mixed.length === 0) return select(paths, target, []);
   const groups = new Map<
     string,
-    { own: Record<string, string>; types: Map<string, string>; files: string[] }
+    { own: Record<string, string>; types: Map<string, string>; present: Set<string>; files: string[] }
   >();
   paths.forEach((path, i) => {
     const own = typesOf.get(commits[i]) ?? {};
-    const types = new Map(target);
-    for (const name of mixed) {
-      const t = own[name]?.toUpperCase();
-      // Only nulls: the files have VARCHAR.
-      if (t !== undefined) types.set(name, t === NULL_COLUMN ? "VARCHAR" : t);
-    }
     const key = JSON.stringify(mixed.map((name) => own[name]?.toUpperCase() ?? ""));
     let g = groups.get(key);
-    if (g === undefined) groups.set(key, (g = { own, types, files: [] }));
+    if (g === undefined) {
+      const types = new Map(target);
+      for (const name of mixed) {
+        const t = own[name]?.toUpperCase();
+        // Only nulls: the files have VARCHAR.
+        if (t !== undefined) types.set(name, t === NULL_COLUMN ? "VARCHAR" : t);
+      }
+      groups.set(key, (g = { own, types, present: new Set(), files: [] }));
+    }
+    // A reader may only be told the types of columns its files have (CSV refuses others).
+    for (const name of Object.keys(own)) g.present.add(name);
     g.files.push(path);
   });
   return [...groups.values()]
-    .map(({ own, types, files }) => {
+    .map(({ own, types: all, present, files }) => {
+      const types = new Map([...all].filter(([name]) => present.has(name)));
       const convert: string[] = [];
       for (const name of mixed) {
         const from = own[name]?.toUpperCase();

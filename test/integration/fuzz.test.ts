@@ -28,6 +28,7 @@ describe("fuzz with PostgreSQL tables", () => {
         postgresUrl: server.url,
         dir,
         log: (message) => process.stderr.write(`${message}\n`),
+        defaultSeed: 987493113,
       });
     },
   );

@@ -21,6 +21,7 @@ test(
       store: "sqlite",
       dir,
       log: (message) => process.stderr.write(`${message}\n`),
+      defaultSeed: 138726443,
     });
   },
 );
