@@ -12,11 +12,23 @@ import { repoRoot, requireService, useKafka } from "../helpers/services.js";
 import { hasStackTrace, lines, runCli, spawnCli } from "../cli/helpers.js";
 import { assertSameOutputs, embeddedRun, topicOutputs } from "./kafka-nobroker.js";
 import { Producer, type MessageToProduce } from "@platformatic/kafka";
-import { pipeline } from "../../src/index.js";
+import { pipeline, type PipelineDefinition } from "../../src/index.js";
 import { KafkaCluster, clientOptions, parseBrokerUrl } from "../../src/kafka/connection.js";
 import { KafkaRunner } from "../../src/kafka/runner.js";
 
 const kafka = useKafka({ port: 19410 });
+
+/** Run `definition` on the test broker to the end of its input, in `dataDir`. */
+function runToEnd(definition: PipelineDefinition, dataDir: string) {
+  return new KafkaRunner(definition, { broker: kafka.url!, dataDir, untilEnd: true, logger: () => {} }).run();
+}
+
+/** The values of `topic` on the test broker, as `weir consume` prints them, parsed. */
+async function consumeJson(topic: string): Promise<any[]> {
+  const r = await runCli(["consume", topic, "--broker", kafka.url!], { timeoutMs: 60_000 });
+  assert.equal(r.code, 0, r.stderr);
+  return lines(r.stdout).map((l) => JSON.parse(l));
+}
 
 /** Create `topic` (one partition) on the test broker and send `messages` to it. */
 async function produceTo(broker: string, topic: string, messages: Array<Omit<MessageToProduce, "topic">>) {
@@ -84,26 +96,12 @@ test("Kafka input records carry their headers into the pipeline", { timeout: 120
       }))
       .to("headers-out");
   });
-  const runner = new KafkaRunner(definition, {
-    broker: kafka.url,
-    dataDir: dir,
-    untilEnd: true,
-    logger: () => {},
-  });
-  const summary = await runner.run();
+  const summary = await runToEnd(definition, dir);
   assert.equal(summary.recordsIn, 2);
-  const r = await runCli(["consume", "headers-out", "--broker", kafka.url], { timeoutMs: 60_000 });
-  assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(
-    r.stdout
-      .split("\n")
-      .filter((l) => l.length > 0)
-      .map((l) => JSON.parse(l)),
-    [
-      { n: 1, headers: [["trace-id", "abc-123"]] },
-      { n: 2, headers: [] },
-    ],
-  );
+  assert.deepEqual(await consumeJson("headers-out"), [
+    { n: 1, headers: [["trace-id", "abc-123"]] },
+    { n: 2, headers: [] },
+  ]);
 });
 
 test(
@@ -205,28 +203,17 @@ test(
         .map((v: any) => ({ n: v.n, pad: "x".repeat(v.size) }))
         .to("big-out");
     });
-    const runner = new KafkaRunner(definition, {
-      broker: kafka.url,
-      dataDir: dir,
-      untilEnd: true,
-      logger: () => {},
-    });
-    const summary = await runner.run();
+    const summary = await runToEnd(definition, dir);
     assert.equal(summary.recordsIn, 3);
     assert.equal(summary.deadLetters, 1);
-    const consume = async (topic: string) => {
-      const r = await runCli(["consume", topic, "--broker", kafka.url!], { timeoutMs: 60_000 });
-      assert.equal(r.code, 0, r.stderr);
-      return lines(r.stdout).map((l) => JSON.parse(l));
-    };
     assert.deepEqual(
-      (await consume("big-out")).map((v) => [v.n, v.pad.length]),
+      (await consumeJson("big-out")).map((v) => [v.n, v.pad.length]),
       [
         [0, 10],
         [2, 20],
       ],
     );
-    const [letter] = await consume("big.dlq");
+    const [letter] = await consumeJson("big.dlq");
     assert.equal(letter.offset, 1);
     assert.match(
       letter.error,
