@@ -17,6 +17,8 @@ export const ErrorCodes = {
   BAD_DATA_DIR: "BAD_DATA_DIR",
   /** Another process holds the write lock of a partition (one writer per partition). */
   PARTITION_LOCKED: "PARTITION_LOCKED",
+  /** A live process holds the committed writer of that id (one holder per id, src/log/contract.ts). */
+  WRITER_LOCKED: "WRITER_LOCKED",
   /** Bytes on disk fail their checksum or framing where they must not. */
   CORRUPT: "CORRUPT",
   OFFSET_OUT_OF_RANGE: "OFFSET_OUT_OF_RANGE",
@@ -43,6 +45,7 @@ const USER_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "TOPIC_EXISTS",
   "BAD_DATA_DIR",
   "PARTITION_LOCKED",
+  "WRITER_LOCKED",
   "OFFSET_OUT_OF_RANGE",
   "INVALID_PIPELINE",
   "INCOMPATIBLE_STATE",

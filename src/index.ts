@@ -58,6 +58,24 @@ export {
   type WarehouseReader,
 } from "./embed/readers.js";
 export {
+  openTopicLog,
+  type OpenTopicLogOptions,
+  type TopicLog,
+  type LogBackendKind,
+  type LogTopic,
+  type LogPartition,
+  type LogTopicReader,
+  type LogTopicWriter,
+  type LogEntry,
+  type LogPositions,
+  type FetchOptions,
+  type FetchPosition,
+  type FetchedPartition,
+  type CreateTopicOptions,
+  type CommittedWriter,
+  type CommittedState,
+} from "./embed/topic-log.js";
+export {
   humanLogger,
   jsonLogger,
   silentLogger,

@@ -13,12 +13,17 @@
 import type { Producer } from "@platformatic/kafka";
 import { Partitioner } from "../log/partitioner.js";
 import { brokerError, type BrokerAddress, type KafkaMessage } from "./connection.js";
+import type { RecordHeader } from "../log/types.js";
+import { WeirError } from "../errors.js";
 
 export interface OutgoingRecord {
   key?: Buffer | string | null;
   value: Buffer | string;
   /** Milliseconds since the epoch; defaults to the time the record is queued. */
   timestamp?: number;
+  headers?: readonly RecordHeader[];
+  /** Explicit partition (instead of murmur2 of the key, or round-robin without one). */
+  partition?: number;
 }
 
 export interface TopicSenderOptions {
@@ -83,15 +88,26 @@ export class KafkaTopicSender {
     for (const r of records) {
       const key = r.key === null || r.key === undefined ? undefined : Buffer.from(r.key);
       let partition: number;
-      if (key === undefined) partition = sticky >= 0 ? sticky : (sticky = this.partitioner.nextRoundRobin());
+      if (r.partition !== undefined) {
+        if (!Number.isInteger(r.partition) || r.partition < 0 || r.partition >= this.partitions)
+          throw new WeirError(
+            "USAGE",
+            `topic ${this.topic} has ${this.partitions} partition(s) (0-${this.partitions - 1}); there is no partition ${r.partition}`,
+          );
+        partition = r.partition;
+      } else if (key === undefined)
+        partition = sticky >= 0 ? sticky : (sticky = this.partitioner.nextRoundRobin());
       else partition = this.partitioner.partitionFor(key);
-      this.queues[partition].queued.push({
+      const message: KafkaMessage = {
         topic: this.topic,
         partition,
         key,
         value: typeof r.value === "string" ? Buffer.from(r.value) : r.value,
         timestamp: r.timestamp === undefined ? now : BigInt(r.timestamp),
-      });
+      };
+      if (r.headers !== undefined && r.headers.length > 0)
+        message.headers = new Map(r.headers.map((h) => [Buffer.from(h.key), h.value]));
+      this.queues[partition].queued.push(message);
     }
     this.pending += records.length;
     this.pump();
