@@ -10,7 +10,8 @@
  *
  * Where the backends differ, the difference is part of the contract, and the suite checks it:
  * - **What a reader sees.** Kafka readers are read-committed: records of a transaction appear when
- *   it commits, never when it aborts. The embedded log has no transaction markers: a committed
+ *   it commits (once the broker has written its markers, just after commit() resolves), never
+ *   when it aborts. The embedded log has no transaction markers: a committed
  *   writer's records are readable as soon as they are appended, and the ones it did not commit are
  *   removed (truncated) when it aborts or when its successor opens. Either way, once a committed
  *   writer has opened again, exactly the committed records remain for a reader to see.

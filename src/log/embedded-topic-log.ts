@@ -335,6 +335,10 @@ class EmbeddedCommittedWriter implements CommittedWriter {
     this.closed = true;
     try {
       this.rollBack();
+    } catch (err) {
+      // The log was closed under the writer (its writers with it): what was not committed stays
+      // until the next holder opens and cuts it.
+      if (!(err instanceof WeirError && err.code === "CLOSED")) throw err;
     } finally {
       for (const w of this.writers.values()) w.close();
       unlock(this.lockFile);
