@@ -74,6 +74,9 @@ export {
   type CreateTopicOptions,
   type CommittedWriter,
   type CommittedState,
+  type GroupMember,
+  type JoinGroupOptions,
+  type AssignmentPolicy,
 } from "./embed/topic-log.js";
 export {
   humanLogger,

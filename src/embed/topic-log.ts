@@ -12,6 +12,9 @@ import type { FlushPolicy } from "../log/types.js";
 import { leaseLog } from "./shared-log.js";
 
 export type {
+  AssignmentPolicy,
+  GroupMember,
+  JoinGroupOptions,
   CommittedState,
   CommittedWriter,
   CreateTopicOptions,

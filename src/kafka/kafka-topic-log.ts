@@ -23,6 +23,8 @@ import type {
   FetchOptions,
   FetchPosition,
   FetchedPartition,
+  GroupMember,
+  JoinGroupOptions,
   LogPositions,
   LogTopic,
   LogTopicReader,
@@ -42,6 +44,7 @@ import {
   type KafkaMessage,
 } from "./connection.js";
 import { KafkaTopicReader } from "./topic-reader.js";
+import { PipelineMembership, leaderTakesAll, tasksAcrossMembers } from "./membership.js";
 import { KafkaTopicSender } from "./topic-sender.js";
 
 /** Characters of state per commit-topic record: well under Kafka's default 1 MB message limit. */
@@ -119,6 +122,25 @@ export class KafkaTopicLog implements TopicLog {
     const partitions = new Map<string, number>();
     for (const t of topics) partitions.set(t, await this.partitionsOf(t));
     return KafkaCommittedWriter.open(this.address, this.cluster, id, partitions);
+  }
+
+  async joinGroup(
+    group: string,
+    topics: readonly string[],
+    options: JoinGroupOptions = {},
+  ): Promise<GroupMember> {
+    for (const t of topics) await this.partitionsOf(t);
+    const membership = new PipelineMembership(this.address, group, {
+      assigner: options.assignment === "tasks-across-members" ? tasksAcrossMembers : leaderTakesAll,
+      ...(options.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: options.sessionTimeoutMs }),
+    });
+    try {
+      await membership.join([...topics]);
+    } catch (err) {
+      await membership.close();
+      throw err;
+    }
+    return new KafkaGroupMember(group, membership);
   }
 
   async groupOffsets(group: string, topic: string): Promise<Map<number, number>> {
@@ -205,6 +227,32 @@ class KafkaLogWriter implements LogTopicWriter {
     } finally {
       await new Promise<void>((resolve) => this.producer.close(true, () => resolve()));
     }
+  }
+}
+
+class KafkaGroupMember implements GroupMember {
+  private left = false;
+
+  constructor(
+    readonly group: string,
+    private readonly membership: PipelineMembership,
+  ) {}
+
+  assignment(): Record<string, number[]> {
+    return this.left ? {} : this.membership.assignment();
+  }
+
+  async nextChange(ms: number, signal?: AbortSignal): Promise<void> {
+    if (this.left || signal?.aborted) return;
+    const change = this.membership.nextChange(ms);
+    if (signal === undefined) await change;
+    else await untilAborted(change, signal);
+  }
+
+  async leave(): Promise<void> {
+    if (this.left) return;
+    this.left = true;
+    await this.membership.close();
   }
 }
 

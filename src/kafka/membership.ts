@@ -100,6 +100,14 @@ export class PipelineMembership {
     return true;
   }
 
+  /** The partitions this process holds, per subscribed topic (ascending; none while standing by). */
+  assignment(): Record<string, number[]> {
+    const out: Record<string, number[]> = {};
+    for (const a of this.consumer.assignments ?? [])
+      if (a.partitions.length > 0) out[a.topic] = [...a.partitions].sort((x, y) => x - y);
+    return out;
+  }
+
   /** The partition numbers (tasks) this process holds, of any subscribed topic, ascending. */
   heldTasks(): number[] {
     const held = new Set<number>();

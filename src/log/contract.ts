@@ -147,6 +147,37 @@ export interface CommittedWriter {
   close(): Promise<void>;
 }
 
+/**
+ * How a group's partitions are given out:
+ * - `leader-takes-all`: one member holds every partition of every topic; the others stand by and
+ *   one of them takes over when it leaves or dies (one active process per pipeline).
+ * - `tasks-across-members`: partition p of every topic is task p; tasks spread over the members
+ *   (task p to the (p mod n)-th member in member-id order).
+ *
+ * The embedded log has one active member per group either way: the member holding the group's
+ * lock in the data directory holds every partition, the others stand by until it lets go or its
+ * process dies.
+ */
+export type AssignmentPolicy = "leader-takes-all" | "tasks-across-members";
+
+export interface JoinGroupOptions {
+  /** Default `leader-takes-all`. */
+  readonly assignment?: AssignmentPolicy;
+  /** Kafka: how long the group waits for a silent member before giving its partitions away (default 10 s). */
+  readonly sessionTimeoutMs?: number;
+}
+
+/** One member of a consumer group. The group only assigns: members read with readers of their own. */
+export interface GroupMember {
+  readonly group: string;
+  /** The partitions this member holds now, per topic joined; none while it stands by. */
+  assignment(): Record<string, number[]>;
+  /** Resolves when the assignment may have changed, after `ms` at the latest, or when `signal` fires. */
+  nextChange(ms: number, signal?: AbortSignal): Promise<void>;
+  /** Give the partitions back (another member takes them over). Idempotent. */
+  leave(): Promise<void>;
+}
+
 export interface CreateTopicOptions {
   readonly partitions?: number;
 }
@@ -171,6 +202,8 @@ export interface TopicLog {
   openWriter(topic: string): Promise<LogTopicWriter>;
   /** Opens (and recovers) the committed writer `id` of these output topics, which must exist. */
   openCommittedWriter(id: string, topics: readonly string[]): Promise<CommittedWriter>;
+  /** Join consumer group `group` on these topics (which must exist). */
+  joinGroup(group: string, topics: readonly string[], options?: JoinGroupOptions): Promise<GroupMember>;
   /** A consumer group's committed positions in a topic (partition -> next offset); empty when it has none. */
   groupOffsets(group: string, topic: string): Promise<Map<number, number>>;
   /** Store a consumer group's positions in a topic (partition -> next offset). */

@@ -19,6 +19,8 @@ import type {
   FetchOptions,
   FetchPosition,
   FetchedPartition,
+  GroupMember,
+  JoinGroupOptions,
   LogPositions,
   LogTopic,
   LogTopicReader,
@@ -30,6 +32,7 @@ import { tryLock, unlock } from "./lock.js";
 import type { PartitionReader } from "./partition-reader.js";
 import type { TopicWriter } from "./topic-writer.js";
 import type { ProducerRecord } from "./types.js";
+import { validateGroupName } from "./topic-meta.js";
 
 /** Records one fetch returns per partition when the caller gives no bound. */
 const DEFAULT_FETCH_RECORDS = 2000;
@@ -95,6 +98,25 @@ export class EmbeddedTopicLog implements TopicLog {
   async openCommittedWriter(id: string, topics: readonly string[]): Promise<CommittedWriter> {
     for (const t of topics) this.requireTopic(t);
     return EmbeddedCommittedWriter.open(this.log, id, topics);
+  }
+
+  async joinGroup(
+    group: string,
+    topics: readonly string[],
+    _options?: JoinGroupOptions,
+  ): Promise<GroupMember> {
+    validateGroupName(group);
+    const partitions: Record<string, number> = {};
+    for (const t of topics) {
+      this.requireTopic(t);
+      partitions[t] = this.log.describeTopic(t).partitions.length;
+    }
+    mkdirSync(join(this.log.dataDir, "groups"), { recursive: true });
+    return new EmbeddedGroupMember(
+      group,
+      join(this.log.dataDir, "groups", `${group}.member.lock`),
+      partitions,
+    );
   }
 
   async groupOffsets(group: string, topic: string): Promise<Map<number, number>> {
@@ -348,4 +370,68 @@ class EmbeddedCommittedWriter implements CommittedWriter {
   private checkOpen(): void {
     if (this.closed) throw new WeirError("USAGE", `committed writer ${this.id} is closed`);
   }
+}
+
+/** How often a standby member tries the group's lock. */
+const STANDBY_RETRY_MS = 200;
+
+/**
+ * A member of a group on the embedded log: the one holding `groups/<group>.member.lock` holds
+ * every partition; the others stand by and try the lock every 200 ms (a dead holder's lock is
+ * taken over, src/log/lock.ts).
+ */
+class EmbeddedGroupMember implements GroupMember {
+  private active = false;
+  private left = false;
+
+  constructor(
+    readonly group: string,
+    private readonly lockFile: string,
+    private readonly partitions: Record<string, number>,
+  ) {
+    this.tryToLead();
+  }
+
+  private tryToLead(): boolean {
+    if (!this.active && !this.left) this.active = tryLock(this.lockFile).acquired;
+    return this.active;
+  }
+
+  assignment(): Record<string, number[]> {
+    const out: Record<string, number[]> = {};
+    if (!this.active) return out;
+    for (const [topic, n] of Object.entries(this.partitions))
+      out[topic] = Array.from({ length: n }, (_, p) => p);
+    return out;
+  }
+
+  async nextChange(ms: number, signal?: AbortSignal): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!signal?.aborted && !this.left) {
+      // An active member keeps its partitions until it leaves: nothing can change but time.
+      if (!this.active && this.tryToLead()) return;
+      const left = deadline - Date.now();
+      if (left <= 0) return;
+      await sleep(this.active ? left : Math.min(left, STANDBY_RETRY_MS), signal);
+    }
+  }
+
+  async leave(): Promise<void> {
+    if (this.left) return;
+    this.left = true;
+    if (this.active) unlock(this.lockFile);
+    this.active = false;
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
 }

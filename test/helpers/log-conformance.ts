@@ -14,7 +14,7 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { openTopicLog, type OpenTopicLogOptions } from "../../src/embed/topic-log.js";
-import type { FetchedPartition, LogEntry, TopicLog } from "../../src/log/contract.js";
+import type { FetchedPartition, GroupMember, LogEntry, TopicLog } from "../../src/log/contract.js";
 import { Partitioner } from "../../src/log/partitioner.js";
 import { isWeirError } from "../../src/errors.js";
 
@@ -115,6 +115,23 @@ async function waitUntilGone(log: TopicLog, topic: string): Promise<void> {
   }
   assert.fail(`topic ${topic} still exists 30 s after it was deleted`);
 }
+
+/** Wait (bounded, 60 s) until `ok` holds for the members' assignments; returns them. */
+async function settle(
+  members: readonly GroupMember[],
+  ok: (assignments: Array<Record<string, number[]>>) => boolean,
+  what: string,
+): Promise<Array<Record<string, number[]>>> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const now = members.map((m) => m.assignment());
+    if (ok(now)) return now;
+    if (Date.now() > deadline) assert.fail(`${what}: still ${JSON.stringify(now)} after 60 s`);
+    await Promise.race(members.map((m) => m.nextChange(250)));
+  }
+}
+
+const holdsNothing = (a: Record<string, number[]>): boolean => Object.values(a).every((p) => p.length === 0);
 
 /** The child that holds a committed writer and is killed (test/helpers/log-conformance-child.ts). */
 const CHILD = fileURLToPath(new URL("./log-conformance-child.js", import.meta.url));
@@ -531,5 +548,83 @@ export function logConformance(name: string, under: () => LogUnderTest): void {
       const seen = await committedValues(log, topic, 1);
       assert.deepEqual(seen, [log.kind === "embedded" ? "first" : "second"]);
     });
+
+    test(
+      "groups: a lone member holds every partition; with leader-takes-all one member holds all, the other stands by and takes over when it leaves",
+      { timeout: 240_000 },
+      async (t) => {
+        const log = await open(t);
+        if (!log) return;
+        const a = unique("conf-group-a");
+        const b = unique("conf-group-b");
+        await log.createTopic(a, { partitions: 3 });
+        await log.createTopic(b, { partitions: 2 });
+        const all = { [a]: [0, 1, 2], [b]: [0, 1] };
+        const group = unique("conf-members");
+        const first = await log.joinGroup(group, [a, b]);
+        closeLater(() => first.leave());
+        await settle([first], ([x]) => JSON.stringify(x) === JSON.stringify(all), "a lone member holds all");
+        const second = await log.joinGroup(group, [a, b]);
+        closeLater(() => second.leave());
+        const held = await settle(
+          [first, second],
+          (x) =>
+            x.filter((m) => JSON.stringify(m) === JSON.stringify(all)).length === 1 && x.some(holdsNothing),
+          "one member holds all, the other none",
+        );
+        const [holder, standby] =
+          JSON.stringify(held[0]) === JSON.stringify(all) ? [first, second] : [second, first];
+        await holder.leave();
+        assert.deepEqual(holder.assignment(), {}, "a member that left holds nothing");
+        await settle([standby], ([x]) => JSON.stringify(x) === JSON.stringify(all), "the standby takes over");
+      },
+    );
+
+    test(
+      "groups: tasks-across-members spreads partition numbers over the members on Kafka; the embedded log keeps one active member",
+      { timeout: 240_000 },
+      async (t) => {
+        const log = await open(t);
+        if (!log) return;
+        const a = unique("conf-tasks-a");
+        const b = unique("conf-tasks-b");
+        await log.createTopic(a, { partitions: 4 });
+        await log.createTopic(b, { partitions: 4 });
+        const group = unique("conf-tasks");
+        const options = { assignment: "tasks-across-members" as const };
+        const first = await log.joinGroup(group, [a, b], options);
+        closeLater(() => first.leave());
+        const second = await log.joinGroup(group, [a, b], options);
+        closeLater(() => second.leave());
+        const everything = [0, 1, 2, 3];
+        if (log.kind === "embedded") {
+          const held = await settle(
+            [first, second],
+            (x) => x.some(holdsNothing) && x.some((m) => !holdsNothing(m)),
+            "one active member",
+          );
+          assert.deepEqual(
+            held.find((m) => !holdsNothing(m)),
+            { [a]: everything, [b]: everything },
+          );
+        } else {
+          const held = await settle(
+            [first, second],
+            (x) =>
+              x.every((m) => !holdsNothing(m)) &&
+              [a, b].every(
+                (topic) =>
+                  x
+                    .flatMap((m) => m[topic] ?? [])
+                    .sort()
+                    .join() === everything.join(),
+              ),
+            "tasks spread over both members",
+          );
+          for (const m of held)
+            assert.deepEqual(m[a], m[b], "a member holds the same partition numbers (tasks) of every topic");
+        }
+      },
+    );
   });
 }
