@@ -34,8 +34,8 @@ export type {
 export interface OpenTopicLogOptions {
   /** The embedded log's data directory (default `.weir`); created when missing. */
   dataDir?: string;
-  /** A Kafka cluster (`kafka://host:port[,host:port]`) instead of the embedded log. */
-  broker?: string;
+  /** A Kafka cluster (`kafka://host:port[,host:port]`) instead of the embedded log; undefined or "": the embedded log. */
+  broker?: string | undefined;
   /**
    * Embedded log only: when appended records are forced to disk (default: the log's, fsync at
    * most every 50 ms). A log with its own policy is opened for this handle instead of the shared one.
