@@ -31,6 +31,8 @@ export const ErrorCodes = {
   /** A run stopped because too many of its records became dead letters (its max dead-letter ratio). */
   DEAD_LETTER_RATIO: "DEAD_LETTER_RATIO",
   IO: "IO",
+  /** A user's sink (`sinkTo`) threw: the run stops with the step and the sink named. */
+  SINK_FAILED: "SINK_FAILED",
   /** A Kafka cluster could not be reached or refused a request. */
   BROKER: "BROKER",
   INTERNAL: "INTERNAL",

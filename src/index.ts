@@ -13,6 +13,7 @@ export {
   Table,
   WindowedTable,
   type SinkOptions,
+  type ConnectorSinkOptions,
   type EmitOptions,
 } from "./api/stream.js";
 export type { StepOptions } from "./api/builder.js";
@@ -57,6 +58,7 @@ export {
   type TableVersion,
   type WarehouseReader,
 } from "./embed/readers.js";
+export type { Sink, SinkWriter, SinkRecord, SinkContext, SinkWriteResult } from "./sinks/contract.js";
 export {
   openTopicLog,
   type OpenTopicLogOptions,

@@ -18,6 +18,7 @@ import type { Update, WindowedUpdate } from "../operators/emit.js";
 import type { SyncResult } from "../operators/sync-only.js";
 import { checkTableName } from "../sinks/table/common.js";
 import type { LakeFormat } from "../sinks/types.js";
+import type { Sink } from "../sinks/contract.js";
 import type { WindowSpec } from "../time/windows.js";
 import { parseDuration } from "../util/duration.js";
 import { refuseAsync, type GraphBuilder, type StepOptions } from "./builder.js";
@@ -34,6 +35,11 @@ export interface SinkOptions<T> extends StepOptions {
   key?: (value: T) => Key | null | undefined;
   /** Partitions of the output topic when Weir creates it (default 1). */
   partitions?: number;
+}
+
+export interface ConnectorSinkOptions<T> extends StepOptions {
+  /** The record's key for the sink (`SinkRecord.key`); defaults to the stream's key, else none. */
+  key?: (value: T) => Key | null | undefined;
 }
 
 export class Stream<T> {
@@ -142,6 +148,27 @@ export class Stream<T> {
     const id = this.b.idFor(`to:${topic}`, options.name);
     refuseAsync(id, "the key function", options.key);
     this.b.add({ kind: "sink", id, input: this.stepId, topic, keyFn: options.key, partitions });
+  }
+
+  /**
+   * Hand every record to a sink of your own (src/sinks/contract.ts): an HTTP endpoint, a database,
+   * files. The sink is driven by the checkpoints: what it stages in `prepareCommit` is published in
+   * `commit` once the checkpoint is durable; records it cannot deliver become dead letters.
+   */
+  sinkTo(sink: Sink<T>, options: ConnectorSinkOptions<T> = {}): void {
+    if (
+      sink === null ||
+      typeof sink !== "object" ||
+      typeof sink.open !== "function" ||
+      typeof sink.name !== "string"
+    )
+      throw new WeirError(
+        "INVALID_PIPELINE",
+        "sinkTo() takes a sink: an object with a name and an open(context) method",
+      );
+    const id = this.b.idFor(`sink:${sink.name}`, options.name);
+    refuseAsync(id, "the key function", options.key);
+    this.b.add({ kind: "connector", id, input: this.stepId, sink: sink as Sink<any>, keyFn: options.key });
   }
 
   /**

@@ -9,6 +9,7 @@ import { describeWindow } from "../time/windows.js";
 import { formatDuration } from "../util/duration.js";
 import type { AnySchema } from "../schema/index.js";
 import type { LakeFormat } from "../sinks/types.js";
+import type { Sink } from "../sinks/contract.js";
 
 /** Keys of keyed streams: primitive, so equal keys are equal in a Map and serialize as they are. */
 export type Key = string | number;
@@ -124,6 +125,13 @@ export interface JoinNode extends NodeBase {
   readonly on: { readonly left: (value: any) => Key; readonly right: (value: any) => Key } | undefined;
 }
 
+/** `.sinkTo(sink)`: every record goes to a user's sink (src/sinks/contract.ts), tied to checkpoints. */
+export interface ConnectorSinkNode extends NodeBase {
+  readonly kind: "connector";
+  readonly sink: Sink<any>;
+  readonly keyFn: ((value: any) => Key | null | undefined) | undefined;
+}
+
 /** `.toTable(name, ...)`: each record becomes the next version of its key in a versioned table. */
 export interface TableSinkNode extends NodeBase {
   readonly kind: "table";
@@ -150,7 +158,8 @@ export type GraphNode =
   | JoinNode
   | SinkNode
   | TableSinkNode
-  | LakeSinkNode;
+  | LakeSinkNode
+  | ConnectorSinkNode;
 export type NodeKind = GraphNode["kind"];
 
 /** The steps a node reads from: none for a source, two for a join (left, then right), else one. */
@@ -244,6 +253,8 @@ function detailOf(n: GraphNode): string {
       return `to versioned table ${n.table} (${n.versions} versions per key)`;
     case "lake":
       return `to lake dataset ${n.dataset} (${n.format}, partitioned by ${n.partitionBy})`;
+    case "connector":
+      return `to sink ${n.sink.name}`;
     default:
       return n.kind;
   }

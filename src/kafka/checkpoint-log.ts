@@ -20,6 +20,13 @@
 import type { LakePosition } from "../sinks/types.js";
 import type { TopicPositions } from "../runtime/checkpoint.js";
 import type { TaskState } from "../runtime/task.js";
+import type { PreparedSinks } from "../runtime/connector-sinks.js";
+
+/** What the user's sinks prepared for a commit (src/sinks/contract.ts), and that commit's number. */
+export interface SinkCommit {
+  checkpoint: number;
+  prepared: PreparedSinks;
+}
 
 /** `[topic, partition, endOffset]`: records of that partition up to endOffset (exclusive) were read next. */
 export type ReadSegment = [topic: string, partition: number, endOffset: number];
@@ -35,6 +42,8 @@ export interface KafkaSnapshot {
   positions: TopicPositions;
   tables: Record<string, number>;
   lake: Record<string, LakePosition>;
+  /** The user's sinks' prepared values as of this snapshot. */
+  sinks?: SinkCommit;
   task: TaskState;
 }
 
@@ -45,6 +54,8 @@ export interface KafkaCommit {
   n: number;
   /** What was read since the previous commit (or the snapshot), in order. */
   segments: ReadSegment[];
+  /** The user's sinks' prepared values as of this commit. */
+  sinks?: SinkCommit;
 }
 
 /** What recovery needs: the last snapshot and the commits after it, in order. */

@@ -23,4 +23,5 @@ export type RunnableTask = Pick<
   | "broadcastWatermarks"
   | "forgetBroadcasts"
   | "markIdle"
->;
+> &
+  Partial<Pick<Task, "deadLetter">>;

@@ -31,6 +31,8 @@ import {
 import type { RunSummary } from "../runtime/runner.js";
 import { LakeOutputs, TableOutputs } from "../runtime/storage-outputs.js";
 import { Task, type StepMetrics } from "../runtime/task.js";
+import { ConnectorSinks } from "../runtime/connector-sinks.js";
+import type { Logger } from "../util/logger.js";
 import {
   deadLetterRatioExceeded,
   failingStepMessage,
@@ -93,7 +95,7 @@ export interface KafkaRunnerOptions {
 }
 
 /** Where the plan's outputs go: nowhere (it only names topics, tables and datasets). */
-const DISCARD: OutputCollector = { append() {}, upsert() {}, land() {} };
+const DISCARD: OutputCollector = { append() {}, upsert() {}, land() {}, deliver() {} };
 
 /** A rebalance, a stop, or the end of every task: what ended a set of running sessions. */
 type SessionsEnd = "complete" | "stopped" | "reassigned";
@@ -252,6 +254,13 @@ export class KafkaRunner {
     return task;
   }
 
+  /** The runner's message functions as a Logger (for the user's sinks). */
+  private sinkLogger(): Logger {
+    const info = this.logger;
+    const warn = this.options.warn ?? this.logger;
+    return { debug: () => {}, info, warn, error: warn };
+  }
+
   private environment(): SessionEnvironment {
     return {
       address: this.address,
@@ -322,6 +331,7 @@ export class KafkaRunner {
       inputs: Object.fromEntries(this.plan.inputTopics().map((t) => [t, [0]])),
       boundedInputs: this.plan.inputTopics(),
       newTask: (output) => this.created(new Task(this.definition.graph, output)),
+      openSinks: () => ConnectorSinks.open(this.definition.graph, 0, this.sinkLogger()),
       tables: this.tables,
       lake: this.lake,
       untilEnd: this.options.untilEnd === true,
@@ -406,6 +416,7 @@ export class KafkaRunner {
               if (storage !== undefined) output.append(storage, null, taskEndRecord(p), 0, 0);
             },
             holds: () => membership.holdsTask(p),
+            openSinks: () => ConnectorSinks.open(this.definition.graph, p, this.sinkLogger()),
           }),
         );
       }

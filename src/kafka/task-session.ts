@@ -37,6 +37,7 @@ import {
   snapshotEntries,
   type CheckpointEntry,
   type KafkaSnapshot,
+  type SinkCommit,
   type ReadSegment,
   type RecoveredCheckpoint,
 } from "./checkpoint-log.js";
@@ -49,6 +50,8 @@ import {
   type KafkaMessage,
 } from "./connection.js";
 import { InputFeed } from "./input-feed.js";
+import type { ConnectorSinks } from "../runtime/connector-sinks.js";
+import type { SinkRecord } from "../sinks/contract.js";
 import { KafkaTopicReader, type FetchedRecord } from "./topic-reader.js";
 import type { RunnableTask } from "./runnable-task.js";
 
@@ -105,6 +108,8 @@ export interface TaskBinding {
   finish?(output: OutputCollector): void;
   /** False once the process no longer holds this task (its session stops). */
   holds(): boolean;
+  /** The user's sinks (`sinkTo`) of this task; none for the storage writer. */
+  openSinks?(): Promise<ConnectorSinks | undefined>;
 }
 
 /** Lines for one partition of an internal topic, sent as one Kafka record. */
@@ -124,6 +129,7 @@ class PendingOutputs implements OutputCollector {
   tables: TableOutputs | undefined;
   lake: LakeOutputs | undefined;
   storageTopic: string | undefined;
+  sinks: ConnectorSinks | undefined;
   /** Records for the pipeline's own output topics (not repartition or storage ones). */
   external = 0;
 
@@ -218,6 +224,12 @@ class PendingOutputs implements OutputCollector {
     this.external = 0;
   }
 
+  deliver(step: string, record: SinkRecord, origin: RecordContext): void {
+    // While recovering, what the committed transactions delivered was committed by the sinks already.
+    if (this.suppress) return;
+    this.sinks!.deliver(step, record, origin);
+  }
+
   upsert(table: string, key: string, value: unknown, ctx: RecordContext, seq: number, json?: string): void {
     if (this.storageTopic !== undefined)
       this.append(
@@ -259,6 +271,9 @@ export class TaskSession {
   readonly task: RunnableTask;
   private readonly outputs: PendingOutputs;
   private producer: Producer | undefined;
+  /** The user's sinks of this task, and the number of their last commit. */
+  private sinks: ConnectorSinks | undefined;
+  private sinkCheckpoint = 0;
   private feed: InputFeed | undefined;
   private stopRequested = false;
   private wake: AbortController | undefined;
@@ -325,6 +340,18 @@ export class TaskSession {
       throw brokerError(address, "starting the transactional producer", err);
     }
     const recovered = await readCheckpoints(address, b.checkpointTopic, b.checkpointPartition);
+    this.sinks = await b.openSinks?.();
+    this.outputs.sinks = this.sinks;
+    if (recovered !== undefined) {
+      // The sinks' last commit: the newest committed transaction's. The last holder may have died
+      // between that transaction and the sinks' commit: commit again (sinks' commits are idempotent).
+      let last: SinkCommit | undefined = recovered.snapshot.sinks;
+      for (const c of recovered.commits) if (c.sinks !== undefined) last = c.sinks;
+      if (last !== undefined) {
+        this.sinkCheckpoint = last.checkpoint;
+        await this.sinks?.commit(last.prepared, last.checkpoint);
+      }
+    }
     if (recovered === undefined) await this.startFresh();
     else await this.restore(recovered.snapshot);
     const feed = (this.feed = new InputFeed(address));
@@ -436,6 +463,8 @@ export class TaskSession {
     try {
       return await this.processLive();
     } catch (err) {
+      // What the sinks were handed after the last commit is replayed by the next holder.
+      await this.sinks?.rollback().catch(() => undefined);
       // Fenced by the process the group gave the task to: a handover, not a failure.
       if (!this.binding.holds()) {
         this.env.logger(`${this.binding.label}: handed over to another process`);
@@ -491,7 +520,7 @@ export class TaskSession {
       if (now - this.lastSnapshotAt >= this.env.checkpointIntervalMs) {
         await this.commit(true);
       } else if (
-        (this.segments.length > 0 || this.outputs.pending) &&
+        (this.segments.length > 0 || this.outputs.pending || this.sinks?.buffered === true) &&
         (idle || now - this.lastCommitAt >= this.env.commitIntervalMs)
       ) {
         await this.commit(false);
@@ -547,6 +576,18 @@ export class TaskSession {
   private async commit(snapshot: boolean): Promise<void> {
     const producer = this.producer!;
     const b = this.binding;
+    // The user's sinks first: what they cannot deliver becomes dead letters of this transaction.
+    let sinks: SinkCommit | undefined;
+    if (this.sinks !== undefined) {
+      const task = this.task;
+      const written = await this.sinks.drain((origin, reason, step) =>
+        task.deadLetter?.(origin, reason, step),
+      );
+      this.recordsOut += written;
+      if (written > 0) crashPoint("after-sink-write"); // tests only
+      const checkpoint = this.sinkCheckpoint + 1;
+      sinks = { checkpoint, prepared: await this.sinks.prepareCommit(checkpoint) };
+    }
     const entries: CheckpointEntry[] = [];
     let tableSeqs: Record<string, number> | undefined;
     if (snapshot) {
@@ -563,6 +604,7 @@ export class TaskSession {
         positions: this.positions,
         tables: tableSeqs,
         lake: b.lake?.positions() ?? {},
+        ...(sinks !== undefined ? { sinks } : {}),
         task: this.task.snapshot(),
       };
       const written = snapshotEntries(snap, {
@@ -579,6 +621,7 @@ export class TaskSession {
           snapshot: this.snapshotSequence,
           n: this.commitsSinceSnapshot + 1,
           segments: this.segments,
+          ...(sinks !== undefined ? { sinks } : {}),
         }),
       );
     }
@@ -610,6 +653,11 @@ export class TaskSession {
     messages.length = 0;
     this.outputs.external = 0;
     this.segments = [];
+    if (sinks !== undefined) {
+      this.sinkCheckpoint = sinks.checkpoint;
+      crashPoint("before-sink-commit"); // tests only
+      await this.sinks!.commit(sinks.prepared, sinks.checkpoint);
+    }
     const now = Date.now();
     this.lastCommitAt = now;
     if (count > 0) {
@@ -644,10 +692,13 @@ export class TaskSession {
   async close(): Promise<void> {
     const feed = this.feed;
     const producer = this.producer;
+    const sinks = this.sinks;
     this.feed = undefined;
     this.producer = undefined;
+    this.sinks = undefined;
     await feed?.close();
     if (producer) await closeQuietly(producer);
+    await sinks?.close();
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import type { Key, RecordContext } from "../graph/graph.js";
 import type { Window } from "../time/windows.js";
+import type { SinkRecord } from "../sinks/contract.js";
 
 /** Records in and out of a step: the runtime's per-step metrics. */
 export interface StepCounters {
@@ -45,6 +46,11 @@ export interface OutputCollector {
   upsert(table: string, key: string, value: unknown, ctx: RecordContext, seq: number, json?: string): void;
   /** A row for a lake dataset. May throw UnwritableValue for a row that cannot be written. */
   land(dataset: string, row: unknown, eventTime: number): void;
+  /**
+   * A record for the user's sink of step `step` (`sinkTo`). `origin` is the record's context,
+   * copied (the collector may keep it): what its dead letter names if the sink cannot deliver it.
+   */
+  deliver(step: string, record: SinkRecord, origin: RecordContext): void;
 }
 
 /** A consumer of an aggregate's updates (the `when` / `toStream` step). */

@@ -54,6 +54,8 @@ export interface Checkpoint {
   tables?: Record<string, number>;
   /** Last published commit of every lake dataset the pipeline writes. */
   lake?: Record<string, LakePosition>;
+  /** What each user's sink (`sinkTo`) prepared for this checkpoint, by step id (src/sinks/contract.ts). */
+  sinks?: Record<string, unknown>;
   task: TaskState;
 }
 

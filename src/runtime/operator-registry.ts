@@ -20,6 +20,7 @@ import { LakeSinkOperator } from "../operators/lake-sink.js";
 import { MapOperator } from "../operators/map.js";
 import { SessionAggregateOperator } from "../operators/session-aggregate.js";
 import { TopicSinkOperator } from "../operators/sink.js";
+import { ConnectorSinkOperator } from "../operators/connector-sink.js";
 import { SourceOperator } from "../operators/source.js";
 import { TableSinkOperator, type TableSequence } from "../operators/table-sink.js";
 import type { Operator, OutputCollector, Stateful, TimeDriven } from "../operators/types.js";
@@ -190,6 +191,11 @@ export const OPERATOR_FACTORIES: { readonly [K in NodeKind]: OperatorFactory<K> 
   lake(node, ctx) {
     const op = new LakeSinkOperator(node.id, node.dataset, ctx.output);
     ctx.addLakeDataset({ name: node.dataset, format: node.format, partitionBy: node.partitionBy });
+    return { op, forwards: false };
+  },
+
+  connector(node, ctx) {
+    const op = new ConnectorSinkOperator(node.id, ctx.graph.pipeline, node.keyFn, ctx.output);
     return { op, forwards: false };
   },
 

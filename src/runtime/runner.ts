@@ -18,6 +18,8 @@ import {
 } from "./checkpoint.js";
 import { LogOutputs, type OutputListener } from "./log-outputs.js";
 import { LakeOutputs, TableOutputs } from "./storage-outputs.js";
+import { ConnectorSinks } from "./connector-sinks.js";
+import type { Logger } from "../util/logger.js";
 import { LatencyHistogram, RateMeter, latencyBuckets, type PipelineMetricsSnapshot } from "./metrics.js";
 import { StatusPublisher } from "./status.js";
 import { Task } from "./task.js";
@@ -74,6 +76,8 @@ export interface RunnerOptions {
    * records read became dead letters, evaluated after `minRecords` (default 1000) records.
    */
   deadLetterLimit?: DeadLetterLimit;
+  /** What the user's sinks (`sinkTo`) log through; default: `logger` and `warn`. */
+  sinkLogger?: Logger;
 }
 
 export interface RunSummary {
@@ -116,6 +120,10 @@ export class Runner {
   private liveReaders: Array<{ topic: string; reader: PartitionReader }> = [];
   private tables: TableOutputs | undefined;
   private lake: LakeOutputs | undefined;
+  /** The user's sinks (`sinkTo`), when the pipeline has any. */
+  private sinks: ConnectorSinks | undefined;
+  /** Records handed to the user's sinks (counted as records out). */
+  private delivered = 0;
   /** Each table's last update number when this process started (for the test-only crash point). */
   private tableSeqsAtStart: Record<string, number> = {};
 
@@ -131,6 +139,7 @@ export class Runner {
       append: (t, k, v, ts) => this.outputs.append(t, k, v, ts),
       upsert: (table, key, value, ctx, seq, json) => this.tables!.add(table, key, value, ctx, seq, json),
       land: (dataset, row, eventTime) => this.lake!.land(dataset, row, eventTime),
+      deliver: (step, record, origin) => this.sinks!.deliver(step, record, origin),
     });
     this.outputs = new LogOutputs(options.log, this.task.outputTopics());
     this.outputs.listener = options.onOutput;
@@ -168,12 +177,16 @@ export class Runner {
             : await this.runFiles(files, cp);
       return {
         recordsIn: this.recordsIn,
-        recordsOut: this.outputs.written,
+        recordsOut: this.outputs.written + this.delivered,
         deadLetters: this.task.deadLetters,
         lateRecords: this.task.lateRecords,
         checkpoints: this.checkpointsWritten,
         alreadyComplete,
       };
+    } catch (err) {
+      // What the sinks were handed since the last checkpoint is replayed by the next run.
+      await this.sinks?.rollback().catch(() => undefined);
+      throw err;
     } finally {
       status.stop();
       await this.close();
@@ -193,6 +206,28 @@ export class Runner {
     }
     if (this.task.lakeDatasets().length > 0)
       this.lake = await LakeOutputs.open(dataDir, this.task.lakeDatasets());
+    this.sinks = await ConnectorSinks.open(
+      this.definition.graph,
+      0,
+      this.options.sinkLogger ?? this.lineLogger(),
+    );
+  }
+
+  /** The runner's message functions as a Logger (for the user's sinks). */
+  private lineLogger(): Logger {
+    const info = this.logger;
+    const warn = this.options.warn ?? this.logger;
+    return { debug: () => {}, info, warn, error: warn };
+  }
+
+  /** Hand the user's sinks what the task delivered; what they could not deliver becomes dead letters. */
+  private async drainSinks(): Promise<void> {
+    if (this.sinks === undefined) return;
+    const written = await this.sinks.drain((origin, reason, step) =>
+      this.task.deadLetter(origin, reason, step),
+    );
+    this.delivered += written;
+    if (written > 0) crashPoint("after-sink-write"); // tests only
   }
 
   /** Load the last checkpoint, roll the outputs back to it and restore the state. */
@@ -217,6 +252,8 @@ export class Runner {
     // processed to its end does nothing else, so this is what leaves each key its N newest.
     await this.tables?.compact(cp.tables ?? {});
     await this.lake?.rollBackTo(cp.lake ?? {});
+    // The last run may have died between this checkpoint and its sinks' commit: commit again.
+    if (cp.sinks !== undefined) await this.sinks?.commit(cp.sinks, cp.sequence);
     this.task.restore(cp.task, this.options.stateChanges);
     this.tableSeqsAtStart = this.task.tableSeqs();
     for (const note of this.task.restoreNotes) this.logger(`${this.definition.name}: ${note}`);
@@ -228,10 +265,12 @@ export class Runner {
 
   /** Checkpoint steps 1-3 (see checkpoint.ts): outputs durable, then positions + state atomically. */
   private async checkpoint(): Promise<void> {
+    await this.drainSinks();
     this.outputs.flush();
     await this.tables?.flush();
     this.sequence++;
     await this.lake?.publish(this.sequence);
+    const prepared = await this.sinks?.prepareCommit(this.sequence);
     this.outputs.sync();
     const tableSeqs = this.task.tableSeqs();
     this.store.save({
@@ -246,9 +285,14 @@ export class Runner {
       outputs: this.outputs.positions(),
       tables: tableSeqs,
       lake: this.lake?.positions() ?? {},
+      ...(prepared !== undefined ? { sinks: prepared } : {}),
       task: this.task.snapshot(),
     });
     this.checkpointsWritten++;
+    if (prepared !== undefined) {
+      crashPoint("before-sink-commit"); // tests only
+      await this.sinks!.commit(prepared, this.sequence);
+    }
     this.lastCheckpointAt = Date.now();
     if (Object.entries(tableSeqs).some(([t, seq]) => seq > (this.tableSeqsAtStart[t] ?? 0)))
       crashPoint("after-checkpoint"); // tests only: a kill between the checkpoint and compaction
@@ -274,6 +318,7 @@ export class Runner {
   }
 
   private async afterBatch(n: number, oldestAppendTime: number): Promise<void> {
+    await this.drainSinks();
     const before = this.outputs.written;
     this.outputs.flush();
     await this.tables?.flush();
@@ -504,7 +549,7 @@ export class Runner {
       startedAt: this.startedAt.toISOString(),
       recordsIn: this.recordsIn,
       inputRatePerSec: this.inputRate.rate(now),
-      recordsOut: this.outputs.written,
+      recordsOut: this.outputs.written + this.delivered,
       outputRatePerSec: this.outputRate.rate(now),
       deadLetters: this.task.deadLetters,
       lateRecords: this.task.lateRecords,
@@ -539,6 +584,7 @@ export class Runner {
     this.outputs.close();
     await this.tables?.close();
     await this.lake?.close();
+    await this.sinks?.close();
     this.store.unlock();
   }
 }

@@ -116,6 +116,8 @@ export class Task {
   private readonly senders: ExchangeSender[] = [];
   /** endOfInput() ran and no input came since: the sources stand at +infinity. */
   private ended = false;
+  /** Makes a record a dead letter of a step (set by the constructor). */
+  private readonly deadLetterOf: (ctx: RecordContext, reason: string, stepId: string) => void;
   /** Steps failing on every record, and the dead-letter ratio (runtime/dead-letters.ts). */
   readonly deadLetterWatch = new DeadLetterWatch(
     (id) => this.steps.find((s) => s.node.id === id)?.counters,
@@ -177,6 +179,7 @@ export class Task {
         );
       }
     };
+    this.deadLetterOf = deadLetter;
     const lateAt = (stepId: string) => (ctx: RecordContext, reason: string) => {
       this.lateRecords++;
       this.lateByStep.set(stepId, (this.lateByStep.get(stepId) ?? 0) + 1);
@@ -259,6 +262,11 @@ export class Task {
         receiver.next = next;
       }
     }
+  }
+
+  /** Make `ctx`'s record a dead letter of step `stepId` (a sink could not deliver it). */
+  deadLetter(ctx: RecordContext, reason: string, stepId: string): void {
+    this.deadLetterOf(ctx, reason, stepId);
   }
 
   /** Topics this task reads. */

@@ -12,6 +12,7 @@ import type { PipelineDefinition } from "../api/pipeline.js";
 import { Task, type TaskState } from "../runtime/task.js";
 import type { StateChanges } from "../runtime/step-identity.js";
 import type { FailingStep } from "../runtime/dead-letters.js";
+import type { SinkRecord } from "../sinks/contract.js";
 import type { OutputCollector } from "../operators/types.js";
 import type { RecordContext } from "../graph/graph.js";
 import { UnwritableValue } from "../util/records.js";
@@ -54,6 +55,14 @@ class MemoryOutputs implements OutputCollector {
     Map<string, Array<{ version: number; eventTime: number; json: string }>>
   >();
   readonly lake = new Map<string, string[]>();
+  /** What each `sinkTo` step was handed (the sink itself is not opened: a test sees its input). */
+  readonly delivered = new Map<string, SinkRecord[]>();
+
+  deliver(step: string, record: SinkRecord): void {
+    let list = this.delivered.get(step);
+    if (list === undefined) this.delivered.set(step, (list = []));
+    list.push(record);
+  }
 
   append(topic: string, key: string | null, value: string, timestamp: number): void {
     let list = this.topics.get(topic);
@@ -180,6 +189,14 @@ export class TestDriver {
   /** The rows landed in a lake dataset, in order (as JSON round-trips them: dates become ISO text). */
   lakeRows<T = any>(dataset: string): T[] {
     return (this.outputs.lake.get(dataset) ?? []).map((r) => JSON.parse(r) as T);
+  }
+
+  /**
+   * The records handed to the sink of a `sinkTo` step (by its step id, `sink:<sink name>` unless
+   * named), in order: value, key, event time and the record's stable id.
+   */
+  sinkRecords<T = any>(step: string): Array<SinkRecord<T>> {
+    return (this.outputs.delivered.get(step) ?? []) as Array<SinkRecord<T>>;
   }
 
   deadLetters(): RejectedRecord[] {

@@ -153,6 +153,7 @@ test("a record's bytes: over the maximum record size, or not UTF-8, is a dead le
     append: (topic, _key, value) => void appended.push([topic, value]),
     upsert() {},
     land() {},
+    deliver() {},
   };
   const d = pipeline("p", (p) => {
     p.source("events").to("out");

@@ -72,6 +72,9 @@ class Outputs implements OutputCollector {
     push(this.lake, dataset, JSON.stringify(row));
     this.log.push(JSON.stringify(["land", dataset, row]));
   }
+  deliver(step: string, record: { id: string }): void {
+    this.log.push(JSON.stringify(["deliver", step, record.id]));
+  }
 }
 
 function push<T>(m: Map<string, T[]>, k: string, v: T): void {

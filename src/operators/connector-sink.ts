@@ -1,0 +1,60 @@
+/**
+ * `.sinkTo(sink)`: hands every record to the runtime for the user's sink (src/sinks/contract.ts),
+ * with a key and an id that is the same on every replay: pipeline, step, the input position the
+ * record came from, and its number among the records that input made here.
+ */
+import type { Key, RecordContext } from "../graph/graph.js";
+import type { SinkRecord } from "../sinks/contract.js";
+import { isThenable, thenableResult } from "./sync-only.js";
+import { StepFailure, type Operator, type OutputCollector, type StepCounters } from "./types.js";
+
+export class ConnectorSinkOperator implements Operator {
+  readonly counters: StepCounters = { recordsIn: 0, recordsOut: 0 };
+  private readonly idPrefix: string;
+  private lastTopic = "";
+  private lastPartition = -1;
+  private lastOffset = -1;
+  private sameInput = 0;
+
+  constructor(
+    readonly id: string,
+    pipeline: string,
+    private readonly keyFn: ((value: any) => Key | null | undefined) | undefined,
+    private readonly output: OutputCollector,
+  ) {
+    this.idPrefix = `${pipeline}/${id}/`;
+  }
+
+  push(value: unknown, ctx: RecordContext): void {
+    this.counters.recordsIn++;
+    let key: Key | null | undefined;
+    try {
+      if (this.keyFn) {
+        key = this.keyFn(value);
+        if (isThenable(key)) throw thenableResult("the key function", key);
+      } else key = ctx.key;
+    } catch (err) {
+      throw new StepFailure(this.id, err);
+    }
+    if (
+      ctx.offset === this.lastOffset &&
+      ctx.partition === this.lastPartition &&
+      ctx.topic === this.lastTopic
+    )
+      this.sameInput++;
+    else {
+      this.lastTopic = ctx.topic;
+      this.lastPartition = ctx.partition;
+      this.lastOffset = ctx.offset;
+      this.sameInput = 0;
+    }
+    const record: SinkRecord = {
+      value,
+      key: key === null || key === undefined ? null : String(key),
+      eventTime: ctx.timestamp,
+      id: `${this.idPrefix}${ctx.topic}/${ctx.partition}/${ctx.offset}/${this.sameInput}`,
+    };
+    this.output.deliver(this.id, record, { ...ctx });
+    this.counters.recordsOut++;
+  }
+}
