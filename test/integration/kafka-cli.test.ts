@@ -156,6 +156,24 @@ describe("weir CLI on Kafka (--broker)", () => {
     assert.ok(!hasStackTrace(r.stderr), r.stderr);
   });
 
+  test("produce --flush on Kafka says it does not apply; --partitions of an existing topic is ignored with a note", async (t) => {
+    if (kafka.url === undefined) return requireService(t, "Kafka", kafka.unavailable);
+    const name = topicName("notes");
+    let r = await weir(t, ["produce", name, "--partitions", "2", "--flush", "always"], '{"a":1}\n');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^weir: --flush applies to the embedded log; kafka:\/\/\S+ acknowledges/m);
+    assert.match(
+      r.stderr,
+      new RegExp(`created topic ${name} on kafka://\\S+ with 2 partitions \\(it did not exist\\)`),
+    );
+    r = await weir(t, ["produce", name, "--partitions", "5"], '{"a":2}\n');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`topic ${name} already has 2 partitions; --partitions 5 ignored`));
+    assert.doesNotMatch(r.stderr, /created topic/);
+    r = await weir(t, ["consume", name]);
+    assert.deepEqual([...lines(r.stdout)].sort(), ['{"a":1}', '{"a":2}']);
+  });
+
   test("consume --group commits what it printed and the next run resumes after it", async (t) => {
     if (kafka.url === undefined) return requireService(t, "Kafka", kafka.unavailable);
     const name = topicName("group");
