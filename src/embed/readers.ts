@@ -10,7 +10,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { WeirError } from "../errors.js";
 import type { TableVersion, VersionedTableStore } from "../sinks/types.js";
-import { leaseLog } from "./shared-log.js";
+import { openTopicLog, type LogTopicReader, type TopicLog } from "./topic-log.js";
 
 export type { TableVersion } from "../sinks/types.js";
 
@@ -42,105 +42,80 @@ function unknownTopic(topic: string, where: string): WeirError {
   return new WeirError("UNKNOWN_TOPIC", `unknown topic ${JSON.stringify(topic)} ${where}`);
 }
 
+/** How long one fetch may wait before the end taken at start (the records are there: it answers at once). */
+const FETCH_WAIT_MS = 500;
+
 /**
  * The records of `topic` from its start to its end as of the call, partition by partition, each in
  * offset order (on Kafka: committed records only). Breaking out of the loop closes what was opened.
  *
  *   for await (const r of readTopic("paid_user", { dataDir })) console.log(JSON.parse(r.value));
  */
-export function readTopic(topic: string, options: ReadTopicOptions = {}): AsyncIterableIterator<TopicRecord> {
-  const broker = options.broker?.trim() || undefined;
-  return broker === undefined ? readEmbedded(topic, options) : readKafka(topic, broker, options.partition);
-}
-
-async function* readEmbedded(topic: string, options: ReadTopicOptions): AsyncIterableIterator<TopicRecord> {
-  const dataDir = dataDirOf(options);
-  // Reading never creates a data directory.
-  if (!existsSync(dataDir)) throw unknownTopic(topic, `(no data directory at ${dataDir})`);
-  const lease = await leaseLog(dataDir);
-  try {
-    const { log } = lease;
-    if (!log.hasTopic(topic)) throw unknownTopic(topic, `in ${dataDir}`);
-    const { partitions } = log.describeTopic(topic);
-    checkPartition(topic, options.partition, partitions.length);
-    for (const p of partitions) {
-      if (options.partition !== undefined && p.partition !== options.partition) continue;
-      const reader = log.reader(topic, p.partition, p.startOffset);
-      try {
-        while (reader.position < p.endOffset) {
-          const batch = reader.poll(1000);
-          if (batch.length === 0) break;
-          for (const r of batch) {
-            if (r.offset >= p.endOffset) break;
-            yield {
-              topic,
-              partition: r.partition,
-              offset: r.offset,
-              timestamp: r.timestamp,
-              key: r.key === null ? null : r.key.toString("utf8"),
-              value: r.value.toString("utf8"),
-            };
-          }
-        }
-      } finally {
-        reader.close();
-      }
-    }
-  } finally {
-    lease.release();
-  }
-}
-
-function checkPartition(topic: string, partition: number | undefined, count: number): void {
-  if (partition !== undefined && !(Number.isInteger(partition) && partition >= 0 && partition < count))
-    throw new WeirError(
-      "USAGE",
-      `topic ${topic} has no partition ${partition} (it has ${count}: 0..${count - 1})`,
-    );
-}
-
-async function* readKafka(
+export async function* readTopic(
   topic: string,
-  broker: string,
-  partition: number | undefined,
+  options: ReadTopicOptions = {},
 ): AsyncIterableIterator<TopicRecord> {
-  const [{ KafkaCluster }, { KafkaTopicReader }] = await Promise.all([
-    import("../kafka/connection.js"),
-    import("../kafka/topic-reader.js"),
-  ]);
-  const cluster = KafkaCluster.connect(broker);
-  let reader: InstanceType<typeof KafkaTopicReader> | undefined;
+  const broker = options.broker?.trim() || undefined;
+  let log: TopicLog;
+  let where: string;
+  if (broker !== undefined) {
+    log = await openTopicLog({ broker });
+    where = `on ${broker}`;
+  } else {
+    const dataDir = dataDirOf(options);
+    // Reading never creates a data directory.
+    if (!existsSync(dataDir)) throw unknownTopic(topic, `(no data directory at ${dataDir})`);
+    log = await openTopicLog({ dataDir });
+    where = `in ${dataDir}`;
+  }
+  let reader: LogTopicReader | undefined;
   try {
-    if ((await cluster.partitionCount(topic)) === undefined) throw unknownTopic(topic, `on ${broker}`);
-    const [starts, ends] = await Promise.all([cluster.startOffsets(topic), cluster.endOffsets(topic)]);
-    checkPartition(topic, partition, ends.length);
-    reader = new KafkaTopicReader(cluster.address, topic, { clientId: "weir-reader" });
-    for (let p = 0; p < ends.length; p++) {
-      if (partition !== undefined && p !== partition) continue;
-      const end = ends[p];
-      let offset = starts[p] ?? 0;
+    const description = await log.describeTopic(topic);
+    if (description === undefined) throw unknownTopic(topic, where);
+    const { partition } = options;
+    const count = description.partitions.length;
+    if (partition !== undefined && !(Number.isInteger(partition) && partition >= 0 && partition < count))
+      throw new WeirError(
+        "USAGE",
+        `topic ${topic} has no partition ${partition} (it has ${count}: 0..${count - 1})`,
+      );
+    reader = await log.openReader(topic);
+    for (const p of description.partitions) {
+      if (partition !== undefined && p.partition !== partition) continue;
+      const end = p.endOffset;
+      let offset = p.startOffset;
       while (offset < end) {
-        const [f] = (await reader.fetch([{ partition: p, offset }], 500)).filter((x) => x.partition === p);
-        if (f === undefined) continue; // its leader is not available right now: ask again
+        const fetched = await reader.fetch([{ partition: p.partition, offset }], {
+          maxWaitMs: FETCH_WAIT_MS,
+        });
+        const f = fetched.find((x) => x.partition === p.partition);
+        if (f === undefined) continue; // its Kafka leader is not available right now: ask again
+        if (f.outOfRange) {
+          // Deleted by retention meanwhile: go on at the oldest record still there.
+          const now = (await log.describeTopic(topic))?.partitions.find((x) => x.partition === p.partition);
+          if (now === undefined || now.startOffset <= offset) break;
+          offset = now.startOffset;
+          continue;
+        }
         for (const r of f.records) {
           if (r.offset >= end) break;
           yield {
             topic,
-            partition: p,
+            partition: p.partition,
             offset: r.offset,
             timestamp: r.timestamp,
             key: r.key === null ? null : r.key.toString("utf8"),
             value: r.value === null ? "" : r.value.toString("utf8"),
           };
         }
-        // Nothing more to come below `end`: deleted by retention, or an open transaction's records
-        // (read-committed stops at the last stable offset).
-        if (f.outOfRange || f.next <= offset) break;
+        // Nothing more to come below `end` (an open transaction's records: read-committed stops at
+        // the last stable offset).
+        if (f.next <= offset) break;
         offset = f.next;
       }
     }
   } finally {
-    await Promise.allSettled([reader?.close(), cluster.close()]);
+    await Promise.allSettled([reader?.close(), log.close()]);
   }
 }
 

@@ -2,12 +2,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { openTopicLog } from "../../src/embed/topic-log.js";
 import {
   CLI_ENTRY,
   childExecArgv,
   hasStackTrace,
+  interleavedRecords,
   jsonLines,
   lines,
+  mergedOutput,
   runCli,
   spawnCli,
   tempDataDir,
@@ -110,6 +113,31 @@ test("partitions are interleaved by timestamp; each partition stays in offset or
     assert.ok((lastByKey.get(r.k) ?? -1) < pos);
     lastByKey.set(r.k, pos);
   }
+});
+
+test("the merge is by timestamp, then partition number, also across fetches and with out-of-order timestamps", async (t) => {
+  const dir = tempDataDir(t);
+  // More records per partition than one fetch returns, so partitions run out of fetched records
+  // at different moments.
+  const records = interleavedRecords(3, 4500, { base: Date.now() - 60_000 });
+  const log = await openTopicLog({ dataDir: dir });
+  try {
+    await log.createTopic("t", { partitions: 3 });
+    const writer = await log.openWriter("t");
+    for (let i = 0; i < records.length; i += 1000) await writer.append(records.slice(i, i + 1000));
+    await writer.close();
+  } finally {
+    await log.close();
+  }
+  let c = await runCli(["consume", "t", "--keys", "--data-dir", dir]);
+  assert.equal(c.code, 0, c.stderr);
+  assert.equal(c.stdout, mergedOutput(records, { keys: true }));
+  c = await runCli(["consume", "t", "--max", "5001", "--data-dir", dir]);
+  assert.equal(c.code, 0, c.stderr);
+  assert.deepEqual(lines(c.stdout), lines(mergedOutput(records)).slice(0, 5001));
+  c = await runCli(["consume", "t", "--partition", "1", "--data-dir", dir]);
+  assert.equal(c.code, 0, c.stderr);
+  assert.equal(c.stdout, mergedOutput(records.filter((r) => r.partition === 1)));
 });
 
 test("--from-end prints nothing without --follow", async (t) => {

@@ -1,7 +1,7 @@
 // User mistakes print one line `weir: ...` on stderr, exit non-zero, and never a stack trace.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { hasStackTrace, lines, runCli, tempDataDir, tempDir, type CliResult } from "./helpers.js";
 
@@ -22,6 +22,7 @@ test("consume of an unknown topic names it and says how to create it", async (t)
   // Also when the data directory does not exist at all.
   const r2 = await runCli(["consume", "missing-topic", "--data-dir", join(dir, "nowhere")]);
   assertOneLineError(r2, 1, /unknown topic missing-topic \(no data directory at .*nowhere\)/);
+  assert.ok(!existsSync(join(dir, "nowhere")), "consume does not create a data directory");
 });
 
 test("a bad flag value is a usage error (exit 2)", async (t) => {

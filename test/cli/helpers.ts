@@ -240,3 +240,65 @@ export function jsonLines(
   for (let i = 0; i < n; i++) s += JSON.stringify(make(i)) + "\n";
   return s;
 }
+
+/** A record of {@link interleavedRecords}: its partition and timestamp are given explicitly. */
+export interface PlacedRecord {
+  key: string | null;
+  value: string;
+  partition: number;
+  timestamp: number;
+}
+
+/**
+ * `perPartition` records in each of `partitions` partitions whose timestamps interleave across the
+ * partitions, with ties between partitions, and now and then an older timestamp inside a partition
+ * (which the merge must not reorder within its partition). Every tenth record has no key. Values
+ * are JSON padded with `pad` characters. Timestamps start at `base` (keep it recent: Kafka's
+ * retention deletes records with old timestamps).
+ */
+export function interleavedRecords(
+  partitions: number,
+  perPartition: number,
+  options: { base: number; pad?: number },
+): PlacedRecord[] {
+  const out: PlacedRecord[] = [];
+  const pad = "x".repeat(options.pad ?? 0);
+  for (let p = 0; p < partitions; p++) {
+    for (let j = 0; j < perPartition; j++) {
+      let t = Math.floor((j * partitions + p) / 2) + (j % 7 === p ? 3 : 0);
+      if (j % 97 === 13) t -= 40;
+      out.push({
+        key: j % 10 === 0 ? null : `k${p}-${j % 5}`,
+        value: JSON.stringify({ p, j, pad }),
+        partition: p,
+        timestamp: options.base + t,
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * What `weir consume` prints for `records` (each partition's in offset order, which is their order
+ * here): the partitions' heads merged by timestamp, then partition number.
+ */
+export function mergedOutput(records: readonly PlacedRecord[], options: { keys?: boolean } = {}): string {
+  const byPartition = new Map<number, PlacedRecord[]>();
+  for (const r of records) {
+    const list = byPartition.get(r.partition) ?? [];
+    list.push(r);
+    byPartition.set(r.partition, list);
+  }
+  const queues = [...byPartition].sort((a, b) => a[0] - b[0]).map(([, list]) => ({ list, i: 0 }));
+  let text = "";
+  for (;;) {
+    let best: { list: PlacedRecord[]; i: number } | undefined;
+    for (const q of queues) {
+      if (q.i >= q.list.length) continue;
+      if (best === undefined || q.list[q.i].timestamp < best.list[best.i].timestamp) best = q;
+    }
+    if (best === undefined) return text;
+    const r = best.list[best.i++];
+    text += options.keys ? `${r.key ?? "null"}\t${r.value}\n` : `${r.value}\n`;
+  }
+}

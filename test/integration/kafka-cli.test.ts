@@ -8,8 +8,20 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test, type TestContext } from "node:test";
 import { Producer } from "@platformatic/kafka";
+import { openTopicLog, type TopicLog } from "../../src/embed/topic-log.js";
 import { Partitioner } from "../../src/log/partitioner.js";
-import { hasStackTrace, jsonLines, lines, runCli, spawnCli, tempDataDir, tempDir } from "../cli/helpers.js";
+import {
+  hasStackTrace,
+  interleavedRecords,
+  jsonLines,
+  lines,
+  mergedOutput,
+  runCli,
+  spawnCli,
+  tempDataDir,
+  tempDir,
+  type PlacedRecord,
+} from "../cli/helpers.js";
 import { requireService, useKafka } from "../helpers/services.js";
 
 /** Port of this file's broker (19300+ are this file's range; see test/helpers/services.ts). */
@@ -154,6 +166,74 @@ describe("weir CLI on Kafka (--broker)", () => {
     assert.equal(lines(r.stderr).length, 1, r.stderr);
     assert.match(r.stderr, /^weir: unknown topic \S+ on kafka:\/\/\S+; create it with `weir topics create/);
     assert.ok(!hasStackTrace(r.stderr), r.stderr);
+  });
+
+  test("consume prints the same bytes on Kafka and on the embedded log: 3 partitions, interleaved timestamps", async (t) => {
+    if (kafka.url === undefined) return requireService(t, "Kafka", kafka.unavailable);
+    const name = topicName("same");
+    // Over 4 MiB per partition: more than one Kafka fetch (and many embedded ones) per partition.
+    const records = interleavedRecords(3, 3000, { base: Date.now() - 60_000, pad: 1500 });
+    const write = async (log: TopicLog, recs: readonly PlacedRecord[]) => {
+      try {
+        await log.createTopic(name, { partitions: 3 });
+        const writer = await log.openWriter(name);
+        for (let i = 0; i < recs.length; i += 500) await writer.append(recs.slice(i, i + 500));
+        await writer.close();
+      } finally {
+        await log.close();
+      }
+    };
+    const dataDir = tempDataDir(t);
+    await write(await openTopicLog({ broker: kafka.url }), records);
+    await write(await openTopicLog({ dataDir }), records);
+    const expected = mergedOutput(records, { keys: true });
+    const onKafka = await weir(t, ["consume", name, "--keys"]);
+    assert.equal(onKafka.code, 0, onKafka.stderr);
+    const embedded = await runCli(["consume", name, "--keys", "--data-dir", dataDir]);
+    assert.equal(embedded.code, 0, embedded.stderr);
+    assert.ok(onKafka.stdout === expected, "Kafka: merged by timestamp, then partition");
+    assert.ok(embedded.stdout === onKafka.stdout, "the same bytes on both");
+
+    // A group's resumed runs print the same records in the same order on both.
+    const runs = async (args: string[]) => {
+      const out: string[] = [];
+      for (const max of ["2500", "4000"]) {
+        const r = await runCli(["consume", name, "--group", "g", "--max", max, ...args], {
+          timeoutMs: 90_000,
+        });
+        assert.equal(r.code, 0, r.stderr);
+        out.push(r.stdout);
+      }
+      const rest = await runCli(["consume", name, "--group", "g", ...args], { timeoutMs: 90_000 });
+      assert.equal(rest.code, 0, rest.stderr);
+      return [...out, rest.stdout];
+    };
+    const kafkaRuns = await runs(["--broker", kafka.url, "--data-dir", tempDataDir(t)]);
+    const embeddedRuns = await runs(["--data-dir", dataDir]);
+    assert.deepEqual(
+      kafkaRuns.map((x) => lines(x).length),
+      [2500, 4000, 2500],
+    );
+    assert.ok(kafkaRuns.join("") === mergedOutput(records), "resumed runs: the whole topic in order");
+    assert.ok(embeddedRuns.join("") === kafkaRuns.join(""), "the same on both");
+  });
+
+  test("produce --flush on Kafka says it does not apply; --partitions of an existing topic is ignored with a note", async (t) => {
+    if (kafka.url === undefined) return requireService(t, "Kafka", kafka.unavailable);
+    const name = topicName("notes");
+    let r = await weir(t, ["produce", name, "--partitions", "2", "--flush", "always"], '{"a":1}\n');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^weir: --flush applies to the embedded log; kafka:\/\/\S+ acknowledges/m);
+    assert.match(
+      r.stderr,
+      new RegExp(`created topic ${name} on kafka://\\S+ with 2 partitions \\(it did not exist\\)`),
+    );
+    r = await weir(t, ["produce", name, "--partitions", "5"], '{"a":2}\n');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`topic ${name} already has 2 partitions; --partitions 5 ignored`));
+    assert.doesNotMatch(r.stderr, /created topic/);
+    r = await weir(t, ["consume", name]);
+    assert.deepEqual([...lines(r.stdout)].sort(), ['{"a":1}', '{"a":2}']);
   });
 
   test("consume --group commits what it printed and the next run resumes after it", async (t) => {

@@ -1,6 +1,9 @@
 /**
- * `weir produce TOPIC`: append JSON lines from a file or stdin to a topic (of the embedded log, or
- * of a Kafka cluster with `--broker` / `$WEIR_BROKER`: src/cli/kafka/produce.ts).
+ * `weir produce TOPIC`: append JSON lines from a file or stdin to a topic, of the embedded log or of
+ * a Kafka cluster with `--broker` / `$WEIR_BROKER`: one path for both, a writer of the one log
+ * interface (src/log/contract.ts). A missing topic is created with --partitions. On Kafka the
+ * writer is the idempotent producer (acks=all), each record's partition chosen with the Java
+ * client's murmur2 rule, as on the embedded log.
  *
  * Lines are streamed in large chunks, split by LineSplitter (src/util/lines.ts, the line reader of
  * `weir run --input` too) and appended in batches (one append per chunk, at most --batch records
@@ -13,14 +16,14 @@ import { createReadStream, statSync } from "node:fs";
 import type { Readable } from "node:stream";
 import type { Command } from "commander";
 import type { ProducerRecord } from "../../log/types.js";
-import { UserError } from "../../errors.js";
+import { UserError, WeirError } from "../../errors.js";
 import { BROKER_OPTION_HELP, resolveBroker } from "../broker.js";
-import { resolveDataDir, withLog } from "../data-dir.js";
 import { EXIT_FAILURE } from "../errors.js";
 import { plural, q } from "../format.js";
 import { intParser, parseFlushOption, parseRate, type GlobalOptions } from "../options.js";
 import { info, warn } from "../output.js";
 import { RatePacer, shutdownSignal } from "../shutdown.js";
+import { openCommandLog } from "../topic-log.js";
 import { LineSplitter } from "../../util/lines.js";
 import { MAX_RECORD_BYTES } from "../../util/records.js";
 import { describeBytes, wellFormed } from "../../util/text.js";
@@ -57,12 +60,7 @@ export function register(program: Command): void {
       "--flush <policy>",
       "when appends are fsynced: always, os or interval:<duration> (default: interval:50ms)",
     )
-    .option(
-      "--batch <n>",
-      "records per append (on Kafka: per partition per request)",
-      intParser(1, 1_000_000),
-      1000,
-    )
+    .option("--batch <n>", "records per append", intParser(1, 1_000_000), 1000)
     .option("--broker <url>", BROKER_OPTION_HELP)
     .addHelpText(
       "after",
@@ -158,44 +156,53 @@ interface ProduceCounts {
   tooLarge: number;
 }
 
-/** Where parsed lines go: the embedded log's writer, or a Kafka topic (several batches in flight). */
+/** Where parsed lines go: the topic's writer (on Kafka, several batches in flight). */
 export type AppendRecords = (records: ProducerRecord[]) => void | Promise<void>;
 
 export async function produce(topic: string, opts: ProduceOptions): Promise<void> {
-  const broker = resolveBroker(opts);
-  const dataDir = resolveDataDir(opts);
-  const flush = broker === undefined ? await parseFlushOption(opts.flush) : undefined;
+  const flush = resolveBroker(opts) === undefined ? await parseFlushOption(opts.flush) : undefined;
   const input = await openInput(opts.file);
   const stop = shutdownSignal();
   const counts: ProduceCounts = { produced: 0, notJson: 0, notUtf8: 0, rejected: 0, tooLarge: 0 };
 
-  if (broker !== undefined) {
-    const { withKafkaTopic } = await import("../kafka/produce.js");
-    await withKafkaTopic(broker, topic, opts, (append) => appendLines(input, opts, stop, append, counts));
-  } else {
-    await withLog(
-      dataDir,
-      async (log) => {
-        const partitions = opts.partitions ?? 1;
-        if (log.createTopicIfMissing(topic, { partitions })) {
-          info(`created topic ${q(topic)} with ${plural(partitions, "partition")} (it did not exist)`);
-        } else if (opts.partitions !== undefined) {
-          const existing = log.describeTopic(topic).partitions.length;
-          if (existing !== opts.partitions) {
-            info(
-              `topic ${q(topic)} already has ${plural(existing, "partition")}; --partitions ${opts.partitions} ignored`,
-            );
-          }
-        }
-        const writer = log.writer(topic);
-        try {
-          await appendLines(input, opts, stop, (records) => void writer.append(records), counts);
-        } finally {
-          writer.close();
-        }
-      },
-      flush === undefined ? {} : { flush },
-    );
+  const { log, broker } = await openCommandLog(opts, flush === undefined ? {} : { flush });
+  try {
+    if (broker !== undefined && opts.flush !== undefined)
+      info(
+        `--flush applies to the embedded log; ${broker.url} acknowledges a batch once its in-sync replicas have it`,
+      );
+    const wanted = opts.partitions ?? 1;
+    let created = false;
+    if (!(await log.listTopics()).includes(topic)) {
+      try {
+        await log.createTopic(topic, { partitions: wanted });
+        created = true;
+      } catch (err) {
+        // Created by someone else in the meantime.
+        if (!(err instanceof WeirError && err.code === "TOPIC_EXISTS")) throw err;
+      }
+    }
+    const writer = await log.openWriter(topic);
+    if (created) {
+      const on = broker === undefined ? "" : ` on ${broker.url}`;
+      info(`created topic ${q(topic)}${on} with ${plural(wanted, "partition")} (it did not exist)`);
+    } else if (opts.partitions !== undefined && writer.partitions !== opts.partitions) {
+      info(
+        `topic ${q(topic)} already has ${plural(writer.partitions, "partition")}; --partitions ${opts.partitions} ignored`,
+      );
+    }
+    try {
+      await appendLines(input, opts, stop, (records) => writer.append(records), counts);
+    } catch (err) {
+      // The input failed (an unreadable file...): what was read so far is still written, unless
+      // writing is what failed.
+      await writer.close().catch(() => {});
+      throw err;
+    }
+    // Flushes: fsynced by the embedded log's --flush policy, acknowledged by Kafka's in-sync replicas.
+    await writer.close();
+  } finally {
+    await log.close();
   }
   const { produced, notJson, notUtf8, rejected, tooLarge } = counts;
 
