@@ -71,7 +71,11 @@ export interface FetchedPartition {
   readonly next: number;
   /** The requested offset is not in the partition (deleted by retention, or past its end). */
   readonly outOfRange: boolean;
-  /** The partition's end as of this fetch (see LogPartition.endOffset). */
+  /**
+   * The partition's end as the backend last saw it (see LogPartition.endOffset), never below
+   * `next`: exact on Kafka and when the fetch reached the end; on the embedded log, while a
+   * reader is far from the end, it may be that of an earlier fetch.
+   */
   readonly endOffset: number;
 }
 
