@@ -81,10 +81,7 @@ export function webhookSink<T>(options: WebhookSinkOptions<T>): Sink<T> {
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
-      const e = err as Error & { cause?: { code?: string } };
-      const why =
-        e.name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : (e.cause?.code ?? e.message);
-      return { reason: why, retryable: true };
+      return { reason: networkReason(err, timeoutMs), retryable: true };
     }
     // The body is not used: read it so the connection can be reused.
     await response.arrayBuffer().catch(() => undefined);
@@ -156,4 +153,12 @@ function hash(text: string): number {
     h = Math.imul(h, 0x01000193);
   }
   return h >>> 0;
+}
+
+/** The reason a request got no answer: a timeout, or the system's error (ECONNREFUSED...). */
+function networkReason(err: unknown, timeoutMs: number): string {
+  const e = err as Error & { cause?: { code?: string; message?: string; errors?: Array<{ code?: string }> } };
+  if (e.name === "TimeoutError") return `no answer within ${timeoutMs} ms`;
+  const cause = e.cause;
+  return cause?.code ?? cause?.errors?.find((x) => x.code !== undefined)?.code ?? cause?.message ?? e.message;
 }
