@@ -28,7 +28,7 @@ import type { RunSummary as RunnerSummary } from "../runtime/runner.js";
 import { LATENCY_BOUNDS_MS, type PipelineMetricsSnapshot } from "../runtime/metrics.js";
 import type { StateChanges } from "../runtime/step-identity.js";
 import { parseDuration, type Duration } from "../util/duration.js";
-import { humanLogger, type Logger } from "../util/logger.js";
+import { humanLogger, withFields, type Logger } from "../util/logger.js";
 import { leaseLog, type LogLease } from "./shared-log.js";
 
 export interface RunOptions {
@@ -211,6 +211,7 @@ export function run(definition: PipelineDefinition, options: RunOptions = {}): R
         fromScratch: options.fromScratch === true,
         stateChanges: settings.stateChanges,
         onOutput: options.onOutput,
+        sinkLogger: withFields(logger, { pipeline: name }),
         ...(options.deadLetterLimit === undefined ? {} : { deadLetterLimit: options.deadLetterLimit }),
       };
       type Topics = { inputTopics(): string[]; outputTopics(): ReadonlyArray<{ topic: string }> };

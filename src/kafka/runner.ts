@@ -92,6 +92,8 @@ export interface KafkaRunnerOptions {
    * share of the records the process's tasks read became dead letters (after `minRecords`).
    */
   deadLetterLimit?: DeadLetterLimit;
+  /** What the user's sinks (`sinkTo`) log through; default: `logger` and `warn`. */
+  sinkLogger?: Logger;
 }
 
 /** Where the plan's outputs go: nowhere (it only names topics, tables and datasets). */
@@ -256,6 +258,7 @@ export class KafkaRunner {
 
   /** The runner's message functions as a Logger (for the user's sinks). */
   private sinkLogger(): Logger {
+    if (this.options.sinkLogger !== undefined) return this.options.sinkLogger;
     const info = this.logger;
     const warn = this.options.warn ?? this.logger;
     return { debug: () => {}, info, warn, error: warn };
