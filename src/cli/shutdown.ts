@@ -2,6 +2,10 @@
  * Graceful shutdown of a command on SIGINT/SIGTERM, sleeping that a signal cuts short, and pacing
  * to a rate (`--rate`).
  */
+import { sleep } from "../util/sleep.js";
+
+/** Sleep `ms` milliseconds, or less if `signal` aborts (never rejects). */
+export { sleep };
 
 let shutdownController: AbortController | undefined;
 
@@ -24,22 +28,6 @@ export function shutdownSignal(): AbortSignal {
     process.on("SIGTERM", onSignal);
   }
   return shutdownController.signal;
-}
-
-/** Sleep `ms` milliseconds, or less if `signal` aborts (never rejects). */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise<void>((r) => {
-    if (signal?.aborted) return r();
-    const onAbort = () => {
-      clearTimeout(timer);
-      r();
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      r();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 /**

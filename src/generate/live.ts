@@ -8,6 +8,7 @@
  */
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { MockGenerator } from "./types.js";
+import { sleep } from "../util/sleep.js";
 
 /** The writer side this needs (the embedded log's TopicWriter has it). */
 export interface RecordAppender {
@@ -41,20 +42,6 @@ export interface PacedProduceResult {
   elapsedMs: number;
   /** True when `signal` ended the run before its count or duration. */
   interrupted: boolean;
-}
-
-/** Sleep `ms`, or less when `signal` aborts (never rejects). */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }
 
 export async function producePaced(options: PacedProduceOptions): Promise<PacedProduceResult> {

@@ -418,3 +418,28 @@ export function isUnknownTopic(err: unknown): boolean {
 export function isTopicExists(err: unknown): boolean {
   return /TOPIC_ALREADY_EXISTS|already exists/i.test(errorText(err));
 }
+
+/** Bytes of records per produce request. */
+const REQUEST_BYTES = 512 * 1024;
+
+/** `messages` cut into runs of at most REQUEST_BYTES (a larger record alone). */
+export function requestSized(messages: KafkaMessage[]): KafkaMessage[][] {
+  let bytes = 0;
+  for (const m of messages) bytes += (m.value?.length ?? 0) + (m.key?.length ?? 0);
+  if (bytes <= REQUEST_BYTES) return [messages];
+  const parts: KafkaMessage[][] = [];
+  let part: KafkaMessage[] = [];
+  bytes = 0;
+  for (const m of messages) {
+    const size = (m.value?.length ?? 0) + (m.key?.length ?? 0) + 64;
+    if (part.length > 0 && bytes + size > REQUEST_BYTES) {
+      parts.push(part);
+      part = [];
+      bytes = 0;
+    }
+    part.push(m);
+    bytes += size;
+  }
+  if (part.length > 0) parts.push(part);
+  return parts;
+}

@@ -39,18 +39,17 @@ import {
   brokerError,
   idempotentProducer,
   parseBrokerUrl,
+  requestSized,
   transactionalClientOptions,
   type BrokerAddress,
   type KafkaMessage,
 } from "./connection.js";
 import { KafkaTopicReader } from "./topic-reader.js";
 import { PipelineMembership, leaderTakesAll, tasksAcrossMembers } from "./membership.js";
-import { KafkaTopicSender } from "./topic-sender.js";
+import { KafkaTopicSender, kafkaMessages } from "./topic-sender.js";
 
 /** Characters of state per commit-topic record: well under Kafka's default 1 MB message limit. */
 const STATE_CHUNK_CHARS = 256 * 1024;
-/** Bytes of keys and values per produce request of a transaction (a partition's records form one batch). */
-const REQUEST_BYTES = 512 * 1024;
 
 /** The compacted topic a committed writer keeps its commits in. */
 export function commitTopicOf(id: string): string {
@@ -328,34 +327,9 @@ export class KafkaCommittedWriter implements CommittedWriter {
     const target = this.partitioners.get(topic);
     if (target === undefined)
       throw new WeirError("USAGE", `committed writer ${this.id} was not opened for topic ${topic}`);
-    const { partitioner, count } = target;
-    const now = BigInt(Date.now());
-    let sticky = -1;
-    for (const r of records) {
-      const key = r.key === null || r.key === undefined ? undefined : Buffer.from(r.key);
-      let partition: number;
-      if (r.partition !== undefined) {
-        if (!Number.isInteger(r.partition) || r.partition < 0 || r.partition >= count)
-          throw new WeirError(
-            "USAGE",
-            `topic ${topic} has ${count} partition(s) (0-${count - 1}); there is no partition ${r.partition}`,
-          );
-        partition = r.partition;
-      } else if (key === undefined)
-        partition = sticky >= 0 ? sticky : (sticky = partitioner.nextRoundRobin());
-      else partition = partitioner.partitionFor(key);
-      const value = typeof r.value === "string" ? Buffer.from(r.value) : r.value;
-      const message: KafkaMessage = {
-        topic,
-        partition,
-        key,
-        value,
-        timestamp: r.timestamp === undefined ? now : BigInt(r.timestamp),
-      };
-      if (r.headers !== undefined && r.headers.length > 0)
-        message.headers = new Map(r.headers.map((h) => [Buffer.from(h.key), h.value]));
-      this.pending.push(message);
-      this.pendingBytes += value.length + (key?.length ?? 0);
+    for (const m of kafkaMessages(topic, target.count, target.partitioner, records)) {
+      this.pending.push(m);
+      this.pendingBytes += (m.value?.length ?? 0) + (m.key?.length ?? 0);
     }
     if (this.pendingBytes >= this.sendAheadBytes) this.sendAhead();
   }
@@ -490,24 +464,6 @@ async function readLastCommit(
     await reader.close();
   }
   return last;
-}
-
-function requestSized(messages: KafkaMessage[]): KafkaMessage[][] {
-  const parts: KafkaMessage[][] = [];
-  let part: KafkaMessage[] = [];
-  let bytes = 0;
-  for (const m of messages) {
-    const size = (m.value?.length ?? 0) + (m.key?.length ?? 0) + 64;
-    if (part.length > 0 && bytes + size > REQUEST_BYTES) {
-      parts.push(part);
-      part = [];
-      bytes = 0;
-    }
-    part.push(m);
-    bytes += size;
-  }
-  if (part.length > 0) parts.push(part);
-  return parts;
 }
 
 /** `promise`, or undefined as soon as `signal` fires (the promise is left to settle). */

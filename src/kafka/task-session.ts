@@ -45,6 +45,7 @@ import {
   KafkaCluster,
   KeyPartitioner,
   brokerError,
+  requestSized,
   transactionalClientOptions,
   type BrokerAddress,
   type KafkaMessage,
@@ -706,31 +707,6 @@ export class TaskSession {
 /** The value of a record without one (a tombstone): read as an empty line, a dead letter. */
 const NO_BYTES = Buffer.alloc(0);
 const PACK_BYTES = 64 * 1024;
-
-/** Bytes of records per produce request. */
-const REQUEST_BYTES = 512 * 1024;
-
-/** `messages` cut into runs of at most REQUEST_BYTES (a larger record alone). */
-function requestSized(messages: KafkaMessage[]): KafkaMessage[][] {
-  let bytes = 0;
-  for (const m of messages) bytes += (m.value?.length ?? 0) + (m.key?.length ?? 0);
-  if (bytes <= REQUEST_BYTES) return [messages];
-  const parts: KafkaMessage[][] = [];
-  let part: KafkaMessage[] = [];
-  bytes = 0;
-  for (const m of messages) {
-    const size = (m.value?.length ?? 0) + (m.key?.length ?? 0) + 64;
-    if (part.length > 0 && bytes + size > REQUEST_BYTES) {
-      parts.push(part);
-      part = [];
-      bytes = 0;
-    }
-    part.push(m);
-    bytes += size;
-  }
-  if (part.length > 0) parts.push(part);
-  return parts;
-}
 
 /** Read one partition of a checkpoint topic to its stable end and fold it. */
 export async function readCheckpoints(

@@ -44,6 +44,45 @@ interface PartitionQueue {
   inFlight: boolean;
 }
 
+/**
+ * Records as Kafka messages of `topic`, each with its partition: the explicit one (checked), or
+ * murmur2 of the key, or, for records without a key, one round-robin partition for the whole call.
+ */
+export function kafkaMessages(
+  topic: string,
+  partitions: number,
+  partitioner: Partitioner,
+  records: readonly OutgoingRecord[],
+): KafkaMessage[] {
+  const now = BigInt(Date.now());
+  const out: KafkaMessage[] = [];
+  let sticky = -1;
+  for (const r of records) {
+    const key = r.key === null || r.key === undefined ? undefined : Buffer.from(r.key);
+    let partition: number;
+    if (r.partition !== undefined) {
+      if (!Number.isInteger(r.partition) || r.partition < 0 || r.partition >= partitions)
+        throw new WeirError(
+          "USAGE",
+          `topic ${topic} has ${partitions} partition(s) (0-${partitions - 1}); there is no partition ${r.partition}`,
+        );
+      partition = r.partition;
+    } else if (key === undefined) partition = sticky >= 0 ? sticky : (sticky = partitioner.nextRoundRobin());
+    else partition = partitioner.partitionFor(key);
+    const message: KafkaMessage = {
+      topic,
+      partition,
+      key,
+      value: typeof r.value === "string" ? Buffer.from(r.value) : r.value,
+      timestamp: r.timestamp === undefined ? now : BigInt(r.timestamp),
+    };
+    if (r.headers !== undefined && r.headers.length > 0)
+      message.headers = new Map(r.headers.map((h) => [Buffer.from(h.key), h.value]));
+    out.push(message);
+  }
+  return out;
+}
+
 export class KafkaTopicSender {
   private readonly partitioner: Partitioner;
   private readonly queues: PartitionQueue[];
@@ -83,32 +122,8 @@ export class KafkaTopicSender {
    */
   async append(records: readonly OutgoingRecord[]): Promise<void> {
     this.throwIfFailed();
-    const now = BigInt(Date.now());
-    let sticky = -1;
-    for (const r of records) {
-      const key = r.key === null || r.key === undefined ? undefined : Buffer.from(r.key);
-      let partition: number;
-      if (r.partition !== undefined) {
-        if (!Number.isInteger(r.partition) || r.partition < 0 || r.partition >= this.partitions)
-          throw new WeirError(
-            "USAGE",
-            `topic ${this.topic} has ${this.partitions} partition(s) (0-${this.partitions - 1}); there is no partition ${r.partition}`,
-          );
-        partition = r.partition;
-      } else if (key === undefined)
-        partition = sticky >= 0 ? sticky : (sticky = this.partitioner.nextRoundRobin());
-      else partition = this.partitioner.partitionFor(key);
-      const message: KafkaMessage = {
-        topic: this.topic,
-        partition,
-        key,
-        value: typeof r.value === "string" ? Buffer.from(r.value) : r.value,
-        timestamp: r.timestamp === undefined ? now : BigInt(r.timestamp),
-      };
-      if (r.headers !== undefined && r.headers.length > 0)
-        message.headers = new Map(r.headers.map((h) => [Buffer.from(h.key), h.value]));
-      this.queues[partition].queued.push(message);
-    }
+    for (const m of kafkaMessages(this.topic, this.partitions, this.partitioner, records))
+      this.queues[m.partition!].queued.push(m);
     this.pending += records.length;
     this.pump();
     const limit = this.batchSize * this.maxInFlight * 2;

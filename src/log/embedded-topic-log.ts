@@ -33,6 +33,7 @@ import type { PartitionReader } from "./partition-reader.js";
 import type { TopicWriter } from "./topic-writer.js";
 import type { ProducerRecord } from "./types.js";
 import { validateGroupName } from "./topic-meta.js";
+import { sleep } from "../util/sleep.js";
 
 /** Records one fetch returns per partition when the caller gives no bound. */
 const DEFAULT_FETCH_RECORDS = 2000;
@@ -186,33 +187,23 @@ class EmbeddedTopicReader implements LogTopicReader {
       const reader = this.reader(partition);
       // Reading on from where the last fetch stopped (the common case): no range check, and the
       // end is re-read from the files only near it (reading the directory costs more than a poll).
-      if (reader.position === offset) {
-        const records = reader.poll(max);
-        if (records.length > 0) {
-          let end = this.ends.get(partition) ?? -1;
-          if (end < reader.position || records.length < max) {
-            end = reader.endOffset();
-            this.ends.set(partition, end);
-          }
-          out.push({
-            partition,
-            records,
-            next: reader.position,
-            outOfRange: false,
-            endOffset: Math.max(end, reader.position),
-          });
+      let records = reader.position === offset ? reader.poll(max) : [];
+      let end = this.ends.get(partition) ?? -1;
+      let endIsFresh = false;
+      if (records.length === 0) {
+        const start = reader.startOffset();
+        end = reader.endOffset();
+        endIsFresh = true;
+        if (offset < start || offset > end) {
+          this.ends.set(partition, end);
+          out.push({ partition, records: [], next: offset, outOfRange: true, endOffset: end });
           continue;
         }
+        if (reader.position !== offset) reader.seek(offset);
+        records = reader.poll(max);
       }
-      const start = reader.startOffset();
-      const end = reader.endOffset();
+      if (!endIsFresh && (end < reader.position || records.length < max)) end = reader.endOffset();
       this.ends.set(partition, end);
-      if (offset < start || offset > end) {
-        out.push({ partition, records: [], next: offset, outOfRange: true, endOffset: end });
-        continue;
-      }
-      if (reader.position !== offset) reader.seek(offset);
-      const records = reader.poll(max);
       out.push({
         partition,
         records,
@@ -445,16 +436,4 @@ class EmbeddedGroupMember implements GroupMember {
     if (this.active) unlock(this.lockFile);
     this.active = false;
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }
