@@ -27,7 +27,7 @@ import { PipelineMonitor } from "./pipelines.js";
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from "./prometheus.js";
 import { runSql } from "./sql.js";
 import { openTableBrowser, type TableBrowser } from "./tables.js";
-import { openTopicBrowser, TopicRates, type TopicBrowser, type TopicRecordView } from "./topics.js";
+import { TopicBrowser, TopicRates, type TopicRecordView } from "./topics.js";
 
 export const DEFAULT_PORT = 4040;
 export const DEFAULT_HOST = "127.0.0.1";
@@ -115,7 +115,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     throw usageError(`--port ${port}: expected a port number from 0 to 65535`);
 
   const tables = await openTableBrowser(options.tableStore, options.dataDir);
-  const topics = await openTopicBrowser(options.dataDir, options.broker);
+  const topics = await TopicBrowser.open(options.dataDir, options.broker);
   const monitor = new PipelineMonitor(options.dataDir, { intervalMs: options.sampleIntervalMs });
   const api = new Api({
     dataDir: options.dataDir,
@@ -597,7 +597,7 @@ class Api {
   private async deadLetters(url: URL) {
     const limit = limitParam(url, 50, 500);
     const pipeline = url.searchParams.get("pipeline") ?? undefined;
-    const all = (await this.ctx.topics.list()).map((t) => t.name).filter((n) => n.endsWith(".dlq"));
+    const all = (await this.ctx.topics.names()).filter((n) => n.endsWith(".dlq"));
     let topics: string[];
     if (pipeline !== undefined) {
       const topic = `${pipeline}.dlq`;

@@ -1,21 +1,22 @@
 /**
- * Reading topics for the dashboard: the embedded log in the data directory, or a Kafka cluster.
+ * Reading topics for the dashboard, one implementation for both backends over the one log
+ * interface (src/log/contract.ts): the embedded log in the data directory, or a Kafka cluster.
  *
- * - Embedded: the log is opened like `weir consume` opens it. Readers take no lock, so the
- *   dashboard reads while pipelines and producers in other processes (or in this one) append. A
- *   data directory that does not exist (or has no topics yet) is not created.
- * - Kafka: KafkaCluster for the list and the offsets, KafkaTopicReader for records: committed
- *   records only (read-committed), without joining a consumer group.
+ * - Embedded: readers take no lock, so the dashboard reads while pipelines and producers in other
+ *   processes (or in this one) append. A data directory that does not exist (or has no topics
+ *   yet) is not created: the log is opened once it has topics.
+ * - Kafka: committed records only (the log's readers are read-committed), without joining a
+ *   consumer group.
  *
- * `latest` reads a bounded window at the end of each partition — the last `limit` records, or the
- * last 10,000 when searching for a key — so a request costs the same on a topic of any size.
+ * The dashboard holds one TopicLog (closed with it); each request for records opens a reader and
+ * closes it before answering. `latest` reads a bounded window at the end of each partition — the
+ * last `limit` records, or the last 10,000 when searching for a key — so a request costs the same
+ * on a topic of any size.
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { WeirError } from "../errors.js";
-import type { EmbeddedLog } from "../log/index.js";
-import type { KafkaCluster } from "../kafka/connection.js";
-import type { KafkaTopicReader, PartitionPosition } from "../kafka/topic-reader.js";
+import type { FetchPosition, LogBackendKind, LogEntry, LogTopic, TopicLog } from "../log/contract.js";
 import { Ring } from "../util/ring.js";
 import { badRequest, notFound } from "./api-error.js";
 
@@ -46,17 +47,10 @@ export interface LatestOptions {
   partition?: number;
 }
 
-export interface TopicBrowser {
-  readonly engine: "embedded" | "kafka";
-  readonly broker: string | null;
-  list(): Promise<TopicSummary[]>;
-  /** The newest records; ApiError 404 for an unknown topic, 400 for a partition it does not have. */
-  latest(topic: string, options: LatestOptions): Promise<TopicRecordView[]>;
-  close(): Promise<void>;
-}
-
 /** Records per partition searched for a key (docs/api.md). */
 export const KEY_SEARCH_WINDOW = 10_000;
+/** How long one `latest` request may spend fetching (a Kafka leader may be unavailable for a while), ms. */
+const FETCH_BUDGET_MS = 10_000;
 
 /** A value as the API shows it: parsed JSON, else the text. */
 export function parseValue(bytes: Buffer | null): unknown {
@@ -69,6 +63,57 @@ export function parseValue(bytes: Buffer | null): unknown {
   }
 }
 
+/** A topic as the backend describes it, with what only the embedded log tells: its bytes on disk. */
+interface Described {
+  readonly topic: LogTopic;
+  readonly bytes: number | null;
+}
+
+/** The log the dashboard reads, and the one thing read from a backend's own description. */
+interface OpenLog {
+  readonly log: TopicLog;
+  /** The topic's partitions and offsets (and bytes on disk); undefined when it does not exist. */
+  describe(topic: string): Promise<Described | undefined>;
+}
+
+/** Open the embedded log of `dataDir` for reading; undefined while it has no topics (nothing is created). */
+async function openEmbedded(dataDir: string): Promise<OpenLog | undefined> {
+  if (!existsSync(join(dataDir, "topics"))) return undefined;
+  const [{ EmbeddedLog }, { EmbeddedTopicLog }] = await Promise.all([
+    import("../log/index.js"),
+    import("../log/embedded-topic-log.js"),
+  ]);
+  const embedded = EmbeddedLog.open(dataDir, { logger: () => {} });
+  return {
+    log: new EmbeddedTopicLog(embedded, () => embedded.close()),
+    // The embedded log's own description: the offsets of log.describeTopic() and the sizes of the files.
+    async describe(topic) {
+      if (!embedded.hasTopic(topic)) return undefined;
+      let d;
+      try {
+        d = embedded.describeTopic(topic);
+      } catch (err) {
+        if (err instanceof WeirError && err.code === "UNKNOWN_TOPIC") return undefined; // deleted meanwhile
+        throw err;
+      }
+      return { topic: d, bytes: d.partitions.reduce((sum, p) => sum + p.sizeBytes, 0) };
+    },
+  };
+}
+
+/** Connect to the cluster at `url` (kafka://host:port[,host:port]); throws WeirError USAGE for a bad URL. */
+async function openKafka(url: string): Promise<OpenLog> {
+  const { KafkaTopicLog } = await import("../kafka/kafka-topic-log.js");
+  const log = KafkaTopicLog.connect(url);
+  return {
+    log,
+    async describe(topic) {
+      const d = await log.describeTopic(topic);
+      return d === undefined ? undefined : { topic: d, bytes: null };
+    },
+  };
+}
+
 /** A record as `latest` keeps it, its value parsed only once it is among the records returned. */
 type KeptRecord = Omit<TopicRecordView, "value"> & { raw: Buffer | null };
 
@@ -76,10 +121,7 @@ type KeptRecord = Omit<TopicRecordView, "value"> & { raw: Buffer | null };
  * A record read from a partition as `latest` keeps it; undefined when `keyBytes` (a key searched
  * for) is given and the record has another key.
  */
-function keep(
-  r: { partition: number; offset: number; timestamp: number; key: Buffer | null; value: Buffer | null },
-  keyBytes: Buffer | undefined,
-): KeptRecord | undefined {
+function keep(r: LogEntry, keyBytes: Buffer | undefined): KeptRecord | undefined {
   if (keyBytes !== undefined && (r.key === null || !keyBytes.equals(r.key))) return undefined;
   return {
     partition: r.partition,
@@ -96,10 +138,6 @@ function newest(found: KeptRecord[], limit: number): TopicRecordView[] {
   return found.slice(0, limit).map(({ raw, ...r }) => ({ ...r, value: parseValue(raw) }));
 }
 
-function unknownTopic(topic: string, where: string): never {
-  throw notFound(`unknown topic ${JSON.stringify(topic)} ${where}`);
-}
-
 function checkPartition(topic: string, partition: number | undefined, count: number): void {
   if (partition !== undefined && (partition < 0 || partition >= count))
     throw badRequest(
@@ -107,197 +145,145 @@ function checkPartition(topic: string, partition: number | undefined, count: num
     );
 }
 
-// ---------------------------------------------------------------------------------------------
-// Embedded log
+/** One partition's window: where the next fetch starts, where the window ends, the records kept. */
+interface Window {
+  position: number;
+  readonly end: number;
+  readonly tail: Ring<KeptRecord>;
+}
 
-export class EmbeddedTopicBrowser implements TopicBrowser {
-  readonly engine = "embedded";
-  readonly broker = null;
-  private log: EmbeddedLog | undefined;
+export class TopicBrowser {
+  /** Opened on first use (embedded: once the data directory has topics); undefined after close(). */
+  private opening: Promise<OpenLog | undefined> | undefined;
+  private closed = false;
 
-  constructor(readonly dataDir: string) {}
+  private constructor(
+    readonly engine: LogBackendKind,
+    /** "in <dataDir>" or "on <broker>", for messages. */
+    private readonly where: string,
+    private readonly open: () => Promise<OpenLog | undefined>,
+    /** A log opened already (a cluster, connected at start): close() closes it even if no request came. */
+    opened?: OpenLog,
+  ) {
+    if (opened !== undefined) this.opening = Promise.resolve(opened);
+  }
 
-  /** The log, opened once the data directory has topics (undefined before: nothing to read). */
-  private async open(): Promise<EmbeddedLog | undefined> {
-    if (this.log !== undefined) return this.log;
-    if (!existsSync(join(this.dataDir, "topics"))) return undefined;
-    const { EmbeddedLog } = await import("../log/index.js");
-    this.log = EmbeddedLog.open(this.dataDir, { logger: () => {} });
-    return this.log;
+  /** The browser of a data directory's embedded log, or of a cluster (`broker` given: connected now, a bad URL throws). */
+  static async open(dataDir: string, broker: string | undefined): Promise<TopicBrowser> {
+    if (broker === undefined)
+      return new TopicBrowser("embedded", `in ${dataDir}`, () => openEmbedded(dataDir));
+    const kafka = await openKafka(broker);
+    return new TopicBrowser("kafka", `on ${broker}`, async () => kafka, kafka);
+  }
+
+  /** The log, or undefined while there is nothing to read. */
+  private async log(): Promise<OpenLog | undefined> {
+    if (this.closed) throw new WeirError("CLOSED", "the dashboard is closed");
+    const opening = (this.opening ??= this.open());
+    try {
+      const opened = await opening;
+      // Nothing to read yet: look again at the next request.
+      if (opened === undefined && this.opening === opening) this.opening = undefined;
+      return opened;
+    } catch (err) {
+      if (this.opening === opening) this.opening = undefined;
+      throw err;
+    }
+  }
+
+  /** The topics' names. */
+  async names(): Promise<string[]> {
+    const open = await this.log();
+    return open === undefined ? [] : open.log.listTopics();
   }
 
   async list(): Promise<TopicSummary[]> {
-    const log = await this.open();
-    if (log === undefined) return [];
+    const open = await this.log();
+    if (open === undefined) return [];
+    const described = await Promise.all((await open.log.listTopics()).map((name) => open.describe(name)));
     const out: TopicSummary[] = [];
-    for (const name of log.listTopics()) {
-      let d;
-      try {
-        d = log.describeTopic(name);
-      } catch (err) {
-        if (err instanceof WeirError && err.code === "UNKNOWN_TOPIC") continue; // deleted meanwhile
-        throw err;
-      }
+    for (const d of described) {
+      if (d === undefined) continue; // deleted meanwhile
       let records = 0;
-      let bytes = 0;
-      for (const p of d.partitions) {
-        records += Math.max(0, p.endOffset - p.startOffset);
-        bytes += p.sizeBytes;
-      }
-      out.push({ name, partitions: d.partitions.length, records, bytes });
+      for (const p of d.topic.partitions) records += Math.max(0, p.endOffset - p.startOffset);
+      out.push({ name: d.topic.name, partitions: d.topic.partitions.length, records, bytes: d.bytes });
     }
     return out;
   }
 
+  /** The newest records; ApiError 404 for an unknown topic, 400 for a partition it does not have. */
   async latest(topic: string, options: LatestOptions): Promise<TopicRecordView[]> {
-    const log = await this.open();
-    if (log === undefined || !log.hasTopic(topic)) unknownTopic(topic, `in ${this.dataDir}`);
-    let d;
-    try {
-      d = log.describeTopic(topic);
-    } catch (err) {
-      if (err instanceof WeirError && err.code === "UNKNOWN_TOPIC") unknownTopic(topic, `in ${this.dataDir}`);
-      throw err;
-    }
-    checkPartition(topic, options.partition, d.partitions.length);
+    const unknown = () => notFound(`unknown topic ${JSON.stringify(topic)} ${this.where}`);
+    const open = await this.log();
+    const d = open === undefined ? undefined : await open.describe(topic);
+    if (open === undefined || d === undefined) throw unknown();
+    const { partitions } = d.topic;
+    checkPartition(topic, options.partition, partitions.length);
     const keyBytes = options.key === undefined ? undefined : Buffer.from(options.key, "utf8");
-    const window = keyBytes === undefined ? options.limit : KEY_SEARCH_WINDOW;
-    const found: KeptRecord[] = [];
-    for (const p of d.partitions) {
+    const size = keyBytes === undefined ? options.limit : KEY_SEARCH_WINDOW;
+    const windows = new Map<number, Window>();
+    for (const p of partitions) {
       if (options.partition !== undefined && p.partition !== options.partition) continue;
-      const reader = log.reader(topic, p.partition);
-      try {
-        const end = reader.endOffset();
-        const from = Math.max(reader.startOffset(), end - window);
-        if (from >= end) continue;
-        reader.seek(from);
-        const tail = new Ring<KeptRecord>(options.limit);
-        while (reader.position < end) {
-          const records = reader.poll(Math.min(2000, end - reader.position));
-          if (records.length === 0) break;
-          for (const r of records) {
-            if (r.offset >= end) break;
-            const kept = keep(r, keyBytes);
-            if (kept !== undefined) tail.push(kept);
-          }
-        }
-        found.push(...tail.toArray());
-      } finally {
-        reader.close();
-      }
+      const from = Math.max(p.startOffset, p.endOffset - size);
+      if (from < p.endOffset)
+        windows.set(p.partition, { position: from, end: p.endOffset, tail: new Ring(options.limit) });
     }
-    return newest(found, options.limit);
-  }
-
-  async close(): Promise<void> {
-    this.log?.close();
-    this.log = undefined;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Kafka
-
-/** How long one `latest` request may spend fetching from the cluster, ms. */
-const KAFKA_FETCH_BUDGET_MS = 10_000;
-
-export class KafkaTopicBrowser implements TopicBrowser {
-  readonly engine = "kafka";
-  private readonly readers = new Map<string, KafkaTopicReader>();
-  private readerClass: typeof KafkaTopicReader | undefined;
-
-  private constructor(
-    private readonly cluster: KafkaCluster,
-    readonly broker: string,
-  ) {}
-
-  /** Connect to the cluster at `url` (kafka://host:port[,host:port]); throws WeirError USAGE for a bad URL. */
-  static async connect(url: string): Promise<KafkaTopicBrowser> {
-    const { KafkaCluster } = await import("../kafka/connection.js");
-    return new KafkaTopicBrowser(KafkaCluster.connect(url), url);
-  }
-
-  async list(): Promise<TopicSummary[]> {
-    const names = await this.cluster.listTopics();
-    return Promise.all(
-      names.map(async (name) => {
-        const [starts, ends] = await Promise.all([
-          this.cluster.startOffsets(name),
-          this.cluster.endOffsets(name),
-        ]);
-        let records = 0;
-        ends.forEach((end, p) => (records += Math.max(0, end - (starts[p] ?? 0))));
-        return { name, partitions: ends.length, records, bytes: null };
-      }),
-    );
-  }
-
-  async latest(topic: string, options: LatestOptions): Promise<TopicRecordView[]> {
-    if (!(await this.cluster.listTopics()).includes(topic)) unknownTopic(topic, `on ${this.broker}`);
-    const [starts, ends] = await Promise.all([
-      this.cluster.startOffsets(topic),
-      this.cluster.endOffsets(topic),
-    ]);
-    checkPartition(topic, options.partition, ends.length);
-    const window = options.key === undefined ? options.limit : KEY_SEARCH_WINDOW;
-    const keyBytes = options.key === undefined ? undefined : Buffer.from(options.key, "utf8");
-    const tails = new Map<number, Ring<KeptRecord>>();
-    let positions: PartitionPosition[] = [];
-    ends.forEach((end, partition) => {
-      if (options.partition !== undefined && partition !== options.partition) return;
-      const from = Math.max(starts[partition] ?? 0, end - window);
-      if (from < end) positions.push({ partition, offset: from });
-      tails.set(partition, new Ring(options.limit));
-    });
-    const reader = await this.reader(topic);
-    const deadline = Date.now() + KAFKA_FETCH_BUDGET_MS;
-    while (positions.length > 0 && Date.now() < deadline) {
-      const fetched = await reader.fetch(positions, 0);
-      const next: PartitionPosition[] = [];
-      for (const pos of positions) {
-        const f = fetched.find((x) => x.partition === pos.partition);
-        if (f === undefined) {
-          next.push(pos); // its leader is not available right now: ask again
-          continue;
-        }
-        const end = ends[pos.partition];
-        const tail = tails.get(pos.partition)!;
-        for (const r of f.records) {
-          if (r.offset >= end) break;
-          const kept = keep(r, keyBytes);
-          if (kept !== undefined) tail.push(kept);
-        }
-        if (!f.outOfRange && f.next > pos.offset && f.next < end)
-          next.push({ partition: pos.partition, offset: f.next });
+    if (windows.size > 0) {
+      let reader;
+      try {
+        reader = await open.log.openReader(topic);
+      } catch (err) {
+        if (err instanceof WeirError && err.code === "UNKNOWN_TOPIC") throw unknown(); // deleted meanwhile
+        throw err;
       }
-      positions = next;
+      try {
+        // Read each window to its end; a partition missing from an answer (its Kafka leader is not
+        // available right now) is asked for again, within the budget.
+        let reading = [...windows.keys()];
+        const deadline = Date.now() + FETCH_BUDGET_MS;
+        while (reading.length > 0 && Date.now() < deadline) {
+          const positions: FetchPosition[] = [];
+          // Ask for the rest of the largest window (a Kafka fetch is cut by bytes anyway).
+          let maxRecords = 1;
+          for (const partition of reading) {
+            const w = windows.get(partition)!;
+            positions.push({ partition, offset: w.position });
+            maxRecords = Math.max(maxRecords, w.end - w.position);
+          }
+          const fetched = await reader.fetch(positions, { maxWaitMs: 0, maxRecords });
+          for (const { partition } of positions) {
+            const f = fetched.find((x) => x.partition === partition);
+            if (f === undefined) continue;
+            const w = windows.get(partition)!;
+            for (const r of f.records) {
+              if (r.offset >= w.end) break;
+              const kept = keep(r, keyBytes);
+              if (kept !== undefined) w.tail.push(kept);
+            }
+            // Done at the window's end, when nothing more comes (retention, an open transaction),
+            // or when the offset is gone.
+            w.position = f.outOfRange || f.next <= w.position ? w.end : f.next;
+          }
+          reading = reading.filter((p) => windows.get(p)!.position < windows.get(p)!.end);
+        }
+      } finally {
+        await reader.close();
+      }
     }
     return newest(
-      [...tails.values()].flatMap((t) => t.toArray()),
+      [...windows.values()].flatMap((w) => w.tail.toArray()),
       options.limit,
     );
   }
 
-  private async reader(topic: string): Promise<KafkaTopicReader> {
-    let r = this.readers.get(topic);
-    if (r === undefined) {
-      this.readerClass ??= (await import("../kafka/topic-reader.js")).KafkaTopicReader;
-      r = new this.readerClass(this.cluster.address, topic, { clientId: "weir-dashboard" });
-      this.readers.set(topic, r);
-    }
-    return r;
-  }
-
   async close(): Promise<void> {
-    const readers = [...this.readers.values()];
-    this.readers.clear();
-    await Promise.allSettled([...readers.map((r) => r.close()), this.cluster.close()]);
+    if (this.closed) return;
+    this.closed = true;
+    const opening = this.opening;
+    this.opening = undefined;
+    const open = await opening?.catch(() => undefined);
+    await open?.log.close();
   }
-}
-
-/** The browser for a data directory (embedded) or a cluster (`broker` given). */
-export async function openTopicBrowser(dataDir: string, broker: string | undefined): Promise<TopicBrowser> {
-  return broker === undefined ? new EmbeddedTopicBrowser(dataDir) : KafkaTopicBrowser.connect(broker);
 }
 
 /**

@@ -109,8 +109,25 @@ test("topics delete/describe of an unknown topic: one line, exit 1", async (t) =
     assert.match(r.stderr, /^weir: unknown topic nope .*weir topics create nope/);
     assert.ok(!hasStackTrace(r.stderr));
   }
-  const r = await runCli(["topics", "delete", "nope", "--if-exists", "--data-dir", dir]);
+  let r = await runCli(["topics", "delete", "nope", "--if-exists", "--data-dir", dir]);
   assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, "weir: topic nope does not exist; nothing to delete\n");
+  // Not a valid name either: unknown all the same.
+  r = await runCli(["topics", "delete", "no/pe", "--data-dir", dir]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /^weir: unknown topic /);
+  assert.equal(lines(r.stderr).length, 1, r.stderr);
+});
+
+test("topics delete in a data directory that does not exist: unknown topic, and nothing created", async (t) => {
+  const dir = tempDataDir(t);
+  let r = await runCli(["topics", "delete", "x", "--data-dir", dir]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /^weir: unknown topic x \(no data directory at .*\); create it with/);
+  r = await runCli(["topics", "delete", "x", "--if-exists", "--data-dir", dir]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, "weir: topic x does not exist; nothing to delete\n");
+  assert.equal(existsSync(dir), false);
 });
 
 test("topics list of a data directory that does not exist prints nothing and creates nothing", async (t) => {

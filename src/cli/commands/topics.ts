@@ -1,10 +1,15 @@
 /**
  * `weir topics list|create|describe|delete`: manage the topics of the embedded log, or of a Kafka
  * cluster with `--broker` / `$WEIR_BROKER` (src/cli/kafka/topics.ts).
+ *
+ * `delete` is one implementation over the one log interface (src/log/contract.ts). The others stay
+ * per backend: `create` sets what that interface does not carry (retention, segment sizes, the
+ * replication factor) and reports the backend's resulting configuration, and `describe` and
+ * `list --json` print each backend's own description (segments and sizes, or leaders and replicas).
  */
 import type { Command } from "commander";
 import type { TopicConfig, TopicDescription } from "../../log/types.js";
-import { usageError, UserError } from "../../errors.js";
+import { usageError, UserError, WeirError } from "../../errors.js";
 import { BROKER_OPTION_HELP, resolveBroker } from "../broker.js";
 import { resolveDataDir, withLog } from "../data-dir.js";
 import { unknownTopicError } from "../errors.js";
@@ -18,6 +23,7 @@ import {
   type GlobalOptions,
 } from "../options.js";
 import { info } from "../output.js";
+import { openCommandLog } from "../topic-log.js";
 import { existsSync } from "node:fs";
 
 interface CreateOptions extends GlobalOptions {
@@ -183,21 +189,42 @@ export function register(program: Command): void {
     .option("--if-exists", "succeed when the topic does not exist")
     .option("--broker <url>", BROKER_OPTION_HELP)
     .action(async (name: string, _opts: DeleteOptions, cmd: Command) => {
-      const opts = cmd.optsWithGlobals<DeleteOptions>();
-      const broker = resolveBroker(opts);
-      if (broker !== undefined) return (await kafka()).deleteKafkaTopic(broker, name, opts);
-      const dataDir = resolveDataDir(opts);
-      const missing = () => {
-        if (opts.ifExists) info(`topic ${q(name)} does not exist; nothing to delete`);
-        else throw unknownTopicError(name, dataDir);
-      };
-      if (!existsSync(dataDir)) return missing();
-      await withLog(dataDir, (log) => {
-        if (!log.hasTopic(name)) return missing();
-        log.deleteTopic(name);
-        info(`deleted topic ${q(name)}`);
-      });
+      await deleteTopic(name, cmd.optsWithGlobals<DeleteOptions>());
     });
+}
+
+/**
+ * `topics delete`: one implementation for the embedded log and Kafka, through the one log
+ * interface (a data directory that does not exist is not created: the topic is unknown).
+ */
+async function deleteTopic(name: string, opts: DeleteOptions): Promise<void> {
+  let opened;
+  try {
+    opened = await openCommandLog(opts, { reads: name });
+  } catch (err) {
+    if (!(opts.ifExists && err instanceof WeirError && err.code === "UNKNOWN_TOPIC")) throw err;
+    info(`topic ${q(name)} does not exist; nothing to delete`);
+    return;
+  }
+  const { log, broker, unknownTopic } = opened;
+  const on = broker === undefined ? "" : ` on ${broker.url}`;
+  try {
+    // A name that is not a topic (nor a valid name) is unknown, on either backend.
+    let exists = (await log.listTopics()).includes(name);
+    if (exists) {
+      try {
+        await log.deleteTopic(name);
+      } catch (err) {
+        if (!(err instanceof WeirError && err.code === "UNKNOWN_TOPIC")) throw err;
+        exists = false; // deleted meanwhile
+      }
+    }
+    if (exists) info(`deleted topic ${q(name)}${on}`);
+    else if (opts.ifExists) info(`topic ${q(name)} does not exist${on}; nothing to delete`);
+    else throw unknownTopic(name);
+  } finally {
+    await log.close();
+  }
 }
 
 function usageErrorExists(name: string): Error {

@@ -1,6 +1,6 @@
 /**
- * `weir topics list|create|describe|delete --broker kafka://...`: the same commands on a Kafka
- * cluster. Output formats follow the embedded log's (src/cli/commands/topics.ts); what Kafka does
+ * `weir topics list|create|describe --broker kafka://...`: the same commands on a Kafka cluster
+ * (`topics delete` is one implementation for both backends, in src/cli/commands/topics.ts). Output formats follow the embedded log's (src/cli/commands/topics.ts); what Kafka does
  * not have (segment files, sizes on disk) is left out, what it adds (leaders, replicas) is shown.
  */
 import type { BrokerChoice } from "../broker.js";
@@ -114,24 +114,6 @@ export async function describeKafkaTopic(
     const d = await describe(cluster, choice, name);
     if (d === undefined) throw unknownKafkaTopicError(name, choice);
     process.stdout.write(opts.json ? json(d) : renderKafkaDescription(d));
-  });
-}
-
-export async function deleteKafkaTopic(
-  choice: BrokerChoice,
-  name: string,
-  opts: { ifExists?: boolean },
-): Promise<void> {
-  await withCluster(choice, async (cluster) => {
-    try {
-      await cluster.deleteTopic(name);
-    } catch (err) {
-      if (!(err instanceof WeirError && err.code === "UNKNOWN_TOPIC")) throw err;
-      if (!opts.ifExists) throw unknownKafkaTopicError(name, choice);
-      info(`topic ${q(name)} does not exist on ${choice.url}; nothing to delete`);
-      return;
-    }
-    info(`deleted topic ${q(name)} on ${choice.url}`);
   });
 }
 
