@@ -75,17 +75,14 @@ export class KafkaTopicLog implements TopicLog {
   }
 
   async describeTopic(topic: string): Promise<LogTopic | undefined> {
-    if ((await this.cluster.partitionCount(topic)) === undefined) return undefined;
-    const [starts, ends] = await Promise.all([
-      this.cluster.startOffsets(topic),
-      this.cluster.endOffsets(topic),
-    ]);
+    const info = await this.cluster.describeTopic(topic);
+    if (info === undefined) return undefined;
     return {
       name: topic,
-      partitions: ends.map((endOffset, partition) => ({
-        partition,
-        startOffset: starts[partition] ?? 0,
-        endOffset,
+      partitions: info.partitions.map((p) => ({
+        partition: p.partition,
+        startOffset: p.earliest,
+        endOffset: p.latest,
       })),
     };
   }
