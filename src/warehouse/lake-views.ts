@@ -127,20 +127,24 @@ function datasetColumns(m: Manifest): Map<string, Set<string>> | undefined {
 }
 
 const NUMBER_TYPES = new Set(["BIGINT", "DOUBLE", "DECIMAL(38,0)"]);
+const TEXT_TYPES = new Set(["VARCHAR", "TIMESTAMPTZ"]);
 
 /**
  * The type a column is read as, from the types its commits gave it — the writer's own rule
  * (src/sinks/lake/columns.ts) applied to all of them, so that rows read back the same whichever
  * commit (which depends on when checkpoints came) they fell in: one type as it is; numbers DOUBLE,
- * or DECIMAL(38,0) for integers beyond BIGINT; JSON when any commit had JSON (a JSON column holds
- * strings and numbers as JSON values); any other mix VARCHAR.
+ * or DECIMAL(38,0) for integers beyond BIGINT; text and timestamps VARCHAR; JSON for any other
+ * mix (a commit with JSON, or numbers or booleans in one commit and text in another: a JSON column
+ * holds strings and numbers as JSON values, so 12 and "12" stay apart).
  */
 function readType(set: Set<string>): string {
   const all = [...set];
   if (all.length === 1) return all[0];
   if (set.has("JSON")) return "JSON";
   if (all.every((t) => NUMBER_TYPES.has(t))) return set.has("DOUBLE") ? "DOUBLE" : "DECIMAL(38,0)";
-  return "VARCHAR";
+  if (all.every((t) => TEXT_TYPES.has(t))) return "VARCHAR";
+  // Numbers or booleans in one commit, text in another: JSON keeps each value's kind.
+  return "JSON";
 }
 
 function readTypes(columns: Map<string, Set<string>>): Map<string, string> {
@@ -241,6 +245,8 @@ function groupedSelect(
         if (from === undefined || from === to) continue;
         const id = quoteIdent(name);
         if (from === NULL_COLUMN) convert.push(`CAST(NULL AS ${to}) AS ${id}`);
+        else if (to === "JSON" && from === "TIMESTAMPTZ")
+          convert.push(`to_json(strftime(timezone('UTC', ${id}), '%Y-%m-%dT%H:%M:%S.%gZ')) AS ${id}`);
         else if (to === "JSON") convert.push(`to_json(${id}) AS ${id}`);
         // As the writer writes a Date among strings: ISO-8601 with milliseconds, in UTC.
         else if (from === "TIMESTAMPTZ" && to === "VARCHAR")

@@ -9,7 +9,8 @@
  * | integers / integers and fractions / bigints                 | BIGINT / DOUBLE / DECIMAL(38,0) |
  * | booleans                                                    | BOOLEAN      |
  * | objects or arrays (anywhere in the column)                  | JSON         |
- * | anything else, mixes, only nulls (the manifest says NULL)    | VARCHAR      |
+ * | numbers or booleans mixed with other kinds (`1` and `"a"`, `1` and `true`) | JSON: each value keeps its kind |
+ * | strings (also with timestamps mixed in), only nulls (the manifest says NULL) | VARCHAR |
  *
  * Names and text are written so that DuckDB takes them (see ColumnTracker.columnName; lone surrogates
  * in strings become U+FFFD), integers beyond BIGINT's range are DOUBLE, and a bigint beyond
@@ -233,7 +234,9 @@ export class ColumnTracker {
           expr = `CAST(${id} AS DECIMAL(38,0))`;
         } else type = readAs = "BIGINT";
       } else if ((flags & ~(TS | DATE)) === 0) type = readAs = "TIMESTAMPTZ";
-      else type = readAs = "VARCHAR";
+      else if ((flags & ~(STR | TS | DATE)) === 0) type = readAs = "VARCHAR";
+      // Numbers or booleans mixed with other kinds: as VARCHAR, 12 and "12" would read back alike.
+      else type = readAs = "JSON";
       out.push({ name, type, readAs, expr: expr === id ? id : `${expr} AS ${id}`, nullOnly: flags === 0 });
     }
     return out;
