@@ -205,6 +205,8 @@ export interface GraphDescription {
   tables: string[];
   /** Lake datasets written. */
   datasets: string[];
+  /** The user's sinks (`sinkTo`), as `<sink name> (<step id>)`; absent when there are none. */
+  sinks?: string[];
 }
 
 export function describeGraph(graph: PipelineGraph): GraphDescription {
@@ -223,7 +225,15 @@ export function describeGraph(graph: PipelineGraph): GraphDescription {
   const tables = [...new Set(graph.nodes.flatMap((n) => (n.kind === "table" ? [n.table] : [])))];
   const datasets = [...new Set(graph.nodes.flatMap((n) => (n.kind === "lake" ? [n.dataset] : [])))];
   if (graph.deadLettersToLake) datasets.push(deadLetterDatasetName(graph.pipeline));
-  return { pipeline: graph.pipeline, steps, outputs, tables, datasets };
+  const sinks = graph.nodes.flatMap((n) => (n.kind === "connector" ? [`${n.sink.name} (${n.id})`] : []));
+  return {
+    pipeline: graph.pipeline,
+    steps,
+    outputs,
+    tables,
+    datasets,
+    ...(sinks.length > 0 ? { sinks } : {}),
+  };
 }
 
 function detailOf(n: GraphNode): string {
@@ -270,5 +280,6 @@ export function formatGraph(d: GraphDescription): string {
   lines.push(`outputs: ${d.outputs.join(", ")}`);
   if (d.tables.length > 0) lines.push(`tables: ${d.tables.join(", ")}`);
   if (d.datasets.length > 0) lines.push(`lake datasets: ${d.datasets.join(", ")}`);
+  if (d.sinks !== undefined) lines.push(`sinks: ${d.sinks.join(", ")}`);
   return lines.join("\n");
 }

@@ -14,6 +14,8 @@ import { TestDriver, WeirError, pipeline, readTopic, run, schema, silentLogger }
 import { paidUserWebhook } from "../../examples/webhook/pipeline.js";
 import { webhookSink } from "../../examples/webhook/sink.js";
 import { startReceiver } from "../helpers/webhook-receiver.js";
+import { describeGraph, formatGraph } from "../../src/graph/graph.js";
+import { nobroker } from "../../examples/nobroker/pipeline.js";
 import { tempDir } from "../cli/helpers.js";
 
 /** `n` interactions of user 1 and 2, a minute apart (paid_user fires for each at 9). */
@@ -212,4 +214,14 @@ test("sinkTo: what is not a sink is refused when the pipeline is built; a sink w
 test("webhookSink: a url that is not http(s) is refused when the sink is made", () => {
   assert.throws(() => webhookSink({ url: "ftp://example.com/x" }), /the url must be http or https/);
   assert.throws(() => webhookSink({ url: "not a url" }), TypeError);
+});
+
+test("weir describe names a pipeline's sinks; a pipeline without sinkTo is described as before", () => {
+  const d = describeGraph(paidUserWebhook({ url: "http://127.0.0.1:9/hook" }).graph);
+  assert.deepEqual(d.sinks, ["webhook (sink:webhook)"]);
+  assert.match(
+    formatGraph(d),
+    /\n {2}sink:webhook +to sink webhook <- map-1\n[^]*\nsinks: webhook \(sink:webhook\)$/,
+  );
+  assert.equal("sinks" in describeGraph(nobroker().graph), false);
 });
