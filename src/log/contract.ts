@@ -143,7 +143,12 @@ export interface CommittedWriter {
   readonly recovered: CommittedState | undefined;
   /** Buffer records for the next commit (a topic named when the writer was opened). */
   send(topic: string, records: readonly ProducerRecord[]): void;
-  /** Make the records sent since the last commit visible, together with these positions and state. */
+  /**
+   * Make the records sent since the last commit visible, together with these positions and state.
+   * A commit that fails commits nothing, and the records sent for it are dropped: close the
+   * writer, open it again (its `recovered` is the last commit that succeeded) and redo the work
+   * since then.
+   */
   commit(checkpoint: { positions: LogPositions; state: string }): Promise<CommittedState>;
   /** Drop what was sent since the last commit. */
   abort(): Promise<void>;
