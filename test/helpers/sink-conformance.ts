@@ -1,16 +1,21 @@
 /**
- * The conformance suite of the sink contract (src/sinks/contract.ts): every sink runs the same
- * tests through the real `weir run` (test/fixtures/sink-pipeline.ts: a running count per key,
- * each update handed to the sink) and is compared with the reference the TestDriver computes
- * from the same input:
+ * The conformance suite of the sink contract (src/sinks/contract.ts), and the crash harness of both
+ * runtimes: every sink runs the same tests through the real `weir run` (test/fixtures/
+ * sink-pipeline.ts: a running count per key, each update handed to the sink and written to an
+ * output topic) and is compared with the reference the TestDriver computes from the same input:
  *
- * 1. a bounded run: the sink holds every record of the reference, with the reference's id and
- *    value, each key's records in order;
- * 2. the same run SIGKILLed at random moments and restarted until it completes: an exactly-once
- *    sink holds exactly the reference; an at-least-once one holds every record of the reference,
- *    and a record it got twice is the same record (same id, same value).
+ * 1. a bounded run;
+ * 2. killed (SIGKILL) at the test-only crash points right after a sink write and right before a
+ *    sink commit, then restarted;
+ * 3. SIGKILLed at five random moments, then let finish.
  *
- * `backend` runs it on the embedded log (default) or on a Kafka broker: one engine, one contract.
+ * After each, the sink holds the reference: an exactly-once sink exactly, an at-least-once one
+ * every record of it (a record held twice being the same record: same id, same value), each key's
+ * records in order; and the output topic holds exactly the reference's records, in order — the
+ * runtime's own exactly-once, compared with an uninterrupted run's.
+ *
+ * `backend` runs it on the embedded log (default) or on a Kafka broker: one engine, one contract,
+ * one crash harness.
  */
 import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
@@ -18,7 +23,7 @@ import { writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { TestDriver } from "../../src/index.js";
+import { TestDriver, readTopic } from "../../src/index.js";
 import { spawnCli, runCli, tempDir } from "../cli/helpers.js";
 import { sinkPipeline, type CountUpdate } from "../fixtures/sink-pipeline-def.js";
 import type { Sink } from "../../src/index.js";
@@ -57,8 +62,11 @@ function input(events: number, keys: number): string[] {
   );
 }
 
-/** The reference: what the sink step is handed, computed by the TestDriver from the same lines. */
-function reference(lines: readonly string[], run: string): Delivered[] {
+/**
+ * The reference, computed by the TestDriver from the same lines: what the sink step is handed,
+ * and what the pipeline writes to its output topic.
+ */
+function reference(lines: readonly string[], run: string): { sink: Delivered[]; topic: CountUpdate[] } {
   const noSink: Sink<CountUpdate> = {
     name: "reference",
     open: () => ({ write: () => {} }),
@@ -66,7 +74,22 @@ function reference(lines: readonly string[], run: string): Delivered[] {
   const driver = new TestDriver(sinkPipeline(noSink, run));
   for (const line of lines) driver.send(`sinkconf${run}_in`, line);
   driver.end();
-  return driver.sinkRecords<CountUpdate>(STEP).map((r) => ({ id: r.id, value: r.value }));
+  return {
+    sink: driver.sinkRecords<CountUpdate>(STEP).map((r) => ({ id: r.id, value: r.value })),
+    topic: driver.readValues<CountUpdate>(`sinkconf${run}_out`),
+  };
+}
+
+/** The output topic holds exactly the reference's records, in order (exactly-once on either backend). */
+async function checkTopic(expected: CountUpdate[], run: string, where: { dataDir: string; broker?: string }) {
+  const got: CountUpdate[] = [];
+  for await (const r of readTopic(`sinkconf${run}_out`, where)) got.push(JSON.parse(r.value) as CountUpdate);
+  assert.equal(
+    got.length,
+    expected.length,
+    `the output topic holds ${got.length} records, the reference ${expected.length}`,
+  );
+  assert.deepEqual(got, expected);
 }
 
 function check(guarantee: SinkUnderTest["guarantee"], expected: Delivered[], got: Delivered[]): void {
@@ -133,7 +156,7 @@ export function sinkConformance(
       assert.equal(produced.code, 0, produced.stderr);
       args = ["run", FIXTURE, "--broker", broker, "--until-end", "--data-dir", dataDir];
     }
-    return { s, target, env, args, run };
+    return { s, target, env, args, run, where: { dataDir, ...(broker === undefined ? {} : { broker }) } };
   }
 
   test(
@@ -142,10 +165,12 @@ export function sinkConformance(
     async (t) => {
       if (backend.broker !== undefined && backend.broker() === undefined) return backend.require?.(t);
       const lines = input(600, 13);
-      const { s, target, env, args, run } = await setup(t, lines);
+      const { s, target, env, args, run, where } = await setup(t, lines);
       const result = await runCli(args, { env, timeoutMs: 240_000 });
       assert.equal(result.code, 0, result.stderr);
-      check(s.guarantee, reference(lines, run), await target.delivered());
+      const ref = reference(lines, run);
+      check(s.guarantee, ref.sink, await target.delivered());
+      await checkTopic(ref.topic, run, where);
     },
   );
 
@@ -155,7 +180,7 @@ export function sinkConformance(
     async (t) => {
       if (backend.broker !== undefined && backend.broker() === undefined) return backend.require?.(t);
       const lines = input(3000, 11);
-      const { s, target, env, args, run } = await setup(t, lines);
+      const { s, target, env, args, run, where } = await setup(t, lines);
       // The test-only crash points (src/runtime/crash-points.ts): records written and not yet
       // checkpointed (replayed after the restart), then a checkpoint whose sink commit is pending
       // (committed again after the restart).
@@ -165,26 +190,29 @@ export function sinkConformance(
       }
       const result = await runCli(args, { env, timeoutMs: 240_000 });
       assert.equal(result.code, 0, result.stderr);
-      check(s.guarantee, reference(lines, run), await target.delivered());
+      const ref = reference(lines, run);
+      check(s.guarantee, ref.sink, await target.delivered());
+      await checkTopic(ref.topic, run, where);
     },
   );
 
-  if (backend.broker !== undefined) return; // random kills on the embedded log (Kafka's own crash tests cover its runtime)
-
   test(
-    `sink conformance: ${name} on the ${backend.name}: SIGKILLed at random moments and restarted, the sink ends with the reference (${sink().guarantee})`,
+    `sink conformance: ${name} on the ${backend.name}: SIGKILLed at random moments and restarted, the sink and the output topic end as the reference (${sink().guarantee})`,
     { timeout: 600_000 },
     async (t) => {
+      if (backend.broker !== undefined && backend.broker() === undefined) return backend.require?.(t);
       // Long enough that the kills land while it runs (the webhook's requests make it slower).
       const lines = input(sink().kind === "files" ? 300_000 : 6000, 29);
-      const { s, target, env, args, run } = await setup(t, lines);
+      const { s, target, env, args, run, where } = await setup(t, lines);
       const runArgs = [...args, "--checkpoint-interval", "100ms"];
       let kills = 0;
       for (let attempt = 0; ; attempt++) {
         assert.ok(attempt < 60, "the run did not complete in 60 attempts");
         const child = spawnCli(runArgs, { env, timeoutMs: 240_000 });
         // Let it checkpoint a few times, then kill it — until it gets to finish (after 5 kills).
-        const killAfter = kills < 5 ? 400 + Math.floor(Math.random() * 2000) : undefined;
+        // On Kafka a start takes longer (group join, fencing, recovery): kill later.
+        const from = backend.broker === undefined ? 400 : 1500;
+        const killAfter = kills < 5 ? from + Math.floor(Math.random() * 2500) : undefined;
         const timer =
           killAfter === undefined ? undefined : setTimeout(() => child.kill("SIGKILL"), killAfter);
         const r = await child.exited;
@@ -194,7 +222,9 @@ export function sinkConformance(
         kills++;
       }
       assert.ok(kills > 0);
-      check(s.guarantee, reference(lines, run), await target.delivered());
+      const ref = reference(lines, run);
+      check(s.guarantee, ref.sink, await target.delivered());
+      await checkTopic(ref.topic, run, where);
     },
   );
 }
