@@ -9,6 +9,7 @@
  *   commit()         after the checkpoint is durable (and again on recovery, for the restored one)
  *   rollback()       the run failed
  */
+import { randomBytes } from "node:crypto";
 import { WeirError } from "../errors.js";
 import type { ConnectorSinkNode, PipelineGraph, RecordContext } from "../graph/graph.js";
 import type { SinkRecord, SinkWriter } from "../sinks/contract.js";
@@ -45,8 +46,9 @@ export class ConnectorSinks {
     const sinks = new Map<string, OpenSink>();
     try {
       for (const node of nodes) {
+        const writerId = `${graph.pipeline}.${node.id}.${task}.${randomBytes(6).toString("hex")}`;
         const writer = await attempt(graph.pipeline, node, "open", () =>
-          node.sink.open({ pipeline: graph.pipeline, step: node.id, task, logger }),
+          node.sink.open({ pipeline: graph.pipeline, step: node.id, task, writerId, logger }),
         );
         if (writer === null || typeof writer !== "object" || typeof writer.write !== "function")
           throw new WeirError(

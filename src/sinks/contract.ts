@@ -54,6 +54,11 @@ export interface SinkContext {
   readonly step: string;
   /** The partition task this writer serves (0 on the embedded log and for one-partition inputs). */
   readonly task: number;
+  /**
+   * Unique to this opened writer (`<pipeline>.<step>.<task>.<random>`): name what it stages with
+   * it, since an older holder of the same task may still be writing until it is fenced.
+   */
+  readonly writerId: string;
   /** Where the sink reports (with the pipeline's fields). */
   readonly logger: Logger;
 }

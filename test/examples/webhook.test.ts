@@ -225,3 +225,31 @@ test("weir describe names a pipeline's sinks; a pipeline without sinkTo is descr
   );
   assert.equal("sinks" in describeGraph(nobroker().graph), false);
 });
+
+test("sinkTo: open() is told the pipeline, step, task and a writer id of its own for every run", async (t) => {
+  const contexts: Array<{ pipeline: string; step: string; task: number; writerId: string }> = [];
+  const def = pipeline("ctx", (p) =>
+    p.source("x").sinkTo({
+      name: "probe",
+      open: ({ pipeline, step, task, writerId }) => {
+        contexts.push({ pipeline, step, task, writerId });
+        return { write: () => {} };
+      },
+    }),
+  );
+  const dir = tempDir(t, "weir-sink-");
+  writeFileSync(join(dir, "in.jsonl"), "{}\n");
+  for (let i = 0; i < 2; i++)
+    await run(def, {
+      input: join(dir, "in.jsonl"),
+      dataDir: join(dir, "data"),
+      fromScratch: true,
+      logger: silentLogger,
+    }).done;
+  assert.equal(contexts.length, 2);
+  for (const c of contexts) {
+    assert.deepEqual({ ...c, writerId: "" }, { pipeline: "ctx", step: "sink:probe", task: 0, writerId: "" });
+    assert.match(c.writerId, /^ctx\.sink:probe\.0\.[0-9a-f]{12}$/);
+  }
+  assert.notEqual(contexts[0].writerId, contexts[1].writerId);
+});
