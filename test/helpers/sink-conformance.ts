@@ -127,6 +127,19 @@ function check(guarantee: SinkUnderTest["guarantee"], expected: Delivered[], got
   }
 }
 
+/** The sink and the output topic against the reference for `lines`. */
+async function verify(
+  guarantee: SinkUnderTest["guarantee"],
+  lines: readonly string[],
+  run: string,
+  target: { delivered(): Promise<Delivered[]> },
+  where: { dataDir: string; broker?: string },
+): Promise<void> {
+  const ref = reference(lines, run);
+  check(guarantee, ref.sink, await target.delivered());
+  await checkTopic(ref.topic, run, where);
+}
+
 export function sinkConformance(
   name: string,
   sink: () => SinkUnderTest,
@@ -168,9 +181,7 @@ export function sinkConformance(
       const { s, target, env, args, run, where } = await setup(t, lines);
       const result = await runCli(args, { env, timeoutMs: 240_000 });
       assert.equal(result.code, 0, result.stderr);
-      const ref = reference(lines, run);
-      check(s.guarantee, ref.sink, await target.delivered());
-      await checkTopic(ref.topic, run, where);
+      await verify(s.guarantee, lines, run, target, where);
     },
   );
 
@@ -190,9 +201,7 @@ export function sinkConformance(
       }
       const result = await runCli(args, { env, timeoutMs: 240_000 });
       assert.equal(result.code, 0, result.stderr);
-      const ref = reference(lines, run);
-      check(s.guarantee, ref.sink, await target.delivered());
-      await checkTopic(ref.topic, run, where);
+      await verify(s.guarantee, lines, run, target, where);
     },
   );
 
@@ -222,9 +231,7 @@ export function sinkConformance(
         kills++;
       }
       assert.ok(kills > 0);
-      const ref = reference(lines, run);
-      check(s.guarantee, ref.sink, await target.delivered());
-      await checkTopic(ref.topic, run, where);
+      await verify(s.guarantee, lines, run, target, where);
     },
   );
 }
