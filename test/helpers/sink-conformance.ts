@@ -19,7 +19,8 @@
  */
 import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -214,20 +215,37 @@ export function sinkConformance(
       const lines = input(sink().kind === "files" ? 300_000 : 6000, 29);
       const { s, target, env, args, run, where } = await setup(t, lines);
       const runArgs = [...args, "--checkpoint-interval", "100ms"];
+      // Embedded log: the checkpoint file says how far a run got.
+      const checkpointFile = join(where.dataDir, "pipelines", `sinkconf${run}`, "checkpoint.json");
+      const sequence = (): number => {
+        try {
+          return (JSON.parse(readFileSync(checkpointFile, "utf8")) as { sequence: number }).sequence;
+        } catch {
+          return 0;
+        }
+      };
       let kills = 0;
       for (let attempt = 0; ; attempt++) {
         assert.ok(attempt < 60, "the run did not complete in 60 attempts");
         const child = spawnCli(runArgs, { env, timeoutMs: 240_000 });
-        // Let it checkpoint a few times, then kill it — until it gets to finish (after 5 kills).
-        // On Kafka a start takes longer (group join, fencing, recovery): kill later.
-        const from = backend.broker === undefined ? 400 : 1500;
-        const killAfter = kills < 5 ? from + Math.floor(Math.random() * 2500) : undefined;
-        const timer =
-          killAfter === undefined ? undefined : setTimeout(() => child.kill("SIGKILL"), killAfter);
+        let exited = false;
+        void child.exited.then(() => (exited = true));
+        // Five kills, then the run gets to finish. On the embedded log each kill lands 0-300 ms
+        // after the run's next checkpoint (so never before it started, nor after it ended); on
+        // Kafka, whose checkpoints live in the cluster, 1.5-4 s after the start (a start there
+        // joins the group, fences and recovers first).
+        if (kills < 5) {
+          if (backend.broker === undefined) {
+            const before = sequence();
+            const deadline = Date.now() + 30_000;
+            while (!exited && sequence() <= before && Date.now() < deadline) await sleep(5);
+            await sleep(Math.floor(Math.random() * 300));
+          } else await sleep(1500 + Math.floor(Math.random() * 2500));
+          child.kill("SIGKILL");
+        }
         const r = await child.exited;
-        if (timer) clearTimeout(timer);
         if (r.code === 0) break;
-        assert.equal(r.signal, "SIGKILL", `the run failed: ${r.stderr}`);
+        assert.equal(r.signal, "SIGKILL", `attempt ${attempt + 1} failed (exit ${r.code}): ${r.stderr}`);
         kills++;
       }
       assert.ok(kills > 0);
