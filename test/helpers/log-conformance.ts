@@ -172,8 +172,10 @@ export function logConformance(name: string, under: () => LogUnderTest): void {
     async function open(t: TestContext): Promise<TopicLog | undefined> {
       const u = under();
       if (u.options === undefined) {
-        if (u.require) u.require(t, u.unavailable);
-        else t.skip(u.unavailable);
+        // A missing backend skips loudly (or fails in CI) through requireService; never silently.
+        if (u.require === undefined)
+          throw new Error(`log conformance ${name}: no log to test: ${u.unavailable}`);
+        u.require(t, u.unavailable);
         return undefined;
       }
       const log = await openTopicLog(u.options);
