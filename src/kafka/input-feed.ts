@@ -6,6 +6,8 @@
  * read again in exactly that order after a failure.
  */
 import type { TopicPositions } from "../runtime/checkpoint.js";
+import type { ChooserInput } from "../runtime/input-chooser.js";
+import { StagedRecord, type Task } from "../runtime/task.js";
 import type { BrokerAddress } from "./connection.js";
 import { KafkaTopicReader, type FetchedRecord } from "./topic-reader.js";
 
@@ -38,6 +40,8 @@ export class InputFeed {
   private readonly readers = new Map<string, KafkaTopicReader>();
   private readonly queues = new Map<string, PartitionQueue>();
   private readonly order: PartitionQueue[] = [];
+  /** Queues the input chooser takes from (`chooserInput`): `take` passes them over. */
+  private readonly chosen = new Set<PartitionQueue>();
   private nextQueue = 0;
   private queued = 0;
   private waiter: (() => void) | undefined;
@@ -148,7 +152,7 @@ export class InputFeed {
     const n = this.order.length;
     for (let i = 0; i < n; i++) {
       const q = this.order[(this.nextQueue + i) % n];
-      if (q.size === 0) continue;
+      if (q.size === 0 || this.chosen.has(q)) continue;
       this.nextQueue = (this.nextQueue + i + 1) % n;
       const stop = Math.min(q.items.length, q.head + max);
       for (let j = q.head; j < stop; j++) into.push(q.items[j]);
@@ -158,6 +162,21 @@ export class InputFeed {
       return q.topic;
     }
     return undefined;
+  }
+
+  /**
+   * One partition as the input chooser sees it (runtime/input-chooser.ts): its next record staged,
+   * and whether records still to fetch must be waited for. `take` no longer hands out its records.
+   */
+  chooserInput(topic: string, partition: number): FeedInput {
+    const q = this.queues.get(`${topic}/${partition}`);
+    if (q === undefined) throw new Error(`${topic}/${partition} is not read by this feed`);
+    this.chosen.add(q);
+    return new FeedInput(q, () => {
+      q.head++;
+      this.queued--;
+      q.compact();
+    });
   }
 
   /** Up to `max` queued records of one partition whose offsets are below `endOffset`. */
@@ -208,5 +227,47 @@ export class InputFeed {
     this.wakeUp();
     await Promise.allSettled(this.loops);
     await Promise.allSettled([...this.readers.values()].map((r) => r.close()));
+  }
+}
+
+/** The value of a record without one (a tombstone): read as an empty line, a dead letter. */
+export const NO_BYTES = Buffer.alloc(0);
+
+/** A partition of the feed taken from by the input chooser. */
+export class FeedInput implements ChooserInput {
+  head: StagedRecord | null = null;
+  private readonly staged = new StagedRecord();
+
+  constructor(
+    private readonly q: PartitionQueue,
+    private readonly dropHead: () => void,
+  ) {}
+
+  /**
+   * Nothing queued, and the partition not fetched to its end yet (or not fetched at all): its next
+   * record may come first, so the chooser waits for it (Kafka Streams waits for partitions with
+   * records on the broker the same way). A partition fetched to its last stable offset is passed over.
+   */
+  get waiting(): boolean {
+    const q = this.q;
+    return this.head === null && !(q.end >= 0 && q.next >= q.end);
+  }
+
+  /** Stage the next queued record, if any. */
+  advance(task: Task): void {
+    const q = this.q;
+    if (q.size === 0) {
+      this.head = null;
+      return;
+    }
+    const r = q.items[q.head];
+    task.stage(this.staged, q.topic, r.partition, r.offset, r.timestamp, r.value ?? NO_BYTES, r.headers);
+    this.head = this.staged;
+  }
+
+  /** The staged record was processed: drop it from the queue. */
+  taken(): void {
+    this.dropHead();
+    this.head = null;
   }
 }

@@ -50,7 +50,9 @@ import {
   type BrokerAddress,
   type KafkaMessage,
 } from "./connection.js";
-import { InputFeed } from "./input-feed.js";
+import { InputFeed, NO_BYTES, type FeedInput } from "./input-feed.js";
+import { nextInput } from "../runtime/input-chooser.js";
+import type { Task } from "../runtime/task.js";
 import type { ConnectorSinks } from "../runtime/connector-sinks.js";
 import type { SinkRecord } from "../sinks/contract.js";
 import { KafkaTopicReader, type FetchedRecord } from "./topic-reader.js";
@@ -276,6 +278,11 @@ export class TaskSession {
   private sinks: ConnectorSinks | undefined;
   private sinkCheckpoint = 0;
   private feed: InputFeed | undefined;
+  /**
+   * Two or more partitions of the pipeline's input topics: their records are taken by the input
+   * chooser (smallest event time first), the others (repartition, storage) as they come.
+   */
+  private chosen: FeedInput[] | undefined;
   private stopRequested = false;
   private wake: AbortController | undefined;
   // Progress since the last snapshot.
@@ -359,6 +366,10 @@ export class TaskSession {
     feed.start(b.inputs, this.positions);
     if (recovered !== undefined && recovered.commits.length > 0) await this.replay(recovered);
     this.task.forgetBroadcasts();
+    const chosen: FeedInput[] = [];
+    for (const [topic, partitions] of Object.entries(b.inputs))
+      if (b.boundedInputs.includes(topic)) for (const p of partitions) chosen.push(feed.chooserInput(topic, p));
+    if (chosen.length > 1) this.chosen = chosen;
   }
 
   private async startFresh(): Promise<void> {
@@ -488,9 +499,15 @@ export class TaskSession {
     while (!this.stopRequested) {
       if (feed.error) throw feed.error;
       if (!b.holds()) break;
+      const chosen = this.chosen === undefined ? 0 : this.chooseBatch(this.chosen);
       const batch = this.scratch;
       const topic = feed.take(this.env.maxBatch, batch);
       const now = Date.now();
+      if (chosen > 0) {
+        meters.inputRate.mark(chosen, now);
+        lastInputAt = now;
+        watermarkMoved = true;
+      }
       if (topic !== undefined) {
         const first = batch[0].timestamp;
         if (this.oldestUncommittedAppend === 0 || first < this.oldestUncommittedAppend)
@@ -510,7 +527,7 @@ export class TaskSession {
       this.task.tick();
       if (b.tables !== undefined) await b.tables.flush();
       // Watermarks go to the other tasks at most every 100 ms while records flow, and when idle.
-      const idle = batch.length === 0;
+      const idle = batch.length === 0 && chosen === 0;
       const idleTimeout = this.env.idleTimeoutMs;
       if (idle && !b.untilEnd && idleTimeout > 0 && now - lastInputAt >= idleTimeout) this.task.markIdle();
       if (watermarkMoved && (idle || now - this.lastBroadcastAt >= 100)) {
@@ -544,7 +561,9 @@ export class TaskSession {
           }
         }
         this.wake = new AbortController();
-        await feed.waitForData(250, this.wake.signal);
+        // The chooser waiting for a partition's fetch: records queued elsewhere do not wake it.
+        if (this.chosen !== undefined && feed.size > 0) await feed.waitForFetch(250, this.wake.signal);
+        else await feed.waitForData(250, this.wake.signal);
       } else if (feed.size === 0) {
         await yieldToEventLoop();
       }
@@ -553,6 +572,38 @@ export class TaskSession {
     await b.tables?.flush();
     await this.commit(true);
     return false;
+  }
+
+  /**
+   * Up to maxBatch records of the chosen partitions, one at a time by the input chooser; each
+   * switch of partition is a segment of the commit entry (replay reads them in that order).
+   */
+  private chooseBatch(inputs: FeedInput[]): number {
+    const task = this.task as Task;
+    for (const input of inputs) if (input.head === null) input.advance(task);
+    const max = this.env.maxBatch;
+    let n = 0;
+    while (n < max) {
+      const i = nextInput(inputs);
+      if (i < 0) break;
+      const input = inputs[i];
+      const r = input.head!;
+      if (this.oldestUncommittedAppend === 0 || r.timestamp < this.oldestUncommittedAppend)
+        this.oldestUncommittedAppend = r.timestamp;
+      task.processStaged(r);
+      const { topic, partition } = r;
+      const end = r.offset + 1;
+      this.positions[topic][partition] = end;
+      const seg = this.segments[this.segments.length - 1];
+      if (seg !== undefined && seg[0] === topic && seg[1] === partition) seg[2] = end;
+      else this.segments.push([topic, partition, end]);
+      input.taken();
+      input.advance(task);
+      n++;
+    }
+    this.recordsIn += n;
+    this.inputRecordsIn += n;
+    return n;
   }
 
   private readToEnd(ends: Record<string, number[]>): boolean {
@@ -704,8 +755,6 @@ export class TaskSession {
 }
 
 /** Characters per packed record of an internal topic. */
-/** The value of a record without one (a tombstone): read as an empty line, a dead letter. */
-const NO_BYTES = Buffer.alloc(0);
 const PACK_BYTES = 64 * 1024;
 
 /** Read one partition of a checkpoint topic to its stable end and fold it. */

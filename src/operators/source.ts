@@ -50,47 +50,135 @@ export class SourceOperator {
     logTimestamp: number,
     headers?: readonly RecordHeader[],
   ): void {
-    const ctx = this.begin(line, partition, offset, logTimestamp, headers);
+    const decoded = this.scratch;
+    this.decode(line, logTimestamp, decoded);
+    this.emit(decoded, line, partition, offset, logTimestamp, headers);
+  }
 
+  /**
+   * The first half of processLine: what this source makes of `line` (its value and event time, or
+   * why it is a dead letter), into `into`, without processing it. The input chooser
+   * (runtime/input-chooser.ts) decodes the next record of every input partition this way to know its
+   * event time; `emit` processes it later. Decoding touches no state.
+   */
+  decode(line: string, logTimestamp: number, into: DecodedRecord): void {
     const value = this.decodeValue(line);
-    if (value === undefined) return this.reject(this.decodeError);
-
-    let t = logTimestamp;
-    if (this.eventTime !== undefined) {
-      let et: Date | number;
-      try {
-        et = this.eventTime(value);
-      } catch (err) {
-        return this.reject(`event time: ${(err as Error).message}`);
-      }
-      t = typeof et === "number" ? et : et instanceof Date ? et.getTime() : NaN;
-      if (!Number.isFinite(t))
-        return this.reject(
-          isThenable(et)
-            ? `event time: ${thenableResult("the eventTime function", et).message}`
-            : `event time: expected a Date or epoch milliseconds, got ${describe(et)}`,
-        );
-      // A number beyond what a Date holds is no instant: sinks (lake partitions, tables) need one.
-      if (t > MAX_DATE_MS || t < -MAX_DATE_MS)
-        return this.reject(
-          `event time: ${t} epoch milliseconds is out of range (at most ${MAX_DATE_MS} either side of 1970)`,
-        );
-      ctx.timestamp = t;
+    into.value = value;
+    into.eventTime = logTimestamp;
+    into.error = undefined;
+    if (value === undefined) {
+      into.error = this.decodeError;
+      return;
     }
+    if (this.eventTime === undefined) return;
+    let et: Date | number;
+    try {
+      et = this.eventTime(value);
+    } catch (err) {
+      into.error = `event time: ${(err as Error).message}`;
+      return;
+    }
+    const t = typeof et === "number" ? et : et instanceof Date ? et.getTime() : NaN;
+    if (!Number.isFinite(t)) {
+      into.error = isThenable(et)
+        ? `event time: ${thenableResult("the eventTime function", et).message}`
+        : `event time: expected a Date or epoch milliseconds, got ${describe(et)}`;
+      return;
+    }
+    // A number beyond what a Date holds is no instant: sinks (lake partitions, tables) need one.
+    if (t > MAX_DATE_MS || t < -MAX_DATE_MS) {
+      into.error = `event time: ${t} epoch milliseconds is out of range (at most ${MAX_DATE_MS} either side of 1970)`;
+      return;
+    }
+    into.eventTime = t;
+  }
 
+  /** The second half of processLine: the record `decode` made of `line` goes on (or is a dead letter). */
+  emit(
+    decoded: DecodedRecord,
+    line: string,
+    partition: number,
+    offset: number,
+    logTimestamp: number,
+    headers: readonly RecordHeader[] | undefined,
+  ): void {
+    const ctx = this.begin(line, partition, offset, logTimestamp, headers);
+    if (decoded.error !== undefined) return this.reject(decoded.error);
+    const t = decoded.eventTime;
+    ctx.timestamp = t;
     this.counters.recordsOut++;
     try {
-      this.next.push(value, ctx);
+      this.next.push(decoded.value, ctx);
     } catch (err) {
       if (!(err instanceof StepFailure)) throw err;
       this.deadLetters++;
       this.deadLetter(ctx, err.message, err.stepId);
     }
-    if (t > this.maxEventTime) {
-      this.maxEventTime = t;
-      const w = t - this.maxOutOfOrdernessMs;
-      if (w > this.watermark) this.advanceWatermark(w);
+    if (this.partitions === undefined) {
+      if (t > this.maxEventTime) {
+        this.maxEventTime = t;
+        const w = t - this.maxOutOfOrdernessMs;
+        if (w > this.watermark) this.advanceWatermark(w);
+      }
+    } else {
+      if (t > this.maxEventTime) this.maxEventTime = t;
+      this.partitionEventTime(partition, t);
     }
+  }
+
+  /** processLine's decoding, reused record after record. */
+  private readonly scratch = new DecodedRecord();
+
+  /**
+   * Several partitions of the topic feed this source (the embedded runtime reads every partition of
+   * its input topics in one task): each keeps its own watermark, (highest event time of the
+   * partition) - maxOutOfOrderness, and the source's watermark is the lowest of them over the
+   * partitions that are not idle (DESIGN.md §4, per partition; as Kafka Streams and Flink combine
+   * partitions). With one partition (or none named) the source keeps one watermark as before.
+   */
+  readsPartitions(partitions: readonly number[]): void {
+    if (partitions.length <= 1) {
+      this.partitions = undefined;
+      return;
+    }
+    const p = new PartitionClocks();
+    for (const n of partitions) p.add(n);
+    this.partitions = p;
+  }
+
+  /**
+   * A partition has nothing to read (drained, and quiet for the idle timeout of a live run, or read
+   * to its end in a bounded one): leave it out of the watermark until its next record. When every
+   * partition is idle, the highest of their watermarks holds (as Flink's watermark valve does).
+   */
+  partitionIdle(partition: number): void {
+    const p = this.partitions;
+    if (p === undefined || !p.setIdle(partition)) return;
+    this.recomputePartitions();
+  }
+
+  /** The per-partition watermarks, when this source reads several partitions. */
+  private partitions: PartitionClocks | undefined;
+
+  private partitionEventTime(partition: number, t: number): void {
+    const p = this.partitions!;
+    // A record of an idle partition makes it active again: it holds the watermark from now on
+    // (which never goes back).
+    if (p.record(partition, t)) this.recomputePartitions();
+  }
+
+  private recomputePartitions(): void {
+    const w = this.partitions!.lowestMax() - this.maxOutOfOrdernessMs;
+    if (w > this.watermark) this.advanceWatermark(w);
+  }
+
+  /** Each partition's highest event time (null before its first record), for a checkpoint. */
+  partitionSnapshot(): Record<string, number | null> | undefined {
+    return this.partitions?.snapshot();
+  }
+
+  restorePartitions(saved: Record<string, number | null> | undefined): void {
+    if (saved !== undefined) this.partitions?.restore(saved);
   }
 
   /**
@@ -164,6 +252,12 @@ export class SourceOperator {
    * remembers how far it closed them).
    */
   reopen(): void {
+    const parts = this.partitions;
+    if (parts !== undefined) {
+      parts.activateAll();
+      this.watermark = parts.lowestMax() - this.maxOutOfOrdernessMs;
+      return;
+    }
     this.watermark =
       this.maxEventTime === -Infinity ? -Infinity : this.maxEventTime - this.maxOutOfOrdernessMs;
   }
@@ -188,4 +282,92 @@ function describe(x: unknown): string {
   if (x instanceof Date) return "an invalid Date";
   if (typeof x === "string") return `string ${JSON.stringify(cutText(x, 60))}`;
   return typeof x;
+}
+
+/** A record as `SourceOperator.decode` made it: its value and event time, or why it is a dead letter. */
+export class DecodedRecord {
+  value: unknown = undefined;
+  /** Epoch milliseconds (the log timestamp when the pipeline names no eventTime). */
+  eventTime = 0;
+  /** Set when the record is a dead letter of the source. */
+  error: string | undefined = undefined;
+}
+
+/** The highest event time of each partition a source reads, and which of them are idle. */
+class PartitionClocks {
+  private readonly numbers: number[] = [];
+  private readonly max: number[] = [];
+  private readonly idle: boolean[] = [];
+
+  add(partition: number): number {
+    let i = this.numbers.indexOf(partition);
+    if (i >= 0) return i;
+    i = this.numbers.length;
+    this.numbers.push(partition);
+    this.max.push(-Infinity);
+    this.idle.push(false);
+    return i;
+  }
+
+  /** A record of `partition` at event time t; true when the lowest maximum may have moved. */
+  record(partition: number, t: number): boolean {
+    let i = this.numbers.indexOf(partition);
+    if (i < 0) i = this.add(partition); // a partition added to the topic while running
+    let moved = false;
+    if (this.idle[i]) {
+      this.idle[i] = false;
+      moved = true;
+    }
+    if (t > this.max[i]) {
+      this.max[i] = t;
+      moved = true;
+    }
+    return moved;
+  }
+
+  /** True when the partition was active. */
+  setIdle(partition: number): boolean {
+    const i = this.numbers.indexOf(partition);
+    if (i < 0 || this.idle[i]) return false;
+    this.idle[i] = true;
+    return true;
+  }
+
+  activateAll(): void {
+    this.idle.fill(false);
+  }
+
+  /**
+   * The lowest highest event time over the active partitions; when all are idle, the highest of
+   * theirs (-Infinity before any record).
+   */
+  lowestMax(): number {
+    let low = Infinity;
+    let idleHigh = -Infinity;
+    let active = false;
+    for (let i = 0; i < this.max.length; i++) {
+      const m = this.max[i];
+      if (this.idle[i]) {
+        if (m > idleHigh) idleHigh = m;
+      } else {
+        active = true;
+        if (m < low) low = m;
+      }
+    }
+    return active ? low : idleHigh;
+  }
+
+  snapshot(): Record<string, number | null> {
+    const out: Record<string, number | null> = {};
+    for (let i = 0; i < this.numbers.length; i++)
+      out[this.numbers[i]] = Number.isFinite(this.max[i]) ? this.max[i] : null;
+    return out;
+  }
+
+  restore(saved: Record<string, number | null>): void {
+    for (const [partition, max] of Object.entries(saved)) {
+      const i = this.add(Number(partition));
+      this.max[i] = max ?? -Infinity;
+    }
+  }
 }

@@ -9,7 +9,7 @@ import { resolve } from "node:path";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { PipelineDefinition } from "../api/pipeline.js";
 import { WeirError } from "../errors.js";
-import type { EmbeddedLog, PartitionReader } from "../log/index.js";
+import type { EmbeddedLog, LogRecord, PartitionReader } from "../log/index.js";
 import {
   CheckpointStore,
   type Checkpoint,
@@ -22,7 +22,8 @@ import { ConnectorSinks } from "./connector-sinks.js";
 import type { Logger } from "../util/logger.js";
 import { LatencyHistogram, RateMeter, latencyBuckets, type PipelineMetricsSnapshot } from "./metrics.js";
 import { StatusPublisher } from "./status.js";
-import { Task } from "./task.js";
+import { StagedRecord, Task } from "./task.js";
+import { nextInput, type ChooserInput } from "./input-chooser.js";
 import { resolveInputFiles, type TopicFile } from "./file-inputs.js";
 import { crashPoint } from "./crash-points.js";
 import { DEFAULT_CHUNK_BYTES, LineFile } from "../util/lines.js";
@@ -51,6 +52,12 @@ export interface RunnerOptions {
   checkpointIntervalMs?: number;
   /** Records read per partition per batch; default 1000. */
   maxBatch?: number;
+  /**
+   * A live run over several input partitions: a partition that brought no record for this long is
+   * left out of its source's watermark until it brings one (DESIGN.md §4); default 5000 ms, 0: never.
+   * With `untilEnd`, a partition read to its end is left out at once.
+   */
+  idleTimeoutMs?: number;
   /** Told about every output record (e.g. `weir demo` prints alerts). */
   onOutput?: OutputListener;
   /** Progress and recovery messages. */
@@ -117,7 +124,7 @@ export class Runner {
   private checkpointsWritten = 0;
   private closed = false;
   private lastYieldAt = 0;
-  private liveReaders: Array<{ topic: string; reader: PartitionReader }> = [];
+  private liveReaders: Array<{ reader: PartitionReader }> = [];
   private tables: TableOutputs | undefined;
   private lake: LakeOutputs | undefined;
   /** The user's sinks (`sinkTo`), when the pipeline has any. */
@@ -398,10 +405,10 @@ export class Runner {
   }
 
   /**
-   * A bounded run over one file per source topic. Lines are fed one at a time from the file whose
-   * topic is furthest behind in event time (Task.eventTimeProgress; ties go to the topic declared
-   * first), so each source's watermark advances roughly together with the others and what a join
-   * buffers stays small. The order depends only on the files' contents: the run is deterministic.
+   * A bounded run over one file per source topic. Lines are taken by the input chooser
+   * (input-chooser.ts): the next line with the smallest event time over the files, ties going to the
+   * topic declared first — the rule live runs follow over topics and partitions too. The order depends
+   * only on the files' contents: the run is deterministic.
    */
   private async runFiles(files: TopicFile[], cp: Checkpoint | undefined): Promise<boolean> {
     const saved = cp?.fileInputs;
@@ -414,13 +421,16 @@ export class Runner {
         ? { ...saved[i], completed: false }
         : { topic: f.topic, path: f.path, bytePosition: 0, nextOffset: 0, completed: false },
     );
-    const cursors: LineFile[] = [];
+    const inputs: FileInput[] = [];
     try {
       for (let i = 0; i < files.length; i++)
-        cursors.push(
-          new LineFile(files[i].path, positions[i].bytePosition, { chunkBytes: MULTI_FILE_CHUNK_BYTES }),
+        inputs.push(
+          new FileInput(
+            new LineFile(files[i].path, positions[i].bytePosition, { chunkBytes: MULTI_FILE_CHUNK_BYTES }),
+            positions[i],
+          ),
         );
-      if (sameFiles && saved.every((p, i) => p.completed && p.bytePosition >= cursors[i].size)) {
+      if (sameFiles && saved.every((p, i) => p.completed && p.bytePosition >= inputs[i].file.size)) {
         this.logger(
           `${this.definition.name}: ${files.map((f) => f.path).join(", ")} were already processed to their end (checkpoint in ${this.store.dir}); nothing to do`,
         );
@@ -429,39 +439,23 @@ export class Runner {
       this.filePosition = null;
       this.filePositions = positions;
       const task = this.task;
-      const open = files.map((_, i) => i);
+      for (const input of inputs) input.advance(task);
       const BATCH = 8192;
-      while (open.length > 0) {
+      for (;;) {
         let fed = 0;
-        while (fed < BATCH && open.length > 0) {
-          // The open file whose topic is furthest behind in event time.
-          let pick = 0;
-          let least = task.eventTimeProgress(files[open[0]].topic);
-          for (let j = 1; j < open.length; j++) {
-            const p = task.eventTimeProgress(files[open[j]].topic);
-            if (p < least) {
-              least = p;
-              pick = j;
-            }
-          }
-          const i = open[pick];
-          const line = cursors[i].nextLine();
-          if (line === null) {
-            open.splice(pick, 1);
-            continue;
-          }
-          const pos = positions[i];
-          const file = cursors[i];
-          if (file.oversize < 0 && file.invalidUtf8At < 0)
-            task.processLine(pos.topic, 0, pos.nextOffset++, 0, line);
-          else task.rejectRecord(pos.topic, 0, pos.nextOffset++, 0, line, lineProblem(file, line));
-          fed++;
+        let i = nextInput(inputs);
+        while (i >= 0) {
+          const input = inputs[i];
+          task.processStaged(input.head!);
+          input.advance(task);
+          if (++fed === BATCH) break;
+          i = nextInput(inputs);
         }
-        for (let i = 0; i < files.length; i++) positions[i].bytePosition = cursors[i].position;
+        for (const input of inputs) input.savePosition();
         this.recordsIn += fed;
         this.inputRate.mark(fed, Date.now());
         await this.afterBatch(0, 0);
-        if (open.length === 0) break;
+        if (i < 0) break;
         if (await this.stopBetweenBatches()) return false;
       }
       this.task.endOfInput();
@@ -469,58 +463,47 @@ export class Runner {
       await this.checkpoint();
       return false;
     } finally {
-      for (const c of cursors) c.close();
+      for (const input of inputs) input.file.close();
     }
   }
 
   private async runLive(_cp: Checkpoint | undefined): Promise<boolean> {
     const log = this.options.log;
-    const readers: Array<{ topic: string; reader: PartitionReader }> = [];
+    const inputs: PartitionInput[] = [];
     for (const topic of this.task.inputTopics()) {
       log.ensureTopic(topic);
       const { partitions } = log.describeTopic(topic);
       const saved = this.topicPositions[topic] ?? (this.topicPositions[topic] = {});
+      this.task.readPartitions(
+        topic,
+        partitions.map((p) => p.partition),
+      );
       for (const { partition } of partitions) {
         const reader = log.reader(topic, partition);
         const from = saved[partition];
         if (from !== undefined) reader.seek(from);
         saved[partition] = reader.position;
-        readers.push({ topic, reader });
+        inputs.push(new PartitionInput(topic, reader, saved, this.maxBatch));
       }
     }
-    this.liveReaders = readers;
+    this.liveReaders = inputs;
     const task = this.task;
+    const untilEnd = this.options.untilEnd === true;
+    const idleTimeoutMs = this.options.idleTimeoutMs ?? 5000;
     try {
       while (!this.stopping) {
-        let n = 0;
-        let oldest = 0;
-        for (const { topic, reader } of readers) {
-          const records = reader.poll(this.maxBatch);
-          for (let i = 0; i < records.length; i++) {
-            const r = records[i];
-            if (oldest === 0 || r.timestamp < oldest) oldest = r.timestamp;
-            task.processRecord(
-              topic,
-              r.partition,
-              r.offset,
-              r.timestamp,
-              r.value,
-              r.headers.length > 0 ? r.headers : undefined,
-            );
-          }
-          n += records.length;
-          this.topicPositions[topic][reader.partition] = reader.position;
-        }
+        const n = inputs.length === 1 ? this.readOne(inputs[0]) : this.chooseBatch(inputs, untilEnd);
         task.tick();
-        await this.afterBatch(n, oldest);
+        await this.afterBatch(n, this.oldestRead);
+        if (inputs.length > 1 && !untilEnd && idleTimeoutMs > 0) this.markIdle(inputs, idleTimeoutMs);
         if (n === 0) {
-          if (this.options.untilEnd && readers.every(({ reader }) => reader.position >= reader.endOffset())) {
+          if (untilEnd && inputs.every((input) => input.atEnd())) {
             task.endOfInput();
             break;
           }
           await this.maybeCheckpoint();
           this.wake = new AbortController();
-          await Promise.race(readers.map(({ reader }) => reader.waitForData(250, this.wake!.signal)));
+          await Promise.race(inputs.map(({ reader }) => reader.waitForData(250, this.wake!.signal)));
         } else {
           await this.maybeCheckpoint();
           // Catching up on a backlog, full batches follow each other: still let timers and I/O
@@ -537,7 +520,74 @@ export class Runner {
     } finally {
       this.wake?.abort();
       this.liveReaders = [];
-      for (const { reader } of readers) reader.close();
+      for (const { reader } of inputs) reader.close();
+    }
+  }
+
+  /** The oldest log timestamp of the last batch read (for the latency histogram; 0 when none). */
+  private oldestRead = 0;
+
+  /** One input partition: a batch of its records, in order. */
+  private readOne(input: PartitionInput): number {
+    const task = this.task;
+    const { topic, reader } = input;
+    const records = reader.poll(this.maxBatch);
+    let oldest = 0;
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i];
+      if (oldest === 0 || r.timestamp < oldest) oldest = r.timestamp;
+      task.processRecord(
+        topic,
+        r.partition,
+        r.offset,
+        r.timestamp,
+        r.value,
+        r.headers.length > 0 ? r.headers : undefined,
+      );
+    }
+    input.positions[reader.partition] = reader.position;
+    this.oldestRead = oldest;
+    return records.length;
+  }
+
+  /**
+   * Several input partitions: up to maxBatch records per partition, taken one at a time by the
+   * input chooser (smallest event time first). With `untilEnd`, a partition read to its end is left
+   * out of the watermark right after its last record (a point that depends only on the inputs).
+   */
+  private chooseBatch(inputs: PartitionInput[], untilEnd: boolean): number {
+    const task = this.task;
+    for (const input of inputs) if (input.head === null) input.advance(task);
+    const max = this.maxBatch * inputs.length;
+    let oldest = 0;
+    let n = 0;
+    while (n < max) {
+      const i = nextInput(inputs);
+      if (i < 0) break;
+      const input = inputs[i];
+      const r = input.head!;
+      if (oldest === 0 || r.timestamp < oldest) oldest = r.timestamp;
+      task.processStaged(r);
+      input.positions[r.partition] = r.offset + 1;
+      input.lastRecordAt = 0;
+      n++;
+      input.advance(task);
+      if (input.head === null && untilEnd) task.partitionIdle(input.topic, input.reader.partition);
+    }
+    this.oldestRead = oldest;
+    return n;
+  }
+
+  /** A live run: partitions quiet for the idle timeout leave their sources' watermarks. */
+  private markIdle(inputs: PartitionInput[], idleTimeoutMs: number): void {
+    const now = Date.now();
+    for (const input of inputs) {
+      if (input.head !== null) continue;
+      if (input.lastRecordAt === 0) input.lastRecordAt = now; // drained now: the quiet starts
+      else if (input.lastRecordAt > 0 && now - input.lastRecordAt >= idleTimeoutMs) {
+        this.task.partitionIdle(input.topic, input.reader.partition);
+        input.lastRecordAt = -1; // told; a record starts it over
+      }
     }
   }
 
@@ -586,5 +636,99 @@ export class Runner {
     await this.lake?.close();
     await this.sinks?.close();
     this.store.unlock();
+  }
+}
+
+/** An input partition of a live run, as the input chooser sees it. */
+class PartitionInput implements ChooserInput {
+  head: StagedRecord | null = null;
+  /** The log is read synchronously: a partition with nothing buffered is at its end. */
+  readonly waiting = false;
+  /**
+   * For idleness: 0 while records flow, when it went quiet (ms) once drained, -1 once told idle
+   * (Runner.markIdle).
+   */
+  lastRecordAt = 0;
+  private buffer: LogRecord[] = [];
+  private next = 0;
+  private readonly staged = new StagedRecord();
+
+  constructor(
+    readonly topic: string,
+    readonly reader: PartitionReader,
+    /** The run's positions of the topic (checkpointed): the next offset to process per partition. */
+    readonly positions: Record<number, number>,
+    private readonly maxBatch: number,
+  ) {}
+
+  /** Stage the next record (reading a batch when the last one is used up); head is null at the end. */
+  advance(task: Task): void {
+    if (this.next >= this.buffer.length) {
+      this.buffer = this.reader.poll(this.maxBatch);
+      this.next = 0;
+      if (this.buffer.length === 0) {
+        this.head = null;
+        return;
+      }
+    }
+    const r = this.buffer[this.next++];
+    task.stage(
+      this.staged,
+      this.topic,
+      r.partition,
+      r.offset,
+      r.timestamp,
+      r.value,
+      r.headers.length > 0 ? r.headers : undefined,
+    );
+    this.head = this.staged;
+  }
+
+  /** Every record was processed and the partition holds no more now. */
+  atEnd(): boolean {
+    return this.head === null && this.reader.position >= this.reader.endOffset();
+  }
+}
+
+/** One file of a bounded run over a file per source topic, as the input chooser sees it. */
+class FileInput implements ChooserInput {
+  head: StagedRecord | null = null;
+  readonly waiting = false;
+  /** Byte position of the staged line (where a resumed run reads it again). */
+  private headAt = 0;
+  /** The offset of the next line read. */
+  private nextOffset: number;
+  private readonly staged = new StagedRecord();
+
+  constructor(
+    readonly file: LineFile,
+    /** Checkpointed: the next line's byte position and offset. */
+    readonly position: FileInputPosition & { topic: string },
+  ) {
+    this.nextOffset = position.nextOffset;
+  }
+
+  advance(task: Task): void {
+    const file = this.file;
+    this.headAt = file.position;
+    const line = file.nextLine();
+    if (line === null) {
+      this.head = null;
+      return;
+    }
+    const problem = file.oversize < 0 && file.invalidUtf8At < 0 ? undefined : lineProblem(file, line);
+    task.stage(this.staged, this.position.topic, 0, this.nextOffset++, 0, line, undefined, problem);
+    this.head = this.staged;
+  }
+
+  /** Positions for a checkpoint: the staged line is not processed yet (a resumed run reads it again). */
+  savePosition(): void {
+    if (this.head === null) {
+      this.position.bytePosition = this.file.position;
+      this.position.nextOffset = this.nextOffset;
+    } else {
+      this.position.bytePosition = this.headAt;
+      this.position.nextOffset = this.head.offset;
+    }
   }
 }

@@ -15,7 +15,7 @@ import {
 import type { RecordHeader } from "../log/types.js";
 import type { TableSequence } from "../operators/table-sink.js";
 import type { LakeDatasetSpec, TableSpec } from "../sinks/types.js";
-import type { SourceOperator } from "../operators/source.js";
+import { DecodedRecord, type SourceOperator } from "../operators/source.js";
 import type { Clock } from "../operators/window-aggregate.js";
 import { IntervalJoinOperator, type WatermarkOrigin } from "../operators/interval-join.js";
 import type { ExchangeReceiver, ExchangeSender } from "../operators/exchange.js";
@@ -59,7 +59,15 @@ export interface TaskOptions {
 export interface TaskState {
   version: 1;
   steps: Record<string, unknown>;
-  sources: Record<string, { watermark: number | null; maxEventTime: number | null }>;
+  sources: Record<
+    string,
+    {
+      watermark: number | null;
+      maxEventTime: number | null;
+      /** A source reading several partitions: each one's highest event time (Task.readPartitions). */
+      partitions?: Record<string, number | null>;
+    }
+  >;
   /** Partition tasks: each exchange's watermark per sender task (1e308 for +infinity). */
   exchanges?: Record<string, Array<number | null>>;
   /** Last update number per versioned table. */
@@ -409,6 +417,81 @@ export class Task {
       sources[i].rejectRecord(raw, partition, offset, timestamp, headers, reason);
   }
 
+  /**
+   * This task reads `partitions` of `topic` (the embedded runtime reads every partition of its inputs
+   * in one task): the sources of the topic keep a watermark per partition and live by the lowest
+   * (SourceOperator.readsPartitions). Not needed for one partition.
+   */
+  readPartitions(topic: string, partitions: readonly number[]): void {
+    for (const s of this.sourcesByTopic.get(topic) ?? []) s.readsPartitions(partitions);
+  }
+
+  /** A partition of `topic` has nothing to read: leave it out of the watermark until its next record. */
+  partitionIdle(topic: string, partition: number): void {
+    for (const s of this.sourcesByTopic.get(topic) ?? []) s.partitionIdle(partition);
+  }
+
+  /**
+   * Decode the next record of an input partition ahead of processing it, into `into`: the input
+   * chooser (input-chooser.ts) orders records by the event time this gives (the lowest over the
+   * topic's sources; -Infinity for a record that is a dead letter at every source). Decoding changes
+   * no state: `processStaged` processes it later, exactly as `processRecord` would have.
+   */
+  stage(
+    into: StagedRecord,
+    topic: string,
+    partition: number,
+    offset: number,
+    timestamp: number,
+    value: Buffer | string,
+    headers?: readonly RecordHeader[],
+    problem?: string,
+  ): void {
+    const sources = this.sourcesByTopic.get(topic);
+    if (sources === undefined)
+      throw new WeirError("USAGE", `pipeline ${this.pipeline} does not read topic ${topic}`);
+    into.topic = topic;
+    into.partition = partition;
+    into.offset = offset;
+    into.timestamp = timestamp;
+    into.headers = headers;
+    into.problem = problem;
+    let line: string;
+    if (typeof value === "string") line = value;
+    else if (value.length > MAX_RECORD_BYTES) {
+      line = oversizeRaw(value);
+      into.problem = tooLargeReason(value.length, MAX_RECORD_BYTES, Buffer.byteLength(line));
+    } else {
+      line = value.toString("utf8");
+      into.problem = utf8Problem(value, line);
+    }
+    into.line = line;
+    if (into.problem !== undefined) {
+      into.eventTime = -Infinity;
+      return;
+    }
+    const decoded = into.decoded;
+    while (decoded.length < sources.length) decoded.push(new DecodedRecord());
+    let t = Infinity;
+    for (let i = 0; i < sources.length; i++) {
+      const d = decoded[i];
+      sources[i].decode(line, timestamp, d);
+      const et = d.error === undefined ? d.eventTime : -Infinity;
+      if (et < t) t = et;
+    }
+    into.eventTime = t;
+  }
+
+  /** Process a record `stage` decoded. */
+  processStaged(r: StagedRecord): void {
+    if (r.problem !== undefined)
+      return this.rejectRecord(r.topic, r.partition, r.offset, r.timestamp, r.line, r.problem, r.headers);
+    const sources = this.sourcesByTopic.get(r.topic)!;
+    if (this.ended) this.reopen();
+    for (let i = 0; i < sources.length; i++)
+      sources[i].emit(r.decoded[i], r.line, r.partition, r.offset, r.timestamp, r.headers);
+  }
+
   /** Force the watermark of the sources reading `topic` (all sources when omitted) forward. */
   advanceWatermark(watermark: number, topic?: string): void {
     if (this.ended && watermark !== Infinity) this.reopen();
@@ -452,17 +535,6 @@ export class Task {
     for (const s of this.processingTimeSteps) s.onTime();
   }
 
-  /**
-   * How far the sources reading `topic` have got in event time: the lowest of their highest event
-   * times (-infinity before their first valid record). A bounded run over several files feeds the
-   * file whose topic is furthest behind next.
-   */
-  eventTimeProgress(topic: string): number {
-    let t = Infinity;
-    for (const s of this.sourcesByTopic.get(topic) ?? []) if (s.maxEventTime < t) t = s.maxEventTime;
-    return t;
-  }
-
   /** The lowest watermark over the sources and exchanges (what the dashboard shows). */
   watermark(): number {
     let w = Infinity;
@@ -501,12 +573,15 @@ export class Task {
     const steps: Record<string, unknown> = {};
     for (const s of this.stateful) steps[s.id] = s.snapshot();
     const sources: TaskState["sources"] = {};
-    for (const s of this.sources)
+    for (const s of this.sources) {
+      const partitions = s.partitionSnapshot();
       sources[s.id] = {
         // +infinity (an input that ended, or a partition task without a partition of this topic) as 1e308.
         watermark: s.watermark === Infinity ? 1e308 : finiteOrNull(s.watermark),
         maxEventTime: finiteOrNull(s.maxEventTime),
+        ...(partitions !== undefined ? { partitions } : {}),
       };
+    }
     const state: TaskState = {
       version: 1,
       steps,
@@ -547,6 +622,7 @@ export class Task {
       s.watermark =
         saved.watermark === null ? -Infinity : saved.watermark >= 1e308 ? Infinity : saved.watermark;
       s.maxEventTime = saved.maxEventTime ?? -Infinity;
+      s.restorePartitions(saved.partitions);
     }
     for (const r of this.receivers) {
       const saved = state.exchanges?.[r.id];
@@ -564,6 +640,26 @@ export class Task {
 
   /** Flags of the last restore() that had nothing to do (e.g. --drop-state of a step without state). */
   restoreNotes: readonly string[] = [];
+}
+
+/**
+ * The next record of an input partition, decoded ahead of processing (Task.stage): what the input
+ * chooser compares, reused record after record.
+ */
+export class StagedRecord {
+  topic = "";
+  partition = 0;
+  offset = 0;
+  /** The record's timestamp in the log. */
+  timestamp = 0;
+  line = "";
+  headers: readonly RecordHeader[] | undefined = undefined;
+  /** Why the record cannot be read at all (over the maximum size, not UTF-8): a dead letter. */
+  problem: string | undefined = undefined;
+  /** What each source of the topic made of it. */
+  readonly decoded: DecodedRecord[] = [];
+  /** What the chooser orders by: the lowest event time over the topic's sources (-Infinity: a dead letter). */
+  eventTime = 0;
 }
 
 function finiteOrNull(x: number): number | null {
