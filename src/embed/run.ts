@@ -47,6 +47,11 @@ export interface RunOptions {
   untilEnd?: boolean;
   /** How often state and positions are checkpointed: milliseconds or "5s", "1m" (default 5 s). */
   checkpointInterval?: Duration;
+  /**
+   * A live run over several input partitions: a partition (on Kafka, a partition task) that brings
+   * no record for this long is left out of the watermark until it brings one (default 5 s; 0: never).
+   */
+  idleTimeout?: Duration;
   /** Where versioned tables live: "sqlite" (default), "sqlite:/path.db" or "postgres://...". */
   tableStore?: string;
   /** Forget the pipeline's checkpoint first: empty state, input from the beginning (outputs kept). */
@@ -205,6 +210,7 @@ export function run(definition: PipelineDefinition, options: RunOptions = {}): R
       }
       const common = {
         checkpointIntervalMs: settings.checkpointIntervalMs,
+        idleTimeoutMs: settings.idleTimeoutMs,
         tableStore: options.tableStore,
         logger: log,
         warn,
@@ -321,6 +327,7 @@ interface Settings {
   dataDir: string;
   broker: string | undefined;
   checkpointIntervalMs: number;
+  idleTimeoutMs: number;
   stateChanges: StateChanges | undefined;
 }
 
@@ -349,6 +356,7 @@ function checkOptions(definition: PipelineDefinition, options: RunOptions): Sett
     dataDir: resolve(options.dataDir === undefined || options.dataDir === "" ? ".weir" : options.dataDir),
     broker,
     checkpointIntervalMs: parseDuration(options.checkpointInterval ?? 5000),
+    idleTimeoutMs: parseDuration(options.idleTimeout ?? 5000),
     stateChanges: dropping
       ? {
           ...(options.dropState === undefined ? {} : { drop: [...options.dropState] }),

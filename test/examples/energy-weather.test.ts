@@ -253,6 +253,34 @@ test("another interleaving of the same topics (all weather first) gives the same
   );
 });
 
+test("the same lines on topics of the embedded log, read live to their end, give the file run's outputs in the same order", async (t) => {
+  const dir = tempDir(t);
+  await generate(dir);
+  const files = await run(join(dir, "files"), dir);
+  // The input chooser takes the next record with the smallest event time over both topics, as the
+  // file run does over both files: the same order, the same join, the same late records.
+  const log = EmbeddedLog.open(join(dir, "topics"), { logger: () => {} });
+  try {
+    for (const topic of ["energy", "weather"]) {
+      log.createTopic(topic, { partitions: 1 });
+      const w = log.writer(topic);
+      const all = lines(join(dir, `${topic}.jsonl`));
+      for (let i = 0; i < all.length; i += 500) w.append(all.slice(i, i + 500).map((value) => ({ value })));
+      w.close();
+    }
+    for (const maxBatch of [3, 1000]) {
+      await new Runner(energyWeather(), { log, untilEnd: true, maxBatch, logger: () => {}, fromScratch: true }).run();
+      const read = (topic: string) => readTopic(log, topic).map((v) => JSON.parse(v));
+      const suffix = maxBatch === 3 ? 0 : files.rows.length; // the second run appends to the outputs
+      assert.deepEqual(read("energy_weather").slice(suffix), files.rows, `rows, batch ${maxBatch}`);
+      assert.deepEqual(read("energy-weather.late").slice(maxBatch === 3 ? 0 : files.late.length), files.late);
+      assert.deepEqual(read("energy-weather.dlq").slice(maxBatch === 3 ? 0 : files.dlq.length), files.dlq);
+    }
+  } finally {
+    log.close();
+  }
+});
+
 test("--input needs a file for every source topic", async (t) => {
   const dir = tempDir(t);
   await generate(dir);

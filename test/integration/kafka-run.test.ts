@@ -221,3 +221,43 @@ test(
     );
   },
 );
+
+test(
+  "energy-weather on Kafka (two topics, --until-end) gives the file run's outputs in the same order: one input chooser",
+  { timeout: 300_000 },
+  async (t) => {
+    if (kafka.url === undefined) return requireService(t, "Kafka", kafka.unavailable);
+    const broker = kafka.url;
+    const dir = mkdtempSync(join(tmpdir(), "weir-kafka-chooser-"));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const input = join(dir, "input");
+    const gen = await runCli(
+      ["generate", "energy-weather", "-o", input, "--households", "5", "--duration", "4d", "--seed", "5"],
+      { timeoutMs: 60_000 },
+    );
+    assert.equal(gen.code, 0, gen.stderr);
+    const files = join(dir, "files");
+    const byFile = await runCli(["run", "energy-weather", "--input", input, "--data-dir", files], {
+      timeoutMs: 120_000,
+    });
+    assert.equal(byFile.code, 0, byFile.stderr);
+    for (const topic of ["energy", "weather"]) {
+      const r = await runCli(["produce", topic, "--file", join(input, `${topic}.jsonl`), "--broker", broker], {
+        timeoutMs: 60_000,
+      });
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const live = await runCli(
+      ["run", "energy-weather", "--broker", broker, "--until-end", "--data-dir", join(dir, "kafka")],
+      { timeoutMs: 180_000 },
+    );
+    assert.equal(live.code, 0, live.stderr);
+    for (const topic of ["energy_weather", "energy-weather.late", "energy-weather.dlq"]) {
+      const fromFiles = await runCli(["consume", topic, "--data-dir", files], { timeoutMs: 60_000 });
+      const fromKafka = await runCli(["consume", topic, "--broker", broker], { timeoutMs: 60_000 });
+      assert.equal(fromKafka.code, 0, fromKafka.stderr);
+      assert.deepEqual(lines(fromKafka.stdout), lines(fromFiles.stdout), topic);
+      if (topic !== "energy-weather.dlq") assert.ok(lines(fromFiles.stdout).length > 0, `${topic} is not empty`);
+    }
+  },
+);
