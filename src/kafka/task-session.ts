@@ -368,7 +368,8 @@ export class TaskSession {
     this.task.forgetBroadcasts();
     const chosen: FeedInput[] = [];
     for (const [topic, partitions] of Object.entries(b.inputs))
-      if (b.boundedInputs.includes(topic)) for (const p of partitions) chosen.push(feed.chooserInput(topic, p));
+      if (b.boundedInputs.includes(topic))
+        for (const p of partitions) chosen.push(feed.chooserInput(topic, p));
     if (chosen.length > 1) this.chosen = chosen;
   }
 

@@ -583,7 +583,8 @@ export class Runner {
     const now = Date.now();
     for (const input of inputs) {
       if (input.head !== null) continue;
-      if (input.lastRecordAt === 0) input.lastRecordAt = now; // drained now: the quiet starts
+      if (input.lastRecordAt === 0)
+        input.lastRecordAt = now; // drained now: the quiet starts
       else if (input.lastRecordAt > 0 && now - input.lastRecordAt >= idleTimeoutMs) {
         this.task.partitionIdle(input.topic, input.reader.partition);
         input.lastRecordAt = -1; // told; a record starts it over

@@ -269,7 +269,13 @@ test("the same lines on topics of the embedded log, read live to their end, give
       w.close();
     }
     for (const maxBatch of [3, 1000]) {
-      await new Runner(energyWeather(), { log, untilEnd: true, maxBatch, logger: () => {}, fromScratch: true }).run();
+      await new Runner(energyWeather(), {
+        log,
+        untilEnd: true,
+        maxBatch,
+        logger: () => {},
+        fromScratch: true,
+      }).run();
       const read = (topic: string) => readTopic(log, topic).map((v) => JSON.parse(v));
       const suffix = maxBatch === 3 ? 0 : files.rows.length; // the second run appends to the outputs
       assert.deepEqual(read("energy_weather").slice(suffix), files.rows, `rows, batch ${maxBatch}`);

@@ -242,9 +242,12 @@ test(
     });
     assert.equal(byFile.code, 0, byFile.stderr);
     for (const topic of ["energy", "weather"]) {
-      const r = await runCli(["produce", topic, "--file", join(input, `${topic}.jsonl`), "--broker", broker], {
-        timeoutMs: 60_000,
-      });
+      const r = await runCli(
+        ["produce", topic, "--file", join(input, `${topic}.jsonl`), "--broker", broker],
+        {
+          timeoutMs: 60_000,
+        },
+      );
       assert.equal(r.code, 0, r.stderr);
     }
     const live = await runCli(
@@ -257,7 +260,8 @@ test(
       const fromKafka = await runCli(["consume", topic, "--broker", broker], { timeoutMs: 60_000 });
       assert.equal(fromKafka.code, 0, fromKafka.stderr);
       assert.deepEqual(lines(fromKafka.stdout), lines(fromFiles.stdout), topic);
-      if (topic !== "energy-weather.dlq") assert.ok(lines(fromFiles.stdout).length > 0, `${topic} is not empty`);
+      if (topic !== "energy-weather.dlq")
+        assert.ok(lines(fromFiles.stdout).length > 0, `${topic} is not empty`);
     }
   },
 );

@@ -7,7 +7,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EmbeddedLog } from "../../src/log/index.js";
@@ -89,7 +89,11 @@ test("a source reading several partitions lives by the lowest partition watermar
     "the window [10 s, 20 s) fired at 25 s, not before",
   );
   send(0, 21_000);
-  assert.equal(task.watermark(), 25_000, "an idle partition back with a record never moves the watermark back");
+  assert.equal(
+    task.watermark(),
+    25_000,
+    "an idle partition back with a record never moves the watermark back",
+  );
   task.partitionIdle("in", 0);
   task.partitionIdle("in", 1);
   task.partitionIdle("in", 2);
@@ -146,7 +150,10 @@ function byTheRule(partitions: string[][]): Record<string, string[]> {
     land() {},
     deliver() {},
   });
-  task.readPartitions("events", partitions.map((_, p) => p));
+  task.readPartitions(
+    "events",
+    partitions.map((_, p) => p),
+  );
   const eventTime = (line: string): number => {
     try {
       const v = JSON.parse(line) as { user_id?: unknown; date?: string };
@@ -188,7 +195,8 @@ test("three partitions on the embedded log: records go smallest event time first
     const log = logWith(join(dir, `b${maxBatch}`), partitions);
     try {
       const got = await liveRun(log, maxBatch);
-      for (const topic of OUTPUTS) assert.deepEqual(got[topic], expected[topic], `${topic} with batch ${maxBatch}`);
+      for (const topic of OUTPUTS)
+        assert.deepEqual(got[topic], expected[topic], `${topic} with batch ${maxBatch}`);
     } finally {
       log.close();
     }
@@ -207,7 +215,9 @@ test("partitions each in event-time order give, topic by topic, what one partiti
   for (let i = 0; i < 5000; i++) {
     const date = new Date(t0 + i * 997).toISOString().replace("T", " ").slice(0, 19);
     const user = rnd() < 0.4 ? 1 + Math.floor(rnd() * 4) : 1 + Math.floor(rnd() * 300);
-    events.push(JSON.stringify({ user_id: user, property_id: 1 + Math.floor(rnd() * 40), date, event: "Interaction" }));
+    events.push(
+      JSON.stringify({ user_id: user, property_id: 1 + Math.floor(rnd() * 40), date, event: "Interaction" }),
+    );
   }
   const byUser: string[][] = [[], [], []];
   for (const e of events) byUser[(JSON.parse(e) as { user_id: number }).user_id % 3].push(e);
