@@ -366,11 +366,12 @@ export class TaskSession {
     feed.start(b.inputs, this.positions);
     if (recovered !== undefined && recovered.commits.length > 0) await this.replay(recovered);
     this.task.forgetBroadcasts();
-    const chosen: FeedInput[] = [];
-    for (const [topic, partitions] of Object.entries(b.inputs))
-      if (b.boundedInputs.includes(topic))
-        for (const p of partitions) chosen.push(feed.chooserInput(topic, p));
-    if (chosen.length > 1) this.chosen = chosen;
+    // Two or more input partitions go through the input chooser; one is read batch by batch.
+    const inputPartitions = Object.entries(b.inputs)
+      .filter(([topic]) => b.boundedInputs.includes(topic))
+      .flatMap(([topic, partitions]) => partitions.map((p) => [topic, p] as const));
+    if (inputPartitions.length > 1)
+      this.chosen = inputPartitions.map(([topic, p]) => feed.chooserInput(topic, p));
   }
 
   private async startFresh(): Promise<void> {
