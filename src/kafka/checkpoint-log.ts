@@ -17,35 +17,10 @@
  * exactly where the last committed transaction left it. Each snapshot deletes (tombstones) the
  * commits it supersedes, so compaction keeps the topic small.
  */
-import type { LakePosition } from "../sinks/types.js";
-import type { TopicPositions } from "../runtime/checkpoint.js";
-import type { TaskState } from "../runtime/task.js";
-import type { PreparedSinks } from "../runtime/connector-sinks.js";
-
-/** What the user's sinks prepared for a commit (src/sinks/contract.ts), and that commit's number. */
-export interface SinkCommit {
-  checkpoint: number;
-  prepared: PreparedSinks;
-}
+import { upgradeCheckpoint, type PipelineCheckpoint, type SinkCommit } from "../runtime/checkpoint.js";
 
 /** `[topic, partition, endOffset]`: records of that partition up to endOffset (exclusive) were read next. */
 export type ReadSegment = [topic: string, partition: number, endOffset: number];
-
-export interface KafkaSnapshot {
-  version: 1;
-  pipeline: string;
-  steps: string[];
-  writtenAt: string;
-  /** Snapshots written so far (1-based); also the lake commit number. */
-  sequence: number;
-  /** Next offset to read per input partition when the snapshot was taken. */
-  positions: TopicPositions;
-  tables: Record<string, number>;
-  lake: Record<string, LakePosition>;
-  /** The user's sinks' prepared values as of this snapshot. */
-  sinks?: SinkCommit;
-  task: TaskState;
-}
 
 export interface KafkaCommit {
   /** The snapshot this commit follows. */
@@ -60,7 +35,8 @@ export interface KafkaCommit {
 
 /** What recovery needs: the last snapshot and the commits after it, in order. */
 export interface RecoveredCheckpoint {
-  snapshot: KafkaSnapshot;
+  /** The pipeline's checkpoint format (runtime/checkpoint.ts), the same as the embedded log's file. */
+  snapshot: PipelineCheckpoint;
   commits: KafkaCommit[];
 }
 
@@ -96,7 +72,7 @@ interface SnapshotHead {
 
 /** The entries of a snapshot: its chunks, its head, and tombstones for what it supersedes. */
 export function snapshotEntries(
-  snapshot: KafkaSnapshot,
+  snapshot: PipelineCheckpoint,
   previous: { chunks: number; commits: number },
 ): CheckpointEntry[] {
   const json = JSON.stringify(snapshot);
@@ -148,7 +124,7 @@ export class CheckpointFolder {
       }
       json += chunk.data;
     }
-    const snapshot = JSON.parse(json) as KafkaSnapshot;
+    const snapshot = upgradeCheckpoint(JSON.parse(json), `snapshot ${head.sequence} of the checkpoint topic`);
     const commits: KafkaCommit[] = [];
     for (const [key, value] of this.latest) {
       if (!key.startsWith(COMMIT_PREFIX)) continue;

@@ -22,7 +22,12 @@
 import type { StateChanges } from "../runtime/step-identity.js";
 import { Producer } from "@platformatic/kafka";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
-import type { TopicPositions } from "../runtime/checkpoint.js";
+import {
+  CHECKPOINT_VERSION,
+  type PipelineCheckpoint,
+  type SinkCommit,
+  type TopicPositions,
+} from "../runtime/checkpoint.js";
 import type { OutputListener } from "../runtime/log-outputs.js";
 import type { LatencyHistogram, RateMeter } from "../runtime/metrics.js";
 import type { LakeOutputs, TableOutputs } from "../runtime/storage-outputs.js";
@@ -36,8 +41,6 @@ import {
   commitEntry,
   snapshotEntries,
   type CheckpointEntry,
-  type KafkaSnapshot,
-  type SinkCommit,
   type ReadSegment,
   type RecoveredCheckpoint,
 } from "./checkpoint-log.js";
@@ -395,7 +398,7 @@ export class TaskSession {
     await this.commit(true);
   }
 
-  private async restore(snapshot: KafkaSnapshot): Promise<void> {
+  private async restore(snapshot: PipelineCheckpoint): Promise<void> {
     this.snapshotSequence = snapshot.sequence;
     this.snapshotChunks = 0; // rewritten in full at the next snapshot; stale chunks are ignored by sequence
     this.commitsSinceSnapshot = 0;
@@ -407,7 +410,7 @@ export class TaskSession {
     this.task.restore(snapshot.task, this.env.stateChanges);
     this.tableSeqsAtStart = this.task.tableSeqs();
     for (const note of this.task.restoreNotes) this.env.logger(`${this.binding.label}: ${note}`);
-    this.positions = structuredClone(snapshot.positions);
+    this.positions = structuredClone(snapshot.inputs);
     for (const [topic, partitions] of Object.entries(this.binding.inputs)) {
       const parts = (this.positions[topic] ??= {});
       for (const p of partitions) parts[p] ??= 0;
@@ -649,13 +652,13 @@ export class TaskSession {
       const sequence = this.snapshotSequence + 1;
       await b.lake?.publish(sequence);
       tableSeqs = this.task.tableSeqs();
-      const snap: KafkaSnapshot = {
-        version: 1,
+      const snap: PipelineCheckpoint = {
+        version: CHECKPOINT_VERSION,
         pipeline: b.pipeline,
         steps: b.steps,
         writtenAt: new Date().toISOString(),
         sequence,
-        positions: this.positions,
+        inputs: this.positions,
         tables: tableSeqs,
         lake: b.lake?.positions() ?? {},
         ...(sinks !== undefined ? { sinks } : {}),

@@ -21,6 +21,7 @@ import { tryLock, unlock } from "../log/lock.js";
 import { writeFileAtomic } from "../util/atomic-file.js";
 import type { LakePosition } from "../sinks/types.js";
 import type { TaskState } from "./task.js";
+import type { PreparedSinks } from "./connector-sinks.js";
 
 /** Next offset to read, per topic and partition. */
 export type TopicPositions = Record<string, Record<string, number>>;
@@ -36,27 +37,118 @@ export interface FileInputPosition {
   completed: boolean;
 }
 
-export interface Checkpoint {
-  version: 1;
+/** A file of a bounded run and the source topic it feeds. */
+export interface FilePosition extends FileInputPosition {
+  /** Absent only in a checkpoint of format 1 of a one-file run (the pipeline's one source topic). */
+  topic?: string;
+}
+
+/** What the user's sinks prepared for a checkpoint (src/sinks/contract.ts), and its number. */
+export interface SinkCommit {
+  checkpoint: number;
+  prepared: PreparedSinks;
+}
+
+/** The checkpoint format written now. */
+export const CHECKPOINT_VERSION = 2;
+
+/**
+ * A pipeline's checkpoint, the same on both backends: where its inputs stand, where its outputs
+ * stand, and its state, written together atomically — a file on the embedded log (CheckpointStore),
+ * a snapshot in the checkpoint topic on Kafka (kafka/checkpoint-log.ts). Checkpoints of format 1
+ * (the embedded log's and Kafka's, which differed) are read too: `upgradeCheckpoint`.
+ */
+export interface PipelineCheckpoint {
+  version: typeof CHECKPOINT_VERSION;
   pipeline: string;
   /** Stable ids of the graph's steps when written (a changed graph restores what still matches). */
   steps: string[];
   writtenAt: string;
-  /** Count of checkpoints written so far for this pipeline (1-based). */
+  /** Checkpoints written so far for this pipeline (1-based); also the lake commit number. */
+  sequence: number;
+  /** Next offset to read, per input topic and partition. */
+  inputs: TopicPositions;
+  /** A bounded run over files: each file's position. */
+  files?: FilePosition[];
+  /**
+   * The embedded log: end offset of every output partition, which a restart truncates them back to.
+   * (On Kafka the transaction that commits the checkpoint commits the outputs: absent.)
+   */
+  outputs?: TopicPositions;
+  /** Last update number of every versioned table the pipeline writes. */
+  tables: Record<string, number>;
+  /** Last published commit of every lake dataset the pipeline writes. */
+  lake: Record<string, LakePosition>;
+  /** The user's sinks (`sinkTo`): what they prepared for this checkpoint. */
+  sinks?: SinkCommit;
+  task: TaskState;
+}
+
+/** Format 1 on the embedded log. */
+interface EmbeddedCheckpointV1 {
+  version: 1;
+  pipeline: string;
+  steps: string[];
+  writtenAt: string;
   sequence: number;
   topicInput: TopicPositions;
   fileInput: FileInputPosition | null;
-  /** A bounded run over one file per source topic (fileInput is then null). */
   fileInputs?: Array<FileInputPosition & { topic: string }>;
-  /** End offset of every output topic partition the pipeline writes. */
   outputs: TopicPositions;
-  /** Last update number of every versioned table the pipeline writes. */
   tables?: Record<string, number>;
-  /** Last published commit of every lake dataset the pipeline writes. */
   lake?: Record<string, LakePosition>;
-  /** What each user's sink (`sinkTo`) prepared for this checkpoint, by step id (src/sinks/contract.ts). */
-  sinks?: Record<string, unknown>;
+  /** Prepared by step id; the checkpoint's sequence was the commit number. */
+  sinks?: PreparedSinks;
   task: TaskState;
+}
+
+/** Format 1 on Kafka (a snapshot of the checkpoint topic). */
+interface KafkaSnapshotV1 {
+  version: 1;
+  pipeline: string;
+  steps: string[];
+  writtenAt: string;
+  sequence: number;
+  positions: TopicPositions;
+  tables: Record<string, number>;
+  lake: Record<string, LakePosition>;
+  sinks?: SinkCommit;
+  task: TaskState;
+}
+
+/**
+ * A checkpoint as read, in the current format: format 1 of either backend is converted (nothing is
+ * lost: format 2 holds what both held). `where` names it in the error for an unknown version.
+ */
+export function upgradeCheckpoint(parsed: unknown, where: string): PipelineCheckpoint {
+  const cp = parsed as PipelineCheckpoint | EmbeddedCheckpointV1 | KafkaSnapshotV1;
+  if (cp?.version === CHECKPOINT_VERSION) return cp;
+  if (cp?.version !== 1)
+    throw new WeirError(
+      "CORRUPT",
+      `checkpoint ${where} has unknown version ${String((cp as { version?: unknown } | null)?.version)} (this Weir reads versions 1 and ${CHECKPOINT_VERSION})`,
+    );
+  const common = {
+    version: CHECKPOINT_VERSION,
+    pipeline: cp.pipeline,
+    steps: cp.steps,
+    writtenAt: cp.writtenAt,
+    sequence: cp.sequence,
+    tables: cp.tables ?? {},
+    lake: cp.lake ?? {},
+    task: cp.task,
+  } as const;
+  if ("positions" in cp)
+    return { ...common, inputs: cp.positions, ...(cp.sinks !== undefined ? { sinks: cp.sinks } : {}) };
+  const files: FilePosition[] | undefined =
+    cp.fileInputs ?? (cp.fileInput !== null && cp.fileInput !== undefined ? [cp.fileInput] : undefined);
+  return {
+    ...common,
+    inputs: cp.topicInput,
+    ...(files !== undefined ? { files } : {}),
+    outputs: cp.outputs,
+    ...(cp.sinks !== undefined ? { sinks: { checkpoint: cp.sequence, prepared: cp.sinks } } : {}),
+  };
 }
 
 export class CheckpointStore {
@@ -108,9 +200,9 @@ export class CheckpointStore {
     return existed;
   }
 
-  load(): Checkpoint | undefined {
+  load(): PipelineCheckpoint | undefined {
     if (!existsSync(this.file)) return undefined;
-    let parsed: Checkpoint;
+    let parsed: unknown;
     try {
       parsed = JSON.parse(readFileSync(this.file, "utf8"));
     } catch (err) {
@@ -119,12 +211,10 @@ export class CheckpointStore {
         `checkpoint ${this.file} cannot be read (${(err as Error).message}); move it away to start the pipeline from scratch`,
       );
     }
-    if (parsed.version !== 1)
-      throw new WeirError("CORRUPT", `checkpoint ${this.file} has unknown version ${parsed.version}`);
-    return parsed;
+    return upgradeCheckpoint(parsed, this.file);
   }
 
-  save(cp: Checkpoint): void {
+  save(cp: PipelineCheckpoint): void {
     mkdirSync(this.dir, { recursive: true });
     // Non-finite numbers (a watermark at +infinity) do not survive JSON; the task stores them as null.
     writeFileAtomic(this.file, JSON.stringify(cp));

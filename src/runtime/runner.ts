@@ -12,8 +12,9 @@ import { WeirError } from "../errors.js";
 import type { EmbeddedLog, LogRecord, PartitionReader } from "../log/index.js";
 import {
   CheckpointStore,
-  type Checkpoint,
-  type FileInputPosition,
+  CHECKPOINT_VERSION,
+  type FilePosition,
+  type PipelineCheckpoint,
   type TopicPositions,
 } from "./checkpoint.js";
 import { LogOutputs, type OutputListener } from "./log-outputs.js";
@@ -114,8 +115,8 @@ export class Runner {
   private sequence = 0;
   private lastCheckpointAt = 0;
   private topicPositions: TopicPositions = {};
-  private filePosition: FileInputPosition | null = null;
-  private filePositions: Array<FileInputPosition & { topic: string }> | undefined;
+  /** A bounded run: each input file's position. */
+  private filePositions: FilePosition[] | undefined;
   private recordsIn = 0;
   private readonly startedAt = new Date();
   private readonly inputRate = new RateMeter();
@@ -176,7 +177,7 @@ export class Runner {
       status.start();
       this.options.onStarted?.();
       let alreadyComplete: boolean;
-      if (files === undefined) alreadyComplete = await this.runLive(cp);
+      if (files === undefined) alreadyComplete = await this.runLive();
       else
         alreadyComplete =
           files.length === 1
@@ -238,7 +239,7 @@ export class Runner {
   }
 
   /** Load the last checkpoint, roll the outputs back to it and restore the state. */
-  private async recover(): Promise<Checkpoint | undefined> {
+  private async recover(): Promise<PipelineCheckpoint | undefined> {
     const cp = this.store.load();
     if (cp === undefined) {
       // Tables and lake may hold output of an earlier state of this pipeline: number new ones after them.
@@ -252,20 +253,20 @@ export class Runner {
       return undefined;
     }
     this.sequence = cp.sequence;
-    this.outputs.rollBackTo(cp.outputs, this.logger);
-    await this.tables?.rollBackTo(cp.tables ?? {});
+    this.outputs.rollBackTo(cp.outputs ?? {}, this.logger);
+    await this.tables?.rollBackTo(cp.tables);
     // The compaction that follows a checkpoint, again: the last run may have died between its
     // checkpoint and that compaction (a no-op when it did not). A bounded run whose input was
     // processed to its end does nothing else, so this is what leaves each key its N newest.
-    await this.tables?.compact(cp.tables ?? {});
-    await this.lake?.rollBackTo(cp.lake ?? {});
+    await this.tables?.compact(cp.tables);
+    await this.lake?.rollBackTo(cp.lake);
     // The last run may have died between this checkpoint and its sinks' commit: commit again.
-    if (cp.sinks !== undefined) await this.sinks?.commit(cp.sinks, cp.sequence);
+    if (cp.sinks !== undefined) await this.sinks?.commit(cp.sinks.prepared, cp.sinks.checkpoint);
     this.task.restore(cp.task, this.options.stateChanges);
     this.tableSeqsAtStart = this.task.tableSeqs();
     for (const note of this.task.restoreNotes) this.logger(`${this.definition.name}: ${note}`);
-    this.topicPositions = cp.topicInput;
-    this.filePosition = cp.fileInput;
+    this.topicPositions = cp.inputs;
+    this.filePositions = cp.files; // kept as they are by a live run
     this.logger(`${this.definition.name}: resumed from checkpoint ${cp.sequence} (${cp.writtenAt})`);
     return cp;
   }
@@ -281,18 +282,17 @@ export class Runner {
     this.outputs.sync();
     const tableSeqs = this.task.tableSeqs();
     this.store.save({
-      version: 1,
+      version: CHECKPOINT_VERSION,
       pipeline: this.definition.name,
       steps: this.definition.graph.nodes.map((n) => n.id),
       writtenAt: new Date().toISOString(),
       sequence: this.sequence,
-      topicInput: this.topicPositions,
-      fileInput: this.filePosition,
-      ...(this.filePositions !== undefined ? { fileInputs: this.filePositions } : {}),
+      inputs: this.topicPositions,
+      ...(this.filePositions !== undefined ? { files: this.filePositions } : {}),
       outputs: this.outputs.positions(),
       tables: tableSeqs,
       lake: this.lake?.positions() ?? {},
-      ...(prepared !== undefined ? { sinks: prepared } : {}),
+      ...(prepared !== undefined ? { sinks: { checkpoint: this.sequence, prepared } } : {}),
       task: this.task.snapshot(),
     });
     this.checkpointsWritten++;
@@ -357,7 +357,7 @@ export class Runner {
     throw ratioExceededError(this.definition.name, this.task.deadLetterTopic, exceeded);
   }
 
-  private async runFile(path: string, cp: Checkpoint | undefined): Promise<boolean> {
+  private async runFile(path: string, cp: PipelineCheckpoint | undefined): Promise<boolean> {
     const inputs = this.task.inputTopics();
     if (inputs.length !== 1) {
       throw new WeirError(
@@ -366,7 +366,8 @@ export class Runner {
       );
     }
     const topic = inputs[0];
-    const resumed = cp?.fileInput?.path === path ? cp.fileInput : null;
+    const saved = cp?.files?.length === 1 ? cp.files[0] : undefined;
+    const resumed = saved?.path === path && (saved.topic ?? topic) === topic ? saved : null;
     const file = new LineFile(path, resumed?.bytePosition ?? 0, { chunkBytes: FILE_CHUNK_BYTES });
     try {
       if (resumed?.completed && resumed.bytePosition >= file.size) {
@@ -375,10 +376,10 @@ export class Runner {
         );
         return true;
       }
-      const pos: FileInputPosition = resumed
-        ? { ...resumed, completed: false }
-        : { path, bytePosition: 0, nextOffset: 0, completed: false };
-      this.filePosition = pos;
+      const pos: FilePosition = resumed
+        ? { ...resumed, topic, completed: false }
+        : { topic, path, bytePosition: 0, nextOffset: 0, completed: false };
+      this.filePositions = [pos];
       const task = this.task;
       // A batch per chunk of the file: its lines, then outputs appended and (when due) a checkpoint.
       while (file.read()) {
@@ -410,15 +411,15 @@ export class Runner {
    * topic declared first — the rule live runs follow over topics and partitions too. The order depends
    * only on the files' contents: the run is deterministic.
    */
-  private async runFiles(files: TopicFile[], cp: Checkpoint | undefined): Promise<boolean> {
-    const saved = cp?.fileInputs;
+  private async runFiles(files: TopicFile[], cp: PipelineCheckpoint | undefined): Promise<boolean> {
+    const saved = cp?.files;
     const sameFiles =
       saved !== undefined &&
       saved.length === files.length &&
       files.every((f, i) => saved[i].topic === f.topic && saved[i].path === f.path);
     const positions = files.map((f, i) =>
       sameFiles
-        ? { ...saved[i], completed: false }
+        ? { ...saved[i], topic: f.topic, completed: false }
         : { topic: f.topic, path: f.path, bytePosition: 0, nextOffset: 0, completed: false },
     );
     const inputs: FileInput[] = [];
@@ -436,7 +437,6 @@ export class Runner {
         );
         return true;
       }
-      this.filePosition = null;
       this.filePositions = positions;
       const task = this.task;
       for (const input of inputs) input.advance(task);
@@ -467,7 +467,7 @@ export class Runner {
     }
   }
 
-  private async runLive(_cp: Checkpoint | undefined): Promise<boolean> {
+  private async runLive(): Promise<boolean> {
     const log = this.options.log;
     const inputs: PartitionInput[] = [];
     for (const topic of this.task.inputTopics()) {
@@ -704,7 +704,7 @@ class FileInput implements ChooserInput {
   constructor(
     readonly file: LineFile,
     /** Checkpointed: the next line's byte position and offset. */
-    readonly position: FileInputPosition & { topic: string },
+    readonly position: FilePosition & { topic: string },
   ) {
     this.nextOffset = position.nextOffset;
   }

@@ -58,8 +58,8 @@ test("--max-dead-letter-ratio stops the run with exit 1 and one line, after chec
   const checkpoint = JSON.parse(
     readFileSync(join(p.data, "pipelines", "my-counts", "checkpoint.json"), "utf8"),
   );
-  assert.equal(checkpoint.fileInput.nextOffset, 2500);
-  assert.equal(checkpoint.fileInput.completed, false);
+  assert.equal(checkpoint.files[0].nextOffset, 2500);
+  assert.equal(checkpoint.files[0].completed, false);
   const dlq = await p.weir(["consume", "my-counts.dlq"]);
   assert.equal(lines(dlq.stdout).length, 2500);
 

@@ -162,7 +162,7 @@ test("a live run picks up produced events, and SIGTERM checkpoints and exits 0",
   const res = await p.exited;
   assert.equal(res.code, 0, res.stderr);
   const cp = JSON.parse(readFileSync(join(dir, "pipelines", "nobroker", "checkpoint.json"), "utf8"));
-  assert.deepEqual(cp.topicInput, { events: { "0": 25 } });
+  assert.deepEqual(cp.inputs, { events: { "0": 25 } });
   // A restart resumes there: nothing is processed twice.
   const again = await runCli(["run", "nobroker", "--until-end", "--data-dir", dir]);
   assert.equal(again.code, 0, again.stderr);

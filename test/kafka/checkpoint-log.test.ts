@@ -6,19 +6,19 @@ import {
   commitEntry,
   snapshotEntries,
   type CheckpointEntry,
-  type KafkaSnapshot,
 } from "../../src/kafka/checkpoint-log.js";
+import type { PipelineCheckpoint } from "../../src/runtime/checkpoint.js";
 import { parseBrokerUrl } from "../../src/kafka/connection.js";
 import { leaderTakesAll } from "../../src/kafka/membership.js";
 
-function snapshot(sequence: number, payload: string): KafkaSnapshot {
+function snapshot(sequence: number, payload: string): PipelineCheckpoint {
   return {
-    version: 1,
+    version: 2,
     pipeline: "p",
     steps: ["s1"],
     writtenAt: "2026-01-01T00:00:00.000Z",
     sequence,
-    positions: { events: { 0: sequence * 10 } },
+    inputs: { events: { 0: sequence * 10 } },
     tables: {},
     lake: {},
     task: { version: 1, steps: { s1: payload }, sources: {} },
@@ -102,4 +102,37 @@ test("the group leader takes every partition; other members stand by with none",
   const byMember = new Map(out.map((m) => [m.memberId, m.assignments.get("events")?.partitions ?? []]));
   assert.deepEqual(byMember.get("m-b"), [0, 1, 2, 3, 4, 5]);
   assert.deepEqual(byMember.get("m-a"), []);
+});
+
+test("a snapshot of format 1 (Kafka's own, before one format for both backends) is read as format 2", () => {
+  const v1 = {
+    version: 1,
+    pipeline: "p",
+    steps: ["s1"],
+    writtenAt: "2026-01-01T00:00:00.000Z",
+    sequence: 4,
+    positions: { events: { 0: 40 } },
+    tables: { t: 7 },
+    lake: {},
+    sinks: { checkpoint: 9, prepared: { "sink:hook": ["a"] } },
+    task: { version: 1, steps: { s1: "state" }, sources: {} },
+  };
+  const json = JSON.stringify(v1);
+  const entries: CheckpointEntry[] = [
+    { key: "snapshot/chunk/0", value: JSON.stringify({ sequence: 4, data: json }) },
+    { key: "snapshot", value: JSON.stringify({ sequence: 4, chunks: 1 }) },
+  ];
+  const r = fold(entries).result()!;
+  assert.deepEqual(r.snapshot, {
+    version: 2,
+    pipeline: "p",
+    steps: ["s1"],
+    writtenAt: "2026-01-01T00:00:00.000Z",
+    sequence: 4,
+    inputs: { events: { 0: 40 } },
+    tables: { t: 7 },
+    lake: {},
+    sinks: { checkpoint: 9, prepared: { "sink:hook": ["a"] } },
+    task: { version: 1, steps: { s1: "state" }, sources: {} },
+  });
 });

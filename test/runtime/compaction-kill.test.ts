@@ -86,8 +86,8 @@ async function killBetweenCheckpointAndCompaction(
   if (!live) {
     const cp = JSON.parse(
       readFileSync(join(crashed.dataDir, "pipelines", "nobroker", "checkpoint.json"), "utf8"),
-    ) as { fileInput: { completed: boolean } };
-    assert.equal(cp.fileInput.completed, true, "the final checkpoint was written before the kill");
+    ) as { files: Array<{ completed: boolean }> };
+    assert.equal(cp.files[0].completed, true, "the final checkpoint was written before the kill");
   }
   for (const table of TABLES) {
     const stored = (await storedRows(crashed, table)).length;

@@ -162,8 +162,8 @@ test("the embedded runner warns once per failing step, and stops checkpointed pa
   const checkpoint = join(data, "pipelines", "counts", "checkpoint.json");
   assert.ok(existsSync(checkpoint));
   const cp = JSON.parse(readFileSync(checkpoint, "utf8"));
-  assert.equal(cp.fileInput.nextOffset, 3000, "the checkpoint accounts for every record read");
-  assert.equal(cp.fileInput.completed, false, "the input is not marked complete");
+  assert.equal(cp.files[0].nextOffset, 3000, "the checkpoint accounts for every record read");
+  assert.equal(cp.files[0].completed, false, "the input is not marked complete");
 
   // Without the limit the same input runs to its end (and warns; the rerun resumes at the end).
   const again = EmbeddedLog.open(data, { logger: () => {} });

@@ -97,16 +97,16 @@ async function checkCaughtUp(pipeline: string, version: string, dataDir: string)
   const cp = new CheckpointStore(dataDir, name).load();
   if (cp === undefined)
     throw new UserError(`${name} has never run in ${dataDir}: run ${replayHint} first (or pass --force)`);
-  if (cp.fileInput !== null) {
-    if (!cp.fileInput.completed)
+  if (cp.files !== undefined && cp.files.length > 0) {
+    if (!cp.files.every((f) => f.completed))
       throw new UserError(
-        `${name} has not finished its input file: run ${replayHint} again, or pass --force`,
+        `${name} has not finished its input file${cp.files.length === 1 ? "" : "s"}: run ${replayHint} again, or pass --force`,
       );
     return;
   }
   const behind = await withLog(dataDir, async (log) => {
     let n = 0;
-    for (const [topic, positions] of Object.entries(cp.topicInput)) {
+    for (const [topic, positions] of Object.entries(cp.inputs)) {
       if (!log.hasTopic(topic)) continue;
       for (const { partition, endOffset } of log.describeTopic(topic).partitions)
         n += Math.max(0, endOffset - (positions[partition] ?? 0));
