@@ -10,7 +10,7 @@ const LAYERS = [
   ["errors.ts"],
   ["util"],
   ["log", "schema", "time"],
-  ["sinks"],
+  ["sinks", "sources"],
   ["graph"],
   ["operators"],
   ["api"],

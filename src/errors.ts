@@ -33,6 +33,8 @@ export const ErrorCodes = {
   IO: "IO",
   /** A user's sink (`sinkTo`) threw: the run stops with the step and the sink named. */
   SINK_FAILED: "SINK_FAILED",
+  /** A pipeline's own source (`p.source(topic, { from })`) threw: the run stops with the source named. */
+  SOURCE_FAILED: "SOURCE_FAILED",
   /** A Kafka cluster could not be reached or refused a request. */
   BROKER: "BROKER",
   INTERNAL: "INTERNAL",

@@ -59,6 +59,7 @@ export {
   type WarehouseReader,
 } from "./embed/readers.js";
 export type { Sink, SinkWriter, SinkRecord, SinkContext, SinkWriteResult } from "./sinks/contract.js";
+export type { Source, SplitReader, SourceBatch, SourceRecord, SourceContext } from "./sources/contract.js";
 export {
   openTopicLog,
   type OpenTopicLogOptions,

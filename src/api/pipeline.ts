@@ -9,6 +9,7 @@ import { parseDuration } from "../util/duration.js";
 import { isAsyncFunction, isThenable, type SyncResult } from "../operators/sync-only.js";
 import { GraphBuilder, refuseAsync, type StepOptions } from "./builder.js";
 import { Stream } from "./stream.js";
+import type { Source } from "../sources/contract.js";
 
 export const DEFAULT_MAX_OUT_OF_ORDERNESS_MS = 5000;
 
@@ -19,6 +20,12 @@ export interface SourceOptions<T> extends StepOptions {
   eventTime?: (value: T) => Date | number;
   /** How far behind the newest event time the watermark trails (default "5s"). */
   maxOutOfOrderness?: string | number;
+  /**
+   * Read the topic's records from your own source (src/sources/contract.ts): the run ingests them
+   * into the topic — committed with the source's positions, exactly once for a source that can
+   * resume from a position — and the pipeline reads the topic as any other (docs/connectors.md).
+   */
+  from?: Source;
 }
 
 export interface PipelineContext {
@@ -73,6 +80,8 @@ export function pipeline<B = void>(
     );
   }
   const b = new GraphBuilder(name);
+  /** Topics read from the pipeline's own sources. */
+  const ingested = new Map<string, Source>();
   const p: PipelineContext = {
     source(topic: string, options: SourceOptions<any> = {}): Stream<any> {
       if (!/^[A-Za-z0-9._-]{1,249}$/.test(topic)) {
@@ -92,6 +101,26 @@ export function pipeline<B = void>(
         throw new WeirError("INVALID_PIPELINE", `maxOutOfOrderness must be >= 0, got ${bound}`);
       const id = b.idFor(`source:${topic}`, options.name);
       refuseAsync(id, "the eventTime function", options.eventTime);
+      const from = options.from;
+      if (from !== undefined) {
+        if (
+          from === null ||
+          typeof from !== "object" ||
+          typeof from.open !== "function" ||
+          typeof from.name !== "string"
+        )
+          throw new WeirError(
+            "INVALID_PIPELINE",
+            `source ${id}: from must be a source (an object with a name and open(split, from, context))`,
+          );
+        const other = ingested.get(topic);
+        if (other !== undefined && other !== from)
+          throw new WeirError(
+            "INVALID_PIPELINE",
+            `topic ${topic} is ingested from two sources (${other.name} and ${from.name}): one topic, one source`,
+          );
+        ingested.set(topic, from);
+      }
       b.add({
         kind: "source",
         id,
@@ -100,6 +129,7 @@ export function pipeline<B = void>(
         schema: options.schema,
         eventTime: options.eventTime,
         maxOutOfOrdernessMs,
+        ...(from !== undefined ? { from } : {}),
       });
       return new Stream(b, id);
     },

@@ -30,6 +30,8 @@ import type { StateChanges } from "../runtime/step-identity.js";
 import { parseDuration, type Duration } from "../util/duration.js";
 import { humanLogger, withFields, type Logger } from "../util/logger.js";
 import { leaseLog, type LogLease } from "./shared-log.js";
+import { openTopicLog } from "./topic-log.js";
+import type { Source } from "../sources/contract.js";
 
 export interface RunOptions {
   /** The data directory: log, checkpoints, tables, lake (default `.weir` in the working directory). */
@@ -171,11 +173,14 @@ export function run(definition: PipelineDefinition, options: RunOptions = {}): R
   let engine: Engine | undefined;
   let stopAsked = false;
   const startedAt = new Date().toISOString();
+  /** Stops the ingestion of the pipeline's own sources (`from`). */
+  const ingestStop = new AbortController();
 
   const askStop = (): void => {
     if (state === "stopped" || state === "failed") return;
     stopAsked = true;
     if (state === "starting" || state === "running") state = "stopping";
+    ingestStop.abort();
     engine?.stop();
   };
 
@@ -232,6 +237,24 @@ export function run(definition: PipelineDefinition, options: RunOptions = {}): R
           ...(dashboard === undefined ? {} : { dashboardUrl: dashboard.url }),
         });
       };
+      // The pipeline's own sources: ingested into their topics first (untilEnd: what they hold
+      // now), or alongside the run (live), which stops if one fails.
+      let ingestion: Promise<void> | undefined;
+      let ingestFailure: unknown;
+      if (options.input === undefined && ownSources(definition).length > 0) {
+        const started = ingestSources(definition, settings, {
+          drain: options.untilEnd === true,
+          signal: ingestStop.signal,
+          logger: withFields(logger, { pipeline: name }),
+        });
+        if (options.untilEnd === true) await started;
+        else
+          ingestion = started.catch((err: unknown) => {
+            ingestFailure = err;
+            stopAsked = true; // a runner not created yet stops at once
+            engine?.stop();
+          });
+      }
       let summary;
       let topics: Topics;
       if (lease !== undefined) {
@@ -268,6 +291,9 @@ export function run(definition: PipelineDefinition, options: RunOptions = {}): R
         markStarted(topics);
         summary = await runner.run();
       }
+      ingestStop.abort();
+      await ingestion;
+      if (ingestFailure !== undefined) throw ingestFailure;
       return {
         pipeline: name,
         recordsIn: summary.recordsIn,
@@ -321,6 +347,35 @@ export function run(definition: PipelineDefinition, options: RunOptions = {}): R
       return engine?.metrics() ?? emptyMetrics(name, startedAt);
     },
   };
+}
+
+/** The source nodes of the pipeline read from the user's own sources, one per topic. */
+function ownSources(definition: PipelineDefinition): Array<{ topic: string; from: Source }> {
+  const byTopic = new Map<string, Source>();
+  for (const n of definition.graph.nodes)
+    if (n.kind === "source" && n.from !== undefined) byTopic.set(n.topic, n.from);
+  return [...byTopic].map(([topic, from]) => ({ topic, from }));
+}
+
+/** Ingest every own source of the pipeline into its topic (src/sources/ingest.ts) until done or stopped. */
+async function ingestSources(
+  definition: PipelineDefinition,
+  settings: Settings,
+  o: { drain: boolean; signal: AbortSignal; logger: Logger },
+): Promise<void> {
+  const { ingest } = await import("../sources/ingest.js");
+  const log = await openTopicLog(
+    settings.broker === undefined ? { dataDir: settings.dataDir } : { broker: settings.broker },
+  );
+  try {
+    await Promise.all(
+      ownSources(definition).map(({ topic, from }) =>
+        ingest({ log, pipeline: definition.name, topic, source: from, ...o }),
+      ),
+    );
+  } finally {
+    await log.close();
+  }
 }
 
 interface Settings {

@@ -10,6 +10,7 @@ import { formatDuration } from "../util/duration.js";
 import type { AnySchema } from "../schema/index.js";
 import type { LakeFormat } from "../sinks/types.js";
 import type { Sink } from "../sinks/contract.js";
+import type { Source } from "../sources/contract.js";
 
 /** Keys of keyed streams: primitive, so equal keys are equal in a Map and serialize as they are. */
 export type Key = string | number;
@@ -70,6 +71,8 @@ export interface SourceNode extends NodeBase {
   readonly schema: AnySchema | undefined;
   readonly eventTime: ((value: any) => Date | number) | undefined;
   readonly maxOutOfOrdernessMs: number;
+  /** The pipeline's own source (`from`, src/sources/contract.ts): ingested into `topic` by the run. */
+  readonly from?: Source;
 }
 export interface FilterNode extends NodeBase {
   readonly kind: "filter";
@@ -207,6 +210,8 @@ export interface GraphDescription {
   datasets: string[];
   /** The user's sinks (`sinkTo`), as `<sink name> (<step id>)`; absent when there are none. */
   sinks?: string[];
+  /** The pipeline's own sources (`from`), as `<source name> -> <topic>`; absent when there are none. */
+  sources?: string[];
 }
 
 export function describeGraph(graph: PipelineGraph): GraphDescription {
@@ -226,6 +231,9 @@ export function describeGraph(graph: PipelineGraph): GraphDescription {
   const datasets = [...new Set(graph.nodes.flatMap((n) => (n.kind === "lake" ? [n.dataset] : [])))];
   if (graph.deadLettersToLake) datasets.push(deadLetterDatasetName(graph.pipeline));
   const sinks = graph.nodes.flatMap((n) => (n.kind === "connector" ? [`${n.sink.name} (${n.id})`] : []));
+  const sources = graph.nodes.flatMap((n) =>
+    n.kind === "source" && n.from !== undefined ? [`${n.from.name} -> ${n.topic}`] : [],
+  );
   return {
     pipeline: graph.pipeline,
     steps,
@@ -233,13 +241,14 @@ export function describeGraph(graph: PipelineGraph): GraphDescription {
     tables,
     datasets,
     ...(sinks.length > 0 ? { sinks } : {}),
+    ...(sources.length > 0 ? { sources } : {}),
   };
 }
 
 function detailOf(n: GraphNode): string {
   switch (n.kind) {
     case "source":
-      return `topic ${n.topic}; schema ${n.schema ? n.schema.describe() : "any JSON"}; watermark max event time - ${n.maxOutOfOrdernessMs} ms`;
+      return `topic ${n.topic}${n.from !== undefined ? ` (ingested from ${n.from.name})` : ""}; schema ${n.schema ? n.schema.describe() : "any JSON"}; watermark max event time - ${n.maxOutOfOrdernessMs} ms`;
     case "aggregate":
       return n.window
         ? `${n.fn.name} over ${describeWindow(n.window)}` +
@@ -281,5 +290,6 @@ export function formatGraph(d: GraphDescription): string {
   if (d.tables.length > 0) lines.push(`tables: ${d.tables.join(", ")}`);
   if (d.datasets.length > 0) lines.push(`lake datasets: ${d.datasets.join(", ")}`);
   if (d.sinks !== undefined) lines.push(`sinks: ${d.sinks.join(", ")}`);
+  if (d.sources !== undefined) lines.push(`sources: ${d.sources.join(", ")}`);
   return lines.join("\n");
 }

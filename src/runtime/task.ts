@@ -22,6 +22,7 @@ import type { ExchangeReceiver, ExchangeSender } from "../operators/exchange.js"
 import { buildStep, type BuildContext } from "./operator-registry.js";
 import { DeadLetterWatch } from "./dead-letters.js";
 import {
+  deadLetterReason,
   MAX_DEAD_LETTER_BYTES,
   MAX_RECORD_BYTES,
   oversizeRaw,
@@ -363,6 +364,11 @@ export class Task {
       if (receiver !== undefined) return receiver.receive(line);
       throw new WeirError("USAGE", `pipeline ${this.pipeline} does not read topic ${topic}`);
     }
+    if (headers !== undefined && headers.length > 0) {
+      const reason = deadLetterReason(headers);
+      if (reason !== undefined)
+        return this.rejectRecord(topic, partition, offset, timestamp, line, reason, headers);
+    }
     if (this.ended) this.reopen();
     for (let i = 0; i < sources.length; i++)
       sources[i].processLine(line, partition, offset, timestamp, headers);
@@ -466,6 +472,8 @@ export class Task {
       into.problem = utf8Problem(value, line);
     }
     into.line = line;
+    if (into.problem === undefined && headers !== undefined && headers.length > 0)
+      into.problem = deadLetterReason(headers);
     if (into.problem !== undefined) {
       into.eventTime = -Infinity;
       return;

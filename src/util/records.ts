@@ -97,3 +97,18 @@ export function lineProblem(flags: { oversize: number; invalidUtf8At: number }, 
   if (flags.oversize >= 0) return tooLargeReason(flags.oversize, MAX_RECORD_BYTES, Buffer.byteLength(text));
   return invalidUtf8Reason(flags.invalidUtf8At);
 }
+
+/**
+ * A record header saying the record is a dead letter, and why (its value, UTF-8): what a pipeline's
+ * own source could not write as a record (src/sources/ingest.ts) goes to the source topic with the
+ * text that can be shown of it, and the pipeline's source makes it a dead letter with this reason —
+ * one writer per topic, and the dead letter names the record's place in the topic.
+ */
+export const DEAD_LETTER_HEADER = "weir-dead-letter";
+
+/** The reason a record's headers give for it being a dead letter, if they do. */
+export function deadLetterReason(headers: readonly { key: string; value: Buffer }[]): string | undefined {
+  for (let i = 0; i < headers.length; i++)
+    if (headers[i].key === DEAD_LETTER_HEADER) return headers[i].value.toString("utf8");
+  return undefined;
+}
