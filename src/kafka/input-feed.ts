@@ -6,7 +6,7 @@
  * read again in exactly that order after a failure.
  */
 import type { TopicPositions } from "../runtime/checkpoint.js";
-import type { ChooserInput } from "../runtime/input-chooser.js";
+import type { ChosenInput } from "../runtime/input-chooser.js";
 import { StagedRecord, type Task } from "../runtime/task.js";
 import type { BrokerAddress } from "./connection.js";
 import { KafkaTopicReader, type FetchedRecord } from "./topic-reader.js";
@@ -234,7 +234,7 @@ export class InputFeed {
 export const NO_BYTES = Buffer.alloc(0);
 
 /** A partition of the feed taken from by the input chooser. */
-export class FeedInput implements ChooserInput {
+export class FeedInput implements ChosenInput {
   head: StagedRecord | null = null;
   private readonly staged = new StagedRecord();
 
@@ -253,9 +253,10 @@ export class FeedInput implements ChooserInput {
     return this.head === null && !(q.end >= 0 && q.next >= q.end);
   }
 
-  /** Stage the next queued record, if any. */
+  /** Drop the staged record (processed) and stage the next queued one, if any. */
   advance(task: Task): void {
     const q = this.q;
+    if (this.head !== null) this.dropHead();
     if (q.size === 0) {
       this.head = null;
       return;
@@ -263,11 +264,5 @@ export class FeedInput implements ChooserInput {
     const r = q.items[q.head];
     task.stage(this.staged, q.topic, r.partition, r.offset, r.timestamp, r.value ?? NO_BYTES, r.headers);
     this.head = this.staged;
-  }
-
-  /** The staged record was processed: drop it from the queue. */
-  taken(): void {
-    this.dropHead();
-    this.head = null;
   }
 }

@@ -54,7 +54,7 @@ import {
   type KafkaMessage,
 } from "./connection.js";
 import { InputFeed, NO_BYTES, type FeedInput } from "./input-feed.js";
-import { nextInput } from "../runtime/input-chooser.js";
+import { processChosen } from "../runtime/input-chooser.js";
 import type { Task } from "../runtime/task.js";
 import type { ConnectorSinks } from "../runtime/connector-sinks.js";
 import type { SinkRecord } from "../sinks/contract.js";
@@ -584,28 +584,16 @@ export class TaskSession {
    * switch of partition is a segment of the commit entry (replay reads them in that order).
    */
   private chooseBatch(inputs: FeedInput[]): number {
-    const task = this.task as Task;
-    for (const input of inputs) if (input.head === null) input.advance(task);
-    const max = this.env.maxBatch;
-    let n = 0;
-    while (n < max) {
-      const i = nextInput(inputs);
-      if (i < 0) break;
-      const input = inputs[i];
-      const r = input.head!;
+    const n = processChosen(this.task as Task, inputs, this.env.maxBatch, (_, r) => {
       if (this.oldestUncommittedAppend === 0 || r.timestamp < this.oldestUncommittedAppend)
         this.oldestUncommittedAppend = r.timestamp;
-      task.processStaged(r);
       const { topic, partition } = r;
       const end = r.offset + 1;
       this.positions[topic][partition] = end;
       const seg = this.segments[this.segments.length - 1];
       if (seg !== undefined && seg[0] === topic && seg[1] === partition) seg[2] = end;
       else this.segments.push([topic, partition, end]);
-      input.taken();
-      input.advance(task);
-      n++;
-    }
+    });
     this.recordsIn += n;
     this.inputRecordsIn += n;
     return n;

@@ -11,7 +11,7 @@
  * log and Kafka. Watermarks are kept per input partition and combined by minimum
  * (SourceOperator.readsPartitions), so the chooser keeps every partition's watermark moving together.
  */
-import type { StagedRecord } from "./task.js";
+import type { StagedRecord, Task } from "./task.js";
 
 export interface ChooserInput {
   /** The next record, decoded ahead of processing (Task.stage); null when none is buffered. */
@@ -40,4 +40,35 @@ export function nextInput(inputs: readonly ChooserInput[]): number {
     }
   }
   return pick;
+}
+
+/** An input the chooser takes from: it stages its next record (Task.stage) when asked. */
+export interface ChosenInput extends ChooserInput {
+  /** Stage the next record as `head` (the current one was processed, or none is staged yet). */
+  advance(task: Task): void;
+}
+
+/**
+ * Process up to `max` records of `inputs` in the chooser's order. `taken` is told each record
+ * right after it was processed (positions, latency), before its input stages the next.
+ */
+export function processChosen<I extends ChosenInput>(
+  task: Task,
+  inputs: readonly I[],
+  max: number,
+  taken: (input: I, record: StagedRecord) => void,
+): number {
+  for (const input of inputs) if (input.head === null) input.advance(task);
+  let n = 0;
+  while (n < max) {
+    const i = nextInput(inputs);
+    if (i < 0) break;
+    const input = inputs[i];
+    const r = input.head!;
+    task.processStaged(r);
+    taken(input, r);
+    input.advance(task);
+    n++;
+  }
+  return n;
 }

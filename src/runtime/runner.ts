@@ -24,7 +24,7 @@ import type { Logger } from "../util/logger.js";
 import { LatencyHistogram, RateMeter, latencyBuckets, type PipelineMetricsSnapshot } from "./metrics.js";
 import { StatusPublisher } from "./status.js";
 import { StagedRecord, Task } from "./task.js";
-import { nextInput, type ChooserInput } from "./input-chooser.js";
+import { processChosen, type ChosenInput } from "./input-chooser.js";
 import { resolveInputFiles, type TopicFile } from "./file-inputs.js";
 import { crashPoint } from "./crash-points.js";
 import { DEFAULT_CHUNK_BYTES, LineFile } from "../util/lines.js";
@@ -439,23 +439,14 @@ export class Runner {
       }
       this.filePositions = positions;
       const task = this.task;
-      for (const input of inputs) input.advance(task);
       const BATCH = 8192;
       for (;;) {
-        let fed = 0;
-        let i = nextInput(inputs);
-        while (i >= 0) {
-          const input = inputs[i];
-          task.processStaged(input.head!);
-          input.advance(task);
-          if (++fed === BATCH) break;
-          i = nextInput(inputs);
-        }
+        const fed = processChosen(task, inputs, BATCH, noop);
         for (const input of inputs) input.savePosition();
         this.recordsIn += fed;
         this.inputRate.mark(fed, Date.now());
         await this.afterBatch(0, 0);
-        if (i < 0) break;
+        if (inputs.every((input) => input.head === null)) break;
         if (await this.stopBetweenBatches()) return false;
       }
       this.task.endOfInput();
@@ -556,24 +547,13 @@ export class Runner {
    * out of the watermark right after its last record (a point that depends only on the inputs).
    */
   private chooseBatch(inputs: PartitionInput[], untilEnd: boolean): number {
-    const task = this.task;
-    for (const input of inputs) if (input.head === null) input.advance(task);
-    const max = this.maxBatch * inputs.length;
     let oldest = 0;
-    let n = 0;
-    while (n < max) {
-      const i = nextInput(inputs);
-      if (i < 0) break;
-      const input = inputs[i];
-      const r = input.head!;
+    const n = processChosen(this.task, inputs, this.maxBatch * inputs.length, (input, r) => {
       if (oldest === 0 || r.timestamp < oldest) oldest = r.timestamp;
-      task.processStaged(r);
       input.positions[r.partition] = r.offset + 1;
       input.lastRecordAt = 0;
-      n++;
-      input.advance(task);
-      if (input.head === null && untilEnd) task.partitionIdle(input.topic, input.reader.partition);
-    }
+      input.leaveAtEnd = untilEnd;
+    });
     this.oldestRead = oldest;
     return n;
   }
@@ -640,8 +620,10 @@ export class Runner {
   }
 }
 
+const noop = (): void => {};
+
 /** An input partition of a live run, as the input chooser sees it. */
-class PartitionInput implements ChooserInput {
+class PartitionInput implements ChosenInput {
   head: StagedRecord | null = null;
   /** The log is read synchronously: a partition with nothing buffered is at its end. */
   readonly waiting = false;
@@ -650,6 +632,11 @@ class PartitionInput implements ChooserInput {
    * (Runner.markIdle).
    */
   lastRecordAt = 0;
+  /**
+   * `untilEnd`: once its last record was processed, the partition leaves the watermark (set by the
+   * runner as it takes each record; acted on by `advance` finding the partition at its end).
+   */
+  leaveAtEnd = false;
   private buffer: LogRecord[] = [];
   private next = 0;
   private readonly staged = new StagedRecord();
@@ -668,6 +655,7 @@ class PartitionInput implements ChooserInput {
       this.buffer = this.reader.poll(this.maxBatch);
       this.next = 0;
       if (this.buffer.length === 0) {
+        if (this.head !== null && this.leaveAtEnd) task.partitionIdle(this.topic, this.reader.partition);
         this.head = null;
         return;
       }
@@ -692,7 +680,7 @@ class PartitionInput implements ChooserInput {
 }
 
 /** One file of a bounded run over a file per source topic, as the input chooser sees it. */
-class FileInput implements ChooserInput {
+class FileInput implements ChosenInput {
   head: StagedRecord | null = null;
   readonly waiting = false;
   /** Byte position of the staged line (where a resumed run reads it again). */
