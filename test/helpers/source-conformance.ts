@@ -27,13 +27,7 @@ const FIXTURE = fileURLToPath(
 );
 
 async function values(topic: string, where: { dataDir: string; broker?: string }): Promise<any[]> {
-  const out: any[] = [];
-  for await (const r of readTopic(
-    topic,
-    where.broker === undefined ? { dataDir: where.dataDir } : { broker: where.broker },
-  ))
-    out.push(JSON.parse(r.value));
-  return out;
+  return (await raw(topic, where)).map((v) => JSON.parse(v));
 }
 
 async function raw(topic: string, where: { dataDir: string; broker?: string }): Promise<string[]> {
