@@ -114,15 +114,7 @@ test("a source reading several partitions lives by the lowest partition watermar
 
 /** Write `partitions` (lines per partition) to topic `events` of a fresh log in `dataDir`. */
 function logWith(dataDir: string, partitions: string[][]): EmbeddedLog {
-  const log = EmbeddedLog.open(dataDir, { logger: () => {} });
-  log.createTopic("events", { partitions: partitions.length });
-  const w = log.writer("events");
-  partitions.forEach((lines, partition) => {
-    for (let i = 0; i < lines.length; i += 250)
-      w.append(lines.slice(i, i + 250).map((value) => ({ value, partition })));
-  });
-  w.close();
-  return log;
+  return logWithTopic(dataDir, "events", partitions);
 }
 
 /** NoBroker live on the embedded log to the end of its input; its output topics. */
@@ -234,3 +226,47 @@ test("partitions each in event-time order give, topic by topic, what one partiti
     three.close();
   }
 });
+
+test("a live run: a partition quiet for the idle timeout leaves the watermark, and the windows the others close fire", async (t) => {
+  const dir = tempDir(t);
+  // Two partitions; only partition 0 brings records. Partition 1 holds the watermark at -infinity
+  // until it has been quiet for idleTimeoutMs; then partition 0's watermark alone closes windows.
+  const lines = Array.from({ length: 30 }, (_, i) => JSON.stringify({ k: "a", t: i * 1000 }));
+  const firedWithin = async (data: string, idleTimeoutMs: number, waitMs: number): Promise<string[]> => {
+    const log = logWithTopic(data, "in", [lines, []]);
+    try {
+      const runner = new Runner(windowed(), { log, idleTimeoutMs, logger: () => {} });
+      const running = runner.run();
+      const deadline = Date.now() + waitMs;
+      while (readTopic(log, "counts").length === 0 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+      runner.stop();
+      await running;
+      return readTopic(log, "counts");
+    } finally {
+      log.close();
+    }
+  };
+  assert.deepEqual(
+    await firedWithin(join(dir, "never"), 0, 1500),
+    [],
+    "no idleness: partition 1 holds every window",
+  );
+  const fired = (await firedWithin(join(dir, "idle"), 300, 20_000)).map((v) => JSON.parse(v));
+  // W = 29 s - 5 s = 24 s: the windows ending at 10 s and 20 s fire.
+  assert.deepEqual(fired, [
+    { end: "1970-01-01T00:00:10.000Z", count: 10 },
+    { end: "1970-01-01T00:00:20.000Z", count: 10 },
+  ]);
+});
+
+function logWithTopic(dataDir: string, topic: string, partitions: string[][]): EmbeddedLog {
+  const log = EmbeddedLog.open(dataDir, { logger: () => {} });
+  log.createTopic(topic, { partitions: partitions.length });
+  const w = log.writer(topic);
+  partitions.forEach((lines, partition) => {
+    if (lines.length > 0) w.append(lines.map((value) => ({ value, partition })));
+  });
+  w.close();
+  return log;
+}
