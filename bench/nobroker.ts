@@ -203,10 +203,58 @@ export async function liveLatency(dir: string, seconds = 15, perMinute = 100_000
   ];
 }
 
+/**
+ * The same 1M events on a topic of the embedded log, read live to its end: in one partition (read
+ * batch by batch) and spread over six (unkeyed, round-robin: taken one at a time by the input
+ * chooser, smallest event time first, with a watermark per partition). Best of 2 each.
+ */
+export async function partitions(dir: string): Promise<BenchResult[]> {
+  const lines = createNoBrokerGenerator({ seed: 1 }).take(EVENTS);
+  const best = async (count: number): Promise<number> => {
+    let fastest = Infinity;
+    for (let round = 0; round < 2; round++) {
+      const data = join(dir, `topic-${count}-${round}`);
+      const log = EmbeddedLog.open(data, { logger: () => {} });
+      log.createTopic("events", { partitions: count });
+      const w = log.writer("events");
+      for (let i = 0; i < lines.length; i += 10_000)
+        w.append(lines.slice(i, i + 10_000).map((value, j) => ({ value, partition: (i + j) % count })));
+      w.close();
+      const t = performance.now();
+      await new Runner(nobroker(RULES_ONLY), { log, untilEnd: true, logger: () => {} }).run();
+      fastest = Math.min(fastest, performance.now() - t);
+      log.close();
+      rmSync(data, { recursive: true, force: true });
+    }
+    return fastest;
+  };
+  const one = await best(1);
+  const six = await best(6);
+  return [
+    {
+      name: "nobroker embedded topic, 1 partition (rules only), 1M",
+      value: Math.round(EVENTS / (one / 1000)),
+      unit: "events/s",
+      note: `best of 2; ${one.toFixed(0)} ms; Runner untilEnd, read batch by batch`,
+    },
+    {
+      name: "nobroker embedded topic, 6 partitions (rules only), 1M",
+      value: Math.round(EVENTS / (six / 1000)),
+      unit: "events/s",
+      note: `best of 2; ${six.toFixed(0)} ms; unkeyed round-robin, one task: the input chooser takes each record, a watermark per partition`,
+    },
+  ];
+}
+
 export async function runNoBrokerBench(): Promise<BenchResult[]> {
   const dir = mkdtempSync(join(tmpdir(), "weir-bench-nobroker-"));
   try {
-    return [...(await throughput(dir)), ...(await peakRss(dir)), ...(await liveLatency(dir))];
+    return [
+      ...(await throughput(dir)),
+      ...(await partitions(dir)),
+      ...(await peakRss(dir)),
+      ...(await liveLatency(dir)),
+    ];
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
