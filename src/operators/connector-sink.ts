@@ -5,8 +5,8 @@
  */
 import type { Key, RecordContext } from "../graph/graph.js";
 import type { SinkRecord } from "../sinks/contract.js";
-import { isThenable, thenableResult } from "./sync-only.js";
-import { StepFailure, type Operator, type OutputCollector, type StepCounters } from "./types.js";
+import { recordKey } from "./record-key.js";
+import type { Operator, OutputCollector, StepCounters } from "./types.js";
 
 export class ConnectorSinkOperator implements Operator {
   readonly counters: StepCounters = { recordsIn: 0, recordsOut: 0 };
@@ -27,15 +27,7 @@ export class ConnectorSinkOperator implements Operator {
 
   push(value: unknown, ctx: RecordContext): void {
     this.counters.recordsIn++;
-    let key: Key | null | undefined;
-    try {
-      if (this.keyFn) {
-        key = this.keyFn(value);
-        if (isThenable(key)) throw thenableResult("the key function", key);
-      } else key = ctx.key;
-    } catch (err) {
-      throw new StepFailure(this.id, err);
-    }
+    const key = recordKey(this.id, this.keyFn, value, ctx);
     if (
       ctx.offset === this.lastOffset &&
       ctx.partition === this.lastPartition &&

@@ -1,5 +1,5 @@
 import type { Key, RecordContext } from "../graph/graph.js";
-import { isThenable, thenableResult } from "./sync-only.js";
+import { recordKey } from "./record-key.js";
 import { MAX_RECORD_BYTES, MAX_TABLE_KEY_BYTES, UnwritableValue } from "../util/records.js";
 import { describeBytes, wellFormed, wellFormedJson } from "../util/text.js";
 import { StepFailure, type Operator, type OutputCollector, type StepCounters } from "./types.js";
@@ -27,15 +27,7 @@ export class TableSinkOperator implements Operator {
 
   push(value: unknown, ctx: RecordContext): void {
     this.counters.recordsIn++;
-    let key: Key | undefined;
-    try {
-      if (this.keyFn) {
-        key = this.keyFn(value);
-        if (isThenable(key)) throw thenableResult("the key function", key);
-      } else key = ctx.key;
-    } catch (err) {
-      throw new StepFailure(this.id, err);
-    }
+    const key = recordKey(this.id, this.keyFn, value, ctx);
     if (key === undefined || key === null) {
       throw new StepFailure(
         this.id,
