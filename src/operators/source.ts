@@ -296,39 +296,46 @@ export class DecodedRecord {
 /** The highest event time of each partition a source reads, and which of them are idle. */
 class PartitionClocks {
   private readonly numbers: number[] = [];
+  /** Index into the arrays by partition number. */
+  private readonly slot: number[] = [];
   private readonly max: number[] = [];
   private readonly idle: boolean[] = [];
+  /** What lowestMax() gave last. */
+  private low = -Infinity;
 
   add(partition: number): number {
-    let i = this.numbers.indexOf(partition);
-    if (i >= 0) return i;
-    i = this.numbers.length;
+    const known = this.slot[partition];
+    if (known !== undefined) return known;
+    const i = this.numbers.length;
+    this.slot[partition] = i;
     this.numbers.push(partition);
     this.max.push(-Infinity);
     this.idle.push(false);
     return i;
   }
 
-  /** A record of `partition` at event time t; true when the lowest maximum may have moved. */
+  /**
+   * A record of `partition` at event time t; true when the lowest maximum may have moved: only a
+   * partition at the lowest, or one coming back from idle, can move it.
+   */
   record(partition: number, t: number): boolean {
-    let i = this.numbers.indexOf(partition);
-    if (i < 0) i = this.add(partition); // a partition added to the topic while running
-    let moved = false;
+    let i = this.slot[partition];
+    if (i === undefined) i = this.add(partition); // a partition added to the topic while running
+    const m = this.max[i];
     if (this.idle[i]) {
       this.idle[i] = false;
-      moved = true;
+      if (t > m) this.max[i] = t;
+      return true;
     }
-    if (t > this.max[i]) {
-      this.max[i] = t;
-      moved = true;
-    }
-    return moved;
+    if (t <= m) return false;
+    this.max[i] = t;
+    return m <= this.low;
   }
 
   /** True when the partition was active. */
   setIdle(partition: number): boolean {
-    const i = this.numbers.indexOf(partition);
-    if (i < 0 || this.idle[i]) return false;
+    const i = this.slot[partition];
+    if (i === undefined || this.idle[i]) return false;
     this.idle[i] = true;
     return true;
   }
@@ -354,7 +361,8 @@ class PartitionClocks {
         if (m < low) low = m;
       }
     }
-    return active ? low : idleHigh;
+    this.low = active ? low : idleHigh;
+    return this.low;
   }
 
   snapshot(): Record<string, number | null> {
@@ -369,5 +377,6 @@ class PartitionClocks {
       const i = this.add(Number(partition));
       this.max[i] = max ?? -Infinity;
     }
+    this.lowestMax();
   }
 }
