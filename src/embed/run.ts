@@ -199,6 +199,9 @@ export function run(definition: PipelineDefinition, options: RunOptions = {}): R
     const warn = (m: string) => logger.warn(m, { pipeline: name });
     let lease: LogLease | undefined;
     let dashboard: { url: string; close(): Promise<void> } | undefined;
+    /** The live ingestion of the pipeline's own sources, and how it failed. */
+    let ingestion: Promise<void> | undefined;
+    let ingestFailure: unknown;
     try {
       if (settings.broker === undefined) lease = await leaseLog(settings.dataDir);
       if (options.ui !== undefined && options.ui !== false) {
@@ -239,8 +242,6 @@ export function run(definition: PipelineDefinition, options: RunOptions = {}): R
       };
       // The pipeline's own sources: ingested into their topics first (untilEnd: what they hold
       // now), or alongside the run (live), which stops if one fails.
-      let ingestion: Promise<void> | undefined;
-      let ingestFailure: unknown;
       if (options.input === undefined && ownSources(definition).length > 0) {
         const started = ingestSources(definition, settings, {
           drain: options.untilEnd === true,
@@ -306,6 +307,9 @@ export function run(definition: PipelineDefinition, options: RunOptions = {}): R
         outputTopics: topics.outputTopics().map((o) => o.topic),
       };
     } finally {
+      // However the run ended (a runner that failed to start too), its ingestion stops with it.
+      ingestStop.abort();
+      await ingestion;
       running.delete(key);
       try {
         await dashboard?.close();

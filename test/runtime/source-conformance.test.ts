@@ -9,6 +9,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { spawnCli } from "../cli/helpers.js";
 import { describeGraph, readTopic, run, silentLogger } from "../../src/index.js";
 import { sourceConformance } from "../helpers/source-conformance.js";
 import { countingSource, sourcePipeline } from "../fixtures/counting-source.js";
@@ -56,6 +58,29 @@ test("a source failing during a live run fails the run with SOURCE_FAILED", asyn
       err.message,
       /source counting \(srcconf_fails_in\): reading split s0 failed: the device went away/,
     );
+    return true;
+  });
+  assert.equal(handle.status().state, "failed");
+});
+
+test("a second process running a pipeline with its own source is refused (PIPELINE_RUNNING or WRITER_LOCKED), and its handle settles", async (t) => {
+  const dataDir = tempDir(t);
+  const fixture = fileURLToPath(new URL("../fixtures/source-pipeline.js", import.meta.url));
+  const env = {
+    WEIR_TEST_SOURCE_RUN: "_held",
+    WEIR_TEST_SOURCE_PER_SPLIT: "100000",
+    WEIR_TEST_SOURCE_DELAY_MS: "50",
+  };
+  const other = spawnCli(["run", fixture, "--data-dir", dataDir], { env, timeoutMs: 120_000 });
+  other.end();
+  t.after(() => other.kill("SIGKILL"));
+  await other.waitForStderr((s) => /srcconf_held/.test(s) || s.length > 0, 60_000).catch(() => undefined);
+  const deadline = Date.now() + 60_000;
+  while ((await count("srcconf_held_in", dataDir)) === 0 && Date.now() < deadline) await sleep(50);
+  const definition = sourcePipeline(countingSource({ splits: 3, perSplit: 100_000, delayMs: 50 }), "_held");
+  const handle = run(definition, { dataDir, logger: silentLogger });
+  await assert.rejects(handle.done, (err: Error & { code?: string }) => {
+    assert.ok(err.code === "PIPELINE_RUNNING" || err.code === "WRITER_LOCKED", `${err.code}: ${err.message}`);
     return true;
   });
   assert.equal(handle.status().state, "failed");
