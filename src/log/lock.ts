@@ -32,7 +32,10 @@ export type LockAttempt =
   | { readonly acquired: true }
   | { readonly acquired: false; readonly holderPid: number; readonly holderIsThisProcess: boolean };
 
-/** A lock file younger than this with no content yet is being written by its creator, not stale. */
+/**
+ * A lock file younger than this with no content yet is being written by its creator, not stale:
+ * tryLock waits for it (its creator may have been killed between creating and writing it).
+ */
 const UNWRITTEN_GRACE_MS = 2000;
 /** A takeover guard older than this belongs to a process that died mid-takeover (whatever it holds). */
 const TAKEOVER_GUARD_STALE_MS = 5000;
@@ -56,8 +59,15 @@ export function tryLock(path: string): LockAttempt {
       const existing = readIfExists(path);
       if (existing === null) continue; // released meanwhile: try again
       const owner = parseOwner(existing);
-      if (owner === null ? ageMs(path) < UNWRITTEN_GRACE_MS : isAlive(owner)) {
-        return { acquired: false, holderPid: owner?.pid ?? 0, holderIsThisProcess: false };
+      if (owner === null && ageMs(path) < UNWRITTEN_GRACE_MS) {
+        // Its creator is writing it (a matter of microseconds), or was killed before it could: wait
+        // until it is written, released, or old enough to be stale (the wait ends: the file ages).
+        sleepSync(20);
+        attempt--;
+        continue;
+      }
+      if (owner !== null && isAlive(owner)) {
+        return { acquired: false, holderPid: owner.pid, holderIsThisProcess: false };
       }
       takeOver(path, existing);
       continue;

@@ -58,3 +58,21 @@ test("an empty takeover guard (left by an older version) is waited out, then rem
   assert.deepEqual(tryLock(lock), { acquired: true });
   unlock(lock);
 });
+
+test("a lock file left empty (its creator killed between creating and writing it) is waited out, then taken over", (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const lock = join(dir, "run.lock");
+  // Found in the source conformance suite: a SIGKILL right as `weir run` took its run lock left the
+  // file empty, and a restart at once was refused as "running in process 0" for the next 2 s.
+  writeFileSync(lock, "");
+  const started = Date.now();
+  const attempt = tryLock(lock);
+  assert.deepEqual(attempt, { acquired: true });
+  assert.ok(
+    Date.now() - started >= 1500,
+    "an empty lock this young may still be being written: waited for it",
+  );
+  unlock(lock);
+  assert.equal(existsSync(lock), false);
+});
