@@ -64,7 +64,10 @@ export async function ingest(o: IngestOptions): Promise<IngestSummary> {
   try {
     const saved = recoveredPositions(writer, label);
     const names = await splitNames(source, context, label);
-    for (const name of names) readers.push(await source.open(name, saved[name], context));
+    for (const name of names)
+      readers.push(
+        await sourceCall(label, `opening split ${name}`, () => source.open(name, saved[name], context)),
+      );
     if (writer.recovered !== undefined)
       o.logger.info(`${o.pipeline}: ${label}: resuming after commit ${writer.recovered.sequence}`);
     const positions: Record<string, unknown> = { ...saved };
@@ -91,15 +94,7 @@ export async function ingest(o: IngestOptions): Promise<IngestSummary> {
     while (open.size > 0 && !signal.aborted) {
       const round = [...open];
       const batches = await Promise.all(
-        round.map((i) =>
-          readers[i].read(max, signal).catch((err: unknown) => {
-            throw new WeirError(
-              "SOURCE_FAILED",
-              `${label}: reading split ${names[i]} failed: ${(err as Error)?.message ?? String(err)}`,
-              { cause: err },
-            );
-          }),
-        ),
+        round.map((i) => sourceCall(label, `reading split ${names[i]}`, () => readers[i].read(max, signal))),
       );
       let got = 0;
       for (let k = 0; k < round.length; k++) {
@@ -137,6 +132,19 @@ export async function ingest(o: IngestOptions): Promise<IngestSummary> {
   }
 }
 
+/** A call into the user's source; what it throws stops the run as SOURCE_FAILED naming the source. */
+async function sourceCall<T>(label: string, doing: string, call: () => T | Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    throw new WeirError(
+      "SOURCE_FAILED",
+      `${label}: ${doing} failed: ${(err as Error)?.message ?? String(err)}`,
+      { cause: err },
+    );
+  }
+}
+
 function recoveredPositions(writer: CommittedWriter, label: string): Record<string, unknown> {
   if (writer.recovered === undefined) return {};
   try {
@@ -151,7 +159,9 @@ function recoveredPositions(writer: CommittedWriter, label: string): Record<stri
 }
 
 async function splitNames(source: Source, context: SourceContext, label: string): Promise<string[]> {
-  const names = [...((await source.splits?.(context)) ?? ["0"])];
+  const names = [
+    ...((await sourceCall(label, "listing its splits", () => source.splits?.(context))) ?? ["0"]),
+  ];
   const seen = new Set<string>();
   for (const n of names) {
     if (typeof n !== "string" || n === "" || seen.has(n))

@@ -48,7 +48,7 @@ test("a live run ingests its source alongside the pipeline, and stops on its sig
   assert.deepEqual(summary.inputTopics, ["srcconf_live_in"]);
 });
 
-test("a source failing during a live run fails the run with SOURCE_FAILED", async (t) => {
+test("a source failing during a live run (a read, or opening a split) fails the run with SOURCE_FAILED", async (t) => {
   const dataDir = tempDir(t);
   const definition = sourcePipeline(countingSource({ splits: 2, perSplit: 10, failing: "s0" }), "_fails");
   const handle = run(definition, { dataDir, logger: silentLogger });
@@ -61,6 +61,16 @@ test("a source failing during a live run fails the run with SOURCE_FAILED", asyn
     return true;
   });
   assert.equal(handle.status().state, "failed");
+  // Opening a split that throws fails the run the same way.
+  const opening = run(
+    sourcePipeline(countingSource({ splits: 2, perSplit: 10, failingOpen: "s1" }), "_opens"),
+    { dataDir, logger: silentLogger },
+  );
+  await assert.rejects(opening.done, (err: Error & { code?: string }) => {
+    assert.equal(err.code, "SOURCE_FAILED");
+    assert.match(err.message, /source counting \(srcconf_opens_in\): opening split s1 failed: no such meter/);
+    return true;
+  });
 });
 
 test("a second process running a pipeline with its own source is refused (PIPELINE_RUNNING or WRITER_LOCKED), and its handle settles", async (t) => {
