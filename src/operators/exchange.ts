@@ -8,10 +8,10 @@
  *
  * Watermarks cross the exchange with the records (DESIGN.md §4 judges an event against the
  * watermark as it stood before it): a data record carries its sender's watermark from before the
- * event, and each sender also broadcasts its watermark to every partition when it moves, so a
- * partition that receives no records from a sender still learns how far that sender has got. The
- * receiver's watermark is the lowest over all senders (as in Flink); +infinity from every sender
- * means every sender's input is complete.
+ * event (its stamp), and each sender also broadcasts its watermark to every partition when it moves,
+ * so a partition that receives no records from a sender still learns how far that sender has got.
+ * The receiver passes records on in a deterministic order, by stamp (see ExchangeReceiver); +infinity
+ * from every sender means every sender's input is complete.
  *
  * Wire format. A repartition record is a pack of frames (written by PendingOutputs, joined by "\n"):
  * - a data frame is a JSON array `[sender, watermark, eventTime, key, topic, partition, offset,
@@ -27,7 +27,8 @@
 import type { Key, RecordContext } from "../graph/graph.js";
 import type { RecordHeader } from "../log/types.js";
 import type { OutputCollector, Operator, StepCounters, TimeDriven } from "./types.js";
-import { StepFailure, newRecordContext } from "./types.js";
+import { StepFailure } from "./types.js";
+import { WeirError } from "../errors.js";
 import type { DeadLetterHandler } from "./source.js";
 import { Partitioner } from "../log/partitioner.js";
 import { decodeJsonValue, valueToJson } from "../util/json-value.js";
@@ -213,15 +214,78 @@ interface LegacyEnvelope {
   v?: unknown;
 }
 
-/** Feeds a repartition topic's records to the steps after the keyBy; their watermark origin. */
+/** A record waiting in a receiver for its turn (see ExchangeReceiver). */
+interface HeldRecord {
+  /** Its sender's watermark from before the event. */
+  readonly stamp: number;
+  readonly value: unknown;
+  readonly ctx: RecordContext;
+}
+
+/** One sender's records in the order it sent them, not released yet. */
+class HeldQueue {
+  items: HeldRecord[] = [];
+  head = 0;
+  get size(): number {
+    return this.items.length - this.head;
+  }
+  peek(): HeldRecord {
+    return this.items[this.head];
+  }
+  shift(): HeldRecord {
+    const r = this.items[this.head];
+    this.items[this.head++] = undefined as unknown as HeldRecord;
+    if (this.head === this.items.length) {
+      this.items.length = 0;
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return r;
+  }
+}
+
+/** What a receiver checkpoints: each sender's watermark, and the records it holds. */
+export interface ExchangeState {
+  senders: Array<number | null>;
+  /** Per sender, the held records in the frame format (see the wire format above). */
+  held?: string[][];
+}
+
+/**
+ * Feeds a repartition topic's records to the steps after the keyBy; their watermark origin.
+ *
+ * **Deterministic release.** The order in which the frames of different senders arrive depends on
+ * timing (when each task ran, committed and was fetched). So a receiver does not pass records on
+ * as they come: it holds them, one queue per sender, and releases them in the order of
+ * (sender's watermark before the event, sender, order sent) — a record as soon as no sender can
+ * still send one that sorts before it (every other sender's frontier, its last watermark or
+ * record, is past it). Before a record goes on, the receiver's watermark moves to the record's
+ * own stamp: windows after the exchange close, and records are judged late, exactly as they
+ * would be if the records had arrived in that order, whatever the timing. So N partition tasks
+ * give the same outputs, key by key, on every run and on every backend (the embedded log, Kafka),
+ * and a record is late after the exchange only if it was late at its sender. Between records, the
+ * watermark is the lowest over the senders' frontiers and the held records' stamps.
+ *
+ * Idleness is the exception: a sender that said it is idle (a live run's quiet partition) holds
+ * nothing back until it sends again, which depends on timing by nature.
+ */
 export class ExchangeReceiver {
   readonly counters: StepCounters = { recordsIn: 0, recordsOut: 0 };
   next!: Operator;
   readonly timeDriven: TimeDriven[] = [];
   watermark = -Infinity;
-  /** Each sender task's watermark. */
+  /** Each sender task's frontier: the highest watermark it has sent (every later frame carries at least this). */
   readonly senders: number[];
-  private readonly ctx: RecordContext = newRecordContext();
+  /** Senders that said they are idle and have sent nothing since (they hold nothing back). */
+  private readonly idle: boolean[];
+  private readonly held: HeldQueue[];
+  private heldCount = 0;
+  /** A sender's input started over after its end (the watermark may go back: see senderAt). */
+  private reopened = false;
+  /** Releasing now (a step downstream must not release again from within). */
+  private releasing = false;
 
   constructor(
     readonly id: string,
@@ -238,14 +302,23 @@ export class ExchangeReceiver {
   ) {
     this.senders = new Array<number>(tasks).fill(-Infinity);
     this.idle = new Array<boolean>(tasks).fill(false);
+    this.held = Array.from({ length: tasks }, () => new HeldQueue());
   }
 
-  /** Senders that said they are idle and have sent nothing since (left out of the watermark). */
-  private readonly idle: boolean[];
+  /** Records held for their turn (see the class comment). */
+  get heldRecords(): number {
+    return this.heldCount;
+  }
 
-  /** One Kafka record of the repartition topic: frames of keyed records and senders' watermarks. */
+  /** One record of the repartition topic: frames of keyed records and senders' watermarks. */
   receive(text: string): void {
-    if (text.charCodeAt(0) === 123 /* "{": written by an earlier version */) return this.receiveLegacy(text);
+    this.take(text, false);
+    this.release();
+  }
+
+  /** Parse a pack of frames into the held queues (`restoring`: records a snapshot held). */
+  private take(text: string, restoring: boolean): void {
+    if (text.charCodeAt(0) === 123 /* "{": written by an earlier version */) return this.takeLegacy(text);
     const end = text.length;
     let pos = 0;
     while (pos < end) {
@@ -259,18 +332,20 @@ export class ExchangeReceiver {
         else this.senderAt(sender, watermarkOf(head[1]));
         continue;
       }
-      this.senderAt(sender, watermarkOf(head[1]));
+      const stamp = watermarkOf(head[1]);
+      if (!restoring) this.senderAt(sender, stamp);
       const rawEnd = pos + head[7];
       const raw = text.slice(pos, rawEnd);
       const flags = head[8];
-      const ctx = this.ctx;
-      ctx.key = head[3];
-      ctx.timestamp = head[2];
-      ctx.topic = head[4];
-      ctx.partition = head[5];
-      ctx.offset = head[6];
-      ctx.raw = this.copyRaw ? Buffer.from(raw, "utf8").toString("utf8") : raw;
-      ctx.headers = decodeHeaders(head[9]);
+      const ctx: RecordContext = {
+        key: head[3],
+        timestamp: head[2],
+        topic: head[4],
+        partition: head[5],
+        offset: head[6],
+        raw: this.copyRaw ? Buffer.from(raw, "utf8").toString("utf8") : raw,
+        headers: decodeHeaders(head[9]),
+      };
       let value: unknown;
       if ((flags & VALUE_FROM_RAW) !== 0) {
         pos = rawEnd + 1;
@@ -291,15 +366,17 @@ export class ExchangeReceiver {
         value = (flags & VALUE_TAGGED) !== 0 ? decodeJsonValue(json) : json;
         pos = valueEnd + 1;
       }
-      this.pushOn(value, ctx);
+      this.hold(sender, stamp, value, ctx);
     }
   }
 
+  private hold(sender: number, stamp: number, value: unknown, ctx: RecordContext): void {
+    this.held[sender].items.push({ stamp, value, ctx });
+    this.heldCount++;
+  }
+
   private senderIdle(sender: number): void {
-    if (!this.idle[sender]) {
-      this.idle[sender] = true;
-      this.recompute(true);
-    }
+    this.idle[sender] = true;
   }
 
   /**
@@ -310,82 +387,66 @@ export class ExchangeReceiver {
   private senderAt(sender: number, w: number): void {
     this.idle[sender] = false;
     const was = this.senders[sender];
-    if (w > was) {
+    if (w > was) this.senders[sender] = w;
+    else if (was === Infinity && w < Infinity) {
       this.senders[sender] = w;
-      this.recompute(true);
-    } else if (was === Infinity && w < Infinity) {
-      this.senders[sender] = w;
-      this.recompute(true, true);
+      this.reopened = true;
     }
   }
 
-  private pushOn(value: unknown, ctx: RecordContext): void {
-    this.counters.recordsIn++;
-    this.counters.recordsOut++;
+  /**
+   * Pass on every held record whose turn has come (see the class comment), each after moving the
+   * watermark to its stamp; then the watermark between records.
+   */
+  private release(): void {
+    if (this.releasing) return;
+    this.releasing = true;
     try {
-      this.next.push(value, ctx);
-    } catch (err) {
-      if (!(err instanceof StepFailure)) throw err;
-      this.deadLetter(ctx, err.message, err.stepId);
-    }
-  }
-
-  /** A pack of JSON lines, as versions before the frame format wrote them. */
-  private receiveLegacy(text: string): void {
-    for (const line of text.split("\n")) {
-      const env = JSON.parse(line) as LegacyEnvelope;
-      if (env.i === 1) {
-        this.senderIdle(env.s);
-        continue;
+      // A sender's input started over after its end: the watermark goes back first.
+      if (this.reopened) this.settleWatermark();
+      const held = this.held;
+      const senders = this.senders;
+      const n = held.length;
+      while (this.heldCount > 0) {
+        // The held record first in (stamp, sender) order...
+        let best = -1;
+        let stamp = Infinity;
+        for (let s = 0; s < n; s++) {
+          const q = held[s];
+          if (q.size > 0 && (best < 0 || q.peek().stamp < stamp)) {
+            best = s;
+            stamp = q.peek().stamp;
+          }
+        }
+        // ...goes once no sender without held records can still send one before it.
+        let blocked = false;
+        for (let s = 0; s < n; s++) {
+          if (s === best || held[s].size > 0 || this.idle[s]) continue;
+          const f = senders[s];
+          if (f < stamp || (f === stamp && s < best && f !== Infinity)) {
+            blocked = true;
+            break;
+          }
+        }
+        if (blocked) break;
+        const r = held[best].shift();
+        this.heldCount--;
+        if (r.stamp > this.watermark) this.moveTo(r.stamp);
+        this.pushOn(r.value, r.ctx);
       }
-      this.senderAt(env.s, env.e === 1 ? Infinity : (env.w ?? -Infinity));
-      if (env.o === undefined) continue;
-      const ctx = this.ctx;
-      ctx.key = env.k;
-      ctx.timestamp = env.t!;
-      ctx.topic = env.o[0];
-      ctx.partition = env.o[1];
-      ctx.offset = env.o[2];
-      ctx.raw = env.r ?? "";
-      ctx.headers = decodeHeaders(env.h);
-      this.pushOn(env.d === 1 ? decodeJsonValue(env.v) : env.v, ctx);
+      this.settleWatermark();
+    } finally {
+      this.releasing = false;
     }
   }
 
   /**
-   * A record of this task's own partition, straight from its sender in this task (`ctx` as the
-   * keyBy left it). A step failing throws back to the source, which makes it a dead letter.
+   * The watermark between records: the lowest over the frontiers of the senders that are not idle,
+   * and the held records' stamps. When every sender still going is idle, the highest of theirs (as
+   * Flink's watermark valve does: all quiet, the data seen so far is complete up to there). A
+   * finished sender (+infinity) does not speak for an idle one.
    */
-  deliver(sender: number, watermark: number, value: unknown, ctx: RecordContext): void {
-    this.senderAt(sender, watermark);
-    this.counters.recordsIn++;
-    this.counters.recordsOut++;
-    this.next.push(value, ctx);
-  }
-
-  /** Every sender has said its input is complete. */
-  get complete(): boolean {
-    return this.watermark === Infinity;
-  }
-
-  snapshot(): Array<number | null> {
-    return this.senders.map((w) => (w === Infinity ? 1e308 : Number.isFinite(w) ? w : null));
-  }
-
-  restore(saved: Array<number | null>): void {
-    for (let i = 0; i < this.senders.length && i < saved.length; i++) {
-      const w = saved[i];
-      this.senders[i] = w === null ? -Infinity : w >= 1e308 ? Infinity : w;
-    }
-    this.recompute(false);
-  }
-
-  /**
-   * The lowest watermark over the senders that are not idle. When every sender still going is idle,
-   * the highest of theirs (as Flink's watermark valve does: all quiet, the data seen so far is
-   * complete up to there). A finished sender (+infinity) does not speak for an idle one.
-   */
-  private recompute(fire: boolean, reopened = false): void {
+  private settleWatermark(): void {
     let min = Infinity;
     let active = false;
     let idleMax = -Infinity;
@@ -401,10 +462,116 @@ export class ExchangeReceiver {
       }
     }
     if (anyIdle && !active) min = idleMax;
+    if (this.heldCount > 0)
+      for (const q of this.held) if (q.size > 0 && q.peek().stamp < min) min = q.peek().stamp;
+    const reopened = this.reopened;
+    this.reopened = false;
     if (min === this.watermark || (min < this.watermark && !reopened)) return;
-    this.watermark = min;
-    if (!fire) return;
+    this.moveTo(min);
+  }
+
+  private moveTo(w: number): void {
+    this.watermark = w;
     const steps = this.timeDriven;
     for (let i = 0; i < steps.length; i++) steps[i].onTime();
+  }
+
+  private pushOn(value: unknown, ctx: RecordContext): void {
+    this.counters.recordsIn++;
+    this.counters.recordsOut++;
+    try {
+      this.next.push(value, ctx);
+    } catch (err) {
+      if (!(err instanceof StepFailure)) throw err;
+      this.deadLetter(ctx, err.message, err.stepId);
+    }
+  }
+
+  /** A pack of JSON lines, as versions before the frame format wrote them. */
+  private takeLegacy(text: string): void {
+    for (const line of text.split("\n")) {
+      const env = JSON.parse(line) as LegacyEnvelope;
+      if (env.i === 1) {
+        this.senderIdle(env.s);
+        continue;
+      }
+      const stamp = env.e === 1 ? Infinity : (env.w ?? -Infinity);
+      this.senderAt(env.s, stamp);
+      if (env.o === undefined) continue;
+      const ctx: RecordContext = {
+        key: env.k,
+        timestamp: env.t!,
+        topic: env.o[0],
+        partition: env.o[1],
+        offset: env.o[2],
+        raw: env.r ?? "",
+        headers: decodeHeaders(env.h),
+      };
+      this.hold(env.s, stamp, env.d === 1 ? decodeJsonValue(env.v) : env.v, ctx);
+    }
+  }
+
+  /**
+   * A record of this task's own partition, straight from its sender in this task (`ctx` as the
+   * keyBy left it): held and released like any other.
+   */
+  deliver(sender: number, watermark: number, value: unknown, ctx: RecordContext): void {
+    this.senderAt(sender, watermark);
+    this.hold(sender, watermark, value, { ...ctx });
+    this.release();
+  }
+
+  /** Every sender has said its input is complete (and every held record went on). */
+  get complete(): boolean {
+    return this.watermark === Infinity && this.heldCount === 0;
+  }
+
+  snapshot(): ExchangeState {
+    const senders = this.senders.map((w) => (w === Infinity ? 1e308 : Number.isFinite(w) ? w : null));
+    if (this.heldCount === 0) return { senders };
+    return { senders, held: this.held.map((q, s) => q.items.slice(q.head).map((r) => this.frameOf(s, r))) };
+  }
+
+  /** A held record as a data frame (a value its source can rebuild from the line is left out). */
+  private frameOf(sender: number, r: HeldRecord): string {
+    const { ctx } = r;
+    let flags = VALUE_FROM_RAW;
+    let valueJson = "";
+    if (this.decodeRaw === undefined) {
+      let encoded: { json: string; tagged: boolean };
+      try {
+        encoded = valueToJson(r.value);
+      } catch (err) {
+        throw new WeirError(
+          "USAGE",
+          `step ${this.id}: a record waiting at the repartition cannot be checkpointed as JSON: ${(err as Error).message}`,
+        );
+      }
+      flags = encoded.tagged ? VALUE_TAGGED : 0;
+      valueJson = encoded.json;
+    }
+    return (
+      `[${sender},${watermarkText(r.stamp)},${ctx.timestamp},${JSON.stringify(ctx.key)},` +
+      `${JSON.stringify(ctx.topic)},${ctx.partition},${ctx.offset},${ctx.raw.length},${flags}${encodeHeaders(ctx.headers)}]\n` +
+      ctx.raw +
+      valueJson
+    );
+  }
+
+  /** A snapshot's state; a bare array of sender watermarks is what versions before held records wrote. */
+  restore(saved: ExchangeState | Array<number | null>): void {
+    const senders = Array.isArray(saved) ? saved : saved.senders;
+    for (let i = 0; i < this.senders.length && i < senders.length; i++) {
+      const w = senders[i];
+      this.senders[i] = w === null ? -Infinity : w >= 1e308 ? Infinity : w;
+    }
+    if (!Array.isArray(saved) && saved.held !== undefined)
+      for (const frames of saved.held) for (const frame of frames) this.take(frame, true);
+    // The watermark as it stood: the senders' and held records' lowest (no step fires: their
+    // state is restored as it was after the last firing).
+    let min = Infinity;
+    for (const w of this.senders) if (w < min) min = w;
+    for (const q of this.held) if (q.size > 0 && q.peek().stamp < min) min = q.peek().stamp;
+    this.watermark = min;
   }
 }

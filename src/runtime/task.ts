@@ -18,7 +18,7 @@ import type { LakeDatasetSpec, TableSpec } from "../sinks/types.js";
 import { DecodedRecord, type SourceOperator } from "../operators/source.js";
 import type { Clock } from "../operators/window-aggregate.js";
 import { IntervalJoinOperator, type WatermarkOrigin } from "../operators/interval-join.js";
-import type { ExchangeReceiver, ExchangeSender } from "../operators/exchange.js";
+import type { ExchangeReceiver, ExchangeSender, ExchangeState } from "../operators/exchange.js";
 import { buildStep, type BuildContext } from "./operator-registry.js";
 import { DeadLetterWatch } from "./dead-letters.js";
 import {
@@ -69,8 +69,11 @@ export interface TaskState {
       partitions?: Record<string, number | null>;
     }
   >;
-  /** Partition tasks: each exchange's watermark per sender task (1e308 for +infinity). */
-  exchanges?: Record<string, Array<number | null>>;
+  /**
+   * Partition tasks: each exchange's watermark per sender task (1e308 for +infinity) and the records
+   * it holds for their turn; a bare array of watermarks in checkpoints of earlier versions.
+   */
+  exchanges?: Record<string, ExchangeState | Array<number | null>>;
   /** Last update number per versioned table. */
   tables?: Record<string, number>;
   /** What each stateful step's state means (src/runtime/step-identity.ts); absent in older checkpoints. */
