@@ -6,8 +6,8 @@
  * read again in exactly that order after a failure.
  */
 import type { TopicPositions } from "../runtime/checkpoint.js";
-import type { ChosenInput } from "../runtime/input-chooser.js";
-import { StagedRecord, type Task } from "../runtime/task.js";
+import type { ChosenInput, StagingTask } from "../runtime/input-chooser.js";
+import { StagedRecord } from "../runtime/task.js";
 import type { BrokerAddress } from "./connection.js";
 import { KafkaTopicReader, type FetchedRecord } from "./topic-reader.js";
 
@@ -254,7 +254,7 @@ export class FeedInput implements ChosenInput {
   }
 
   /** Drop the staged record (processed) and stage the next queued one, if any. */
-  advance(task: Task): void {
+  advance(task: StagingTask): void {
     const q = this.q;
     if (this.head !== null) this.dropHead();
     if (q.size === 0) {

@@ -115,6 +115,17 @@ export class ExchangeSender implements Operator {
     this.partitioner = new Partitioner(partitions);
   }
 
+  /** The receivers of every task, when all tasks run in this process (see `connect`). */
+  private direct: readonly ExchangeReceiver[] | undefined;
+
+  /**
+   * Every task of the pipeline runs in this process: hand records and watermarks to the receiver of
+   * the owning task directly (`receivers[p]` is task p's), not through the repartition topic.
+   */
+  connect(receivers: readonly ExchangeReceiver[]): void {
+    this.direct = receivers;
+  }
+
   push(value: unknown, ctx: RecordContext): void {
     this.counters.recordsIn++;
     if (this.idleSent) {
@@ -125,9 +136,10 @@ export class ExchangeSender implements Operator {
     const key = ctx.key as Key;
     const keyText = typeof key === "string" ? key : String(key);
     const partition = this.partitioner.partitionFor(keyText);
-    if (partition === this.task) {
+    if (partition === this.task || this.direct !== undefined) {
       this.counters.recordsOut++;
-      this.local.deliver(this.task, this.upstream.watermark, value, ctx);
+      const to = this.direct === undefined ? this.local : this.direct[partition];
+      to.deliver(this.task, this.upstream.watermark, value, ctx);
       return;
     }
     let flags = VALUE_FROM_RAW;
@@ -173,6 +185,10 @@ export class ExchangeSender implements Operator {
     if (w <= this.broadcastAt) return false;
     this.broadcastAt = w;
     this.idleSent = false; // a watermark tells the receivers this sender is active
+    if (this.direct !== undefined) {
+      for (const r of this.direct) r.watermarkFrom(this.task, w);
+      return true;
+    }
     const frame = `[${this.task},${watermarkText(w)}]`;
     for (let p = 0; p < this.partitions; p++) this.output.append(this.topic, null, frame, 0, p);
     return true;
@@ -186,6 +202,10 @@ export class ExchangeSender implements Operator {
   broadcastIdle(): boolean {
     if (this.idleSent || !this.fromSource || this.upstream.watermark === Infinity) return false;
     this.idleSent = true;
+    if (this.direct !== undefined) {
+      for (const r of this.direct) r.idleFrom(this.task);
+      return true;
+    }
     const frame = `[${this.task},"i"]`;
     for (let p = 0; p < this.partitions; p++) this.output.append(this.topic, null, frame, 0, p);
     return true;
@@ -215,16 +235,26 @@ interface LegacyEnvelope {
 }
 
 /** A record waiting in a receiver for its turn (see ExchangeReceiver). */
-interface HeldRecord {
-  /** Its sender's watermark from before the event. */
-  readonly stamp: number;
-  readonly value: unknown;
-  readonly ctx: RecordContext;
+/** A record waiting in a receiver for its turn: its context, with its stamp and value. */
+class HeldRecord implements RecordContext {
+  constructor(
+    /** Its sender's watermark from before the event. */
+    readonly stamp: number,
+    readonly value: unknown,
+    public key: Key | undefined,
+    public timestamp: number,
+    public topic: string,
+    public partition: number,
+    public offset: number,
+    public raw: string,
+    public headers: readonly RecordHeader[] | undefined,
+  ) {}
 }
 
 /** One sender's records in the order it sent them, not released yet. */
 class HeldQueue {
   items: HeldRecord[] = [];
+  /** The next record to release. */
   head = 0;
   get size(): number {
     return this.items.length - this.head;
@@ -232,9 +262,8 @@ class HeldQueue {
   peek(): HeldRecord {
     return this.items[this.head];
   }
-  shift(): HeldRecord {
-    const r = this.items[this.head];
-    this.items[this.head++] = undefined as unknown as HeldRecord;
+  /** Drop the released records' slots. */
+  compact(): void {
     if (this.head === this.items.length) {
       this.items.length = 0;
       this.head = 0;
@@ -242,7 +271,6 @@ class HeldQueue {
       this.items = this.items.slice(this.head);
       this.head = 0;
     }
-    return r;
   }
 }
 
@@ -337,15 +365,17 @@ export class ExchangeReceiver {
       const rawEnd = pos + head[7];
       const raw = text.slice(pos, rawEnd);
       const flags = head[8];
-      const ctx: RecordContext = {
-        key: head[3],
-        timestamp: head[2],
-        topic: head[4],
-        partition: head[5],
-        offset: head[6],
-        raw: this.copyRaw ? Buffer.from(raw, "utf8").toString("utf8") : raw,
-        headers: decodeHeaders(head[9]),
-      };
+      const r = new HeldRecord(
+        stamp,
+        undefined,
+        head[3],
+        head[2],
+        head[4],
+        head[5],
+        head[6],
+        this.copyRaw ? Buffer.from(raw, "utf8").toString("utf8") : raw,
+        decodeHeaders(head[9]),
+      );
       let value: unknown;
       if ((flags & VALUE_FROM_RAW) !== 0) {
         pos = rawEnd + 1;
@@ -353,7 +383,7 @@ export class ExchangeReceiver {
         if (value === undefined) {
           this.counters.recordsIn++;
           this.deadLetter(
-            ctx,
+            r,
             "the value could not be rebuilt from its line after the repartition (was the pipeline changed?)",
             this.id,
           );
@@ -366,12 +396,17 @@ export class ExchangeReceiver {
         value = (flags & VALUE_TAGGED) !== 0 ? decodeJsonValue(json) : json;
         pos = valueEnd + 1;
       }
-      this.hold(sender, stamp, value, ctx);
+      (r as { value: unknown }).value = value;
+      this.held[sender].items.push(r);
+      this.heldCount++;
     }
   }
 
   private hold(sender: number, stamp: number, value: unknown, ctx: RecordContext): void {
-    this.held[sender].items.push({ stamp, value, ctx });
+    const { key, timestamp, topic, partition, offset, raw, headers } = ctx;
+    this.held[sender].items.push(
+      new HeldRecord(stamp, value, key, timestamp, topic, partition, offset, raw, headers),
+    );
     this.heldCount++;
   }
 
@@ -413,26 +448,40 @@ export class ExchangeReceiver {
         let stamp = Infinity;
         for (let s = 0; s < n; s++) {
           const q = held[s];
-          if (q.size > 0 && (best < 0 || q.peek().stamp < stamp)) {
+          if (q.head < q.items.length && (best < 0 || q.items[q.head].stamp < stamp)) {
             best = s;
-            stamp = q.peek().stamp;
+            stamp = q.items[q.head].stamp;
           }
         }
-        // ...goes once no sender without held records can still send one before it.
-        let blocked = false;
+        // ...and the first key any other sender may still bring (its next held record, or for one
+        // holding none and not idle, its frontier): best's records before that key go, in order.
+        let bound = Infinity;
+        let boundSender = n;
         for (let s = 0; s < n; s++) {
-          if (s === best || held[s].size > 0 || this.idle[s]) continue;
-          const f = senders[s];
-          if (f < stamp || (f === stamp && s < best && f !== Infinity)) {
-            blocked = true;
-            break;
+          if (s === best) continue;
+          const q = held[s];
+          let k: number;
+          if (q.head < q.items.length) k = q.items[q.head].stamp;
+          else if (this.idle[s]) continue;
+          else k = senders[s];
+          if (k < bound || (k === bound && s < boundSender)) {
+            bound = k;
+            boundSender = s;
           }
         }
-        if (blocked) break;
-        const r = held[best].shift();
-        this.heldCount--;
-        if (r.stamp > this.watermark) this.moveTo(r.stamp);
-        this.pushOn(r.value, r.ctx);
+        const q = held[best];
+        let released = 0;
+        while (q.head < q.items.length) {
+          const r = q.items[q.head];
+          if (!(r.stamp < bound || bound === Infinity || (r.stamp === bound && best < boundSender))) break;
+          q.items[q.head++] = undefined as unknown as HeldRecord;
+          this.heldCount--;
+          released++;
+          if (r.stamp > this.watermark) this.moveTo(r.stamp);
+          this.pushOn(r.value, r);
+        }
+        q.compact();
+        if (released === 0) break;
       }
       this.settleWatermark();
     } finally {
@@ -512,13 +561,42 @@ export class ExchangeReceiver {
   }
 
   /**
-   * A record of this task's own partition, straight from its sender in this task (`ctx` as the
-   * keyBy left it): held and released like any other.
+   * A record straight from its sender (`ctx` as the keyBy left it): a record of this task's own
+   * partition, or of any, when every task runs in this process. Released like any other: at once
+   * when nothing is held and no sender can still send one before it, else held (a copy of `ctx`).
    */
   deliver(sender: number, watermark: number, value: unknown, ctx: RecordContext): void {
     this.senderAt(sender, watermark);
-    this.hold(sender, watermark, value, { ...ctx });
+    if (this.heldCount === 0 && !this.releasing && !this.reopened && !this.blocked(sender, watermark)) {
+      if (watermark > this.watermark) this.moveTo(watermark);
+      this.pushOn(value, ctx);
+      return;
+    }
+    this.hold(sender, watermark, value, ctx);
     this.release();
+  }
+
+  /** A sender's watermark moved (a broadcast, when every task runs in this process). */
+  watermarkFrom(sender: number, w: number): void {
+    this.senderAt(sender, w);
+    this.release();
+  }
+
+  /** A sender is idle (when every task runs in this process). */
+  idleFrom(sender: number): void {
+    this.senderIdle(sender);
+    this.release();
+  }
+
+  /** Could a sender other than `sender` still send a record that goes before one stamped `stamp`? */
+  private blocked(sender: number, stamp: number): boolean {
+    const senders = this.senders;
+    for (let s = 0; s < senders.length; s++) {
+      if (s === sender || this.held[s].size > 0 || this.idle[s]) continue;
+      const f = senders[s];
+      if (f < stamp || (f === stamp && s < sender && f !== Infinity)) return true;
+    }
+    return false;
   }
 
   /** Every sender has said its input is complete (and every held record went on). */
@@ -534,7 +612,7 @@ export class ExchangeReceiver {
 
   /** A held record as a data frame (a value its source can rebuild from the line is left out). */
   private frameOf(sender: number, r: HeldRecord): string {
-    const { ctx } = r;
+    const ctx = r;
     let flags = VALUE_FROM_RAW;
     let valueJson = "";
     if (this.decodeRaw === undefined) {

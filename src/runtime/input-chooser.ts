@@ -13,6 +13,9 @@
  */
 import type { StagedRecord, Task } from "./task.js";
 
+/** What the chooser needs of a task (a Task, or the partition tasks of runtime/partition-tasks.ts). */
+export type StagingTask = Pick<Task, "stage" | "processStaged" | "partitionIdle">;
+
 export interface ChooserInput {
   /** The next record, decoded ahead of processing (Task.stage); null when none is buffered. */
   readonly head: StagedRecord | null;
@@ -45,7 +48,7 @@ export function nextInput(inputs: readonly ChooserInput[]): number {
 /** An input the chooser takes from: it stages its next record (Task.stage) when asked. */
 export interface ChosenInput extends ChooserInput {
   /** Stage the next record as `head` (the current one was processed, or none is staged yet). */
-  advance(task: Task): void;
+  advance(task: StagingTask): void;
 }
 
 /**
@@ -53,7 +56,7 @@ export interface ChosenInput extends ChooserInput {
  * right after it was processed (positions, latency), before its input stages the next.
  */
 export function processChosen<I extends ChosenInput>(
-  task: Task,
+  task: StagingTask,
   inputs: readonly I[],
   max: number,
   taken: (input: I, record: StagedRecord) => void,

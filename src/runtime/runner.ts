@@ -24,7 +24,9 @@ import type { Logger } from "../util/logger.js";
 import { LatencyHistogram, RateMeter, latencyBuckets, type PipelineMetricsSnapshot } from "./metrics.js";
 import { StatusPublisher } from "./status.js";
 import { StagedRecord, Task } from "./task.js";
-import { processChosen, type ChosenInput } from "./input-chooser.js";
+import { PartitionTasks } from "./partition-tasks.js";
+import type { OutputCollector } from "../operators/types.js";
+import { processChosen, type ChosenInput, type StagingTask } from "./input-chooser.js";
 import { resolveInputFiles, type TopicFile } from "./file-inputs.js";
 import { crashPoint } from "./crash-points.js";
 import { DEFAULT_CHUNK_BYTES, LineFile } from "../util/lines.js";
@@ -104,7 +106,8 @@ const FILE_CHUNK_BYTES = DEFAULT_CHUNK_BYTES;
 const MULTI_FILE_CHUNK_BYTES = 1024 * 1024;
 
 export class Runner {
-  readonly task: Task;
+  /** The pipeline's task; its partition tasks when a live run's input topics have several partitions. */
+  readonly task: Task | PartitionTasks;
   private readonly outputs: LogOutputs;
   private readonly store: CheckpointStore;
   private readonly checkpointIntervalMs: number;
@@ -143,12 +146,24 @@ export class Runner {
     this.maxBatch = options.maxBatch ?? 1000;
     this.logger = options.logger ?? ((m) => process.stderr.write(`weir: ${m}\n`));
     this.store = new CheckpointStore(options.log.dataDir, definition.name);
-    this.task = new Task(definition.graph, {
+    const output: OutputCollector = {
       append: (t, k, v, ts) => this.outputs.append(t, k, v, ts),
       upsert: (table, key, value, ctx, seq, json) => this.tables!.add(table, key, value, ctx, seq, json),
       land: (dataset, row, eventTime) => this.lake!.land(dataset, row, eventTime),
       deliver: (step, record, origin) => this.sinks!.deliver(step, record, origin),
-    });
+    };
+    const partitions = new Map<string, number>();
+    if (options.inputFile === undefined && options.inputFiles === undefined)
+      for (const node of definition.graph.nodes)
+        if (node.kind === "source")
+          partitions.set(
+            node.topic,
+            options.log.hasTopic(node.topic) ? options.log.describeTopic(node.topic).partitions.length : 1,
+          );
+    this.task =
+      Math.max(1, ...partitions.values()) > 1
+        ? new PartitionTasks(definition.graph, output, partitions)
+        : new Task(definition.graph, output);
     this.outputs = new LogOutputs(options.log, this.task.outputTopics());
     this.outputs.listener = options.onOutput;
   }
@@ -345,13 +360,18 @@ export class Runner {
    * dead-letter limit, checkpoint what was done and stop the run with the reason.
    */
   private async watchDeadLetters(): Promise<void> {
-    const watch = this.task.deadLetterWatch;
-    if (watch.deadLetters === 0) return;
+    const watches = this.task instanceof Task ? [this.task.deadLetterWatch] : this.task.deadLetterWatches;
+    if (watches.every((w) => w.deadLetters === 0)) return;
     const warn = this.options.warn ?? this.logger;
-    for (const f of watch.takeWarnings())
-      warn(failingStepMessage(this.definition.name, this.task.deadLetterTopic, f));
+    const warned = new Set<string>();
+    for (const watch of watches)
+      for (const f of watch.takeWarnings()) {
+        if (warned.has(f.step)) continue; // partition tasks: once per step
+        warned.add(f.step);
+        warn(failingStepMessage(this.definition.name, this.task.deadLetterTopic, f));
+      }
     const limit = this.options.deadLetterLimit;
-    const exceeded = limit === undefined ? undefined : deadLetterRatioExceeded(limit, [watch]);
+    const exceeded = limit === undefined ? undefined : deadLetterRatioExceeded(limit, watches);
     if (exceeded === undefined) return;
     await this.checkpoint();
     throw ratioExceededError(this.definition.name, this.task.deadLetterTopic, exceeded);
@@ -650,7 +670,7 @@ class PartitionInput implements ChosenInput {
   ) {}
 
   /** Stage the next record (reading a batch when the last one is used up); head is null at the end. */
-  advance(task: Task): void {
+  advance(task: StagingTask): void {
     if (this.next >= this.buffer.length) {
       this.buffer = this.reader.poll(this.maxBatch);
       this.next = 0;
@@ -697,7 +717,7 @@ class FileInput implements ChosenInput {
     this.nextOffset = position.nextOffset;
   }
 
-  advance(task: Task): void {
+  advance(task: StagingTask): void {
     const file = this.file;
     this.headAt = file.position;
     const line = file.nextLine();

@@ -54,6 +54,11 @@ export interface TaskOptions {
    * becomes an exchange through a repartition topic (see operators/exchange.ts).
    */
   exchange?: { task: number; tasks: number };
+  /**
+   * Update numbers of the versioned tables, shared by the partition tasks of one process (one
+   * sequence per table, as one table store numbers them); default: the task's own.
+   */
+  tableSequences?: Map<string, TableSequence>;
 }
 
 /** Checkpointed state of a task: every stateful step by id, and each source's watermark. */
@@ -83,6 +88,11 @@ export interface TaskState {
    * reopens the task (see Task.endOfInput).
    */
   ended?: true;
+  /**
+   * The pipeline ran as N partition tasks in one process (runtime/partition-tasks.ts): task p's
+   * state is `partitionTasks[p]`, and the fields above hold nothing of the steps.
+   */
+  partitionTasks?: TaskState[];
 }
 
 export interface StepMetrics {
@@ -119,7 +129,7 @@ export class Task {
   private readonly steps: Array<{ node: GraphNode; counters: StepCounters; state?: Stateful }> = [];
   private readonly outputs: OutputTopic[] = [];
   private readonly tableSpecs: TableSpec[] = [];
-  private readonly tableSeq = new Map<string, TableSequence>();
+  private readonly tableSeq: Map<string, TableSequence>;
   private readonly lakeSpecs: LakeDatasetSpec[] = [];
   private readonly deadLettersByStep = new Map<string, number>();
   private readonly lateByStep = new Map<string, number>();
@@ -142,6 +152,7 @@ export class Task {
     options: TaskOptions = {},
   ) {
     this.pipeline = graph.pipeline;
+    this.tableSeq = options.tableSequences ?? new Map();
     this.deadLetterTopic = `${graph.pipeline}.dlq`;
     this.lateTopic = `${graph.pipeline}.late`;
     const now = options.now ?? Date.now;
@@ -227,10 +238,8 @@ export class Task {
         this.senders.push(sender);
       },
       tableSequence: (table, versions) => {
-        if (!this.tableSeq.has(table)) {
-          this.tableSeq.set(table, { seq: 0 });
-          this.tableSpecs.push({ name: table, versions });
-        }
+        if (!this.tableSeq.has(table)) this.tableSeq.set(table, { seq: 0 });
+        if (!this.tableSpecs.some((t) => t.name === table)) this.tableSpecs.push({ name: table, versions });
         return this.tableSeq.get(table)!;
       },
       addLakeDataset: (spec) => {
@@ -289,6 +298,15 @@ export class Task {
   /** Repartition topics (partition tasks only): read and written by the tasks. */
   exchangeTopics(): string[] {
     return [...this.receiversByTopic.keys()];
+  }
+
+  /**
+   * Every partition task runs in this process (`tasks[p]` is task p, this one among them): the
+   * exchanges hand records and watermarks to the owning task's receiver directly.
+   */
+  connectExchanges(tasks: readonly Task[]): void {
+    for (const sender of this.senders)
+      sender.connect(tasks.map((t) => t.receiversByTopic.get(sender.topic)!));
   }
 
   /** Tell every partition of the repartition topics the watermarks that moved; true if any did. */
@@ -615,6 +633,11 @@ export class Task {
    * in `restoreNotes` for the runner to tell the user.
    */
   restore(state: TaskState, changes?: StateChanges): void {
+    if (state.partitionTasks !== undefined)
+      throw new WeirError(
+        "INCOMPATIBLE_STATE",
+        `the checkpoint of pipeline ${this.pipeline} holds the state of ${state.partitionTasks.length} partition tasks, and its input now has one partition; start over with --from-scratch (outputs are kept)`,
+      );
     const { states, notes } = matchCheckpointedSteps(
       this.pipeline,
       state.steps,
