@@ -30,7 +30,8 @@ import {
 } from "../runtime/metrics.js";
 import type { RunSummary } from "../runtime/runner.js";
 import { LakeOutputs, TableOutputs } from "../runtime/storage-outputs.js";
-import { Task, type StepMetrics } from "../runtime/task.js";
+import { Task } from "../runtime/task.js";
+import { mergeStepMetrics } from "../runtime/partition-tasks.js";
 import { ConnectorSinks } from "../runtime/connector-sinks.js";
 import type { Logger } from "../util/logger.js";
 import {
@@ -596,7 +597,6 @@ export class KafkaRunner {
     let stateSize = 0;
     let lag: number | null = tasks.length > 0 ? 0 : null;
     let lastCheckpoint = 0;
-    const steps = new Map<string, StepMetrics>();
     for (const s of tasks) {
       const tw = s.task.watermark();
       if (tw < w) w = tw;
@@ -604,18 +604,6 @@ export class KafkaRunner {
       const l = s.inputLag();
       lag = lag === null || l === null ? null : lag + l;
       lastCheckpoint = Math.max(lastCheckpoint, s.lastCheckpointAt);
-      for (const m of s.task.metrics()) {
-        const sum = steps.get(m.id);
-        if (sum === undefined) steps.set(m.id, { ...m });
-        else {
-          sum.recordsIn += m.recordsIn;
-          sum.recordsOut += m.recordsOut;
-          sum.deadLetters += m.deadLetters;
-          sum.lateRecords += m.lateRecords;
-          if (m.stateSize !== undefined) sum.stateSize = (sum.stateSize ?? 0) + m.stateSize;
-          if (m.unmatched !== undefined) sum.unmatched = (sum.unmatched ?? 0) + m.unmatched;
-        }
-      }
     }
     if (tasks.length === 0) w = -Infinity;
     const latency = this.meters.latency;
@@ -641,7 +629,7 @@ export class KafkaRunner {
       latencyHistogram: latencyBuckets(latency),
       checkpoints: totals.checkpoints,
       lastCheckpointAt: lastCheckpoint > 0 ? new Date(lastCheckpoint).toISOString() : null,
-      steps: tasks.length > 0 ? [...steps.values()] : this.plan.metrics(),
+      steps: tasks.length > 0 ? mergeStepMetrics(tasks.map((s) => s.task.metrics())) : this.plan.metrics(),
     };
   }
 

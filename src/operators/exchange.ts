@@ -234,13 +234,13 @@ interface LegacyEnvelope {
   v?: unknown;
 }
 
-/** A record waiting in a receiver for its turn (see ExchangeReceiver). */
 /** A record waiting in a receiver for its turn: its context, with its stamp and value. */
 class HeldRecord implements RecordContext {
   constructor(
     /** Its sender's watermark from before the event. */
     readonly stamp: number,
-    readonly value: unknown,
+    /** Set once decoded (a frame's value may be rebuilt from its line). */
+    public value: unknown,
     public key: Key | undefined,
     public timestamp: number,
     public topic: string,
@@ -333,11 +333,6 @@ export class ExchangeReceiver {
     this.held = Array.from({ length: tasks }, () => new HeldQueue());
   }
 
-  /** Records held for their turn (see the class comment). */
-  get heldRecords(): number {
-    return this.heldCount;
-  }
-
   /** One record of the repartition topic: frames of keyed records and senders' watermarks. */
   receive(text: string): void {
     this.take(text, false);
@@ -396,7 +391,7 @@ export class ExchangeReceiver {
         value = (flags & VALUE_TAGGED) !== 0 ? decodeJsonValue(json) : json;
         pos = valueEnd + 1;
       }
-      (r as { value: unknown }).value = value;
+      r.value = value;
       this.held[sender].items.push(r);
       this.heldCount++;
     }

@@ -64,9 +64,11 @@ export class PartitionTasks {
     return this.sum((t) => t.lateRecords);
   }
 
-  get deadLetterWatches(): DeadLetterWatch[] {
-    return this.tasks.map((t) => t.deadLetterWatch);
+  get deadLetterWatches(): readonly DeadLetterWatch[] {
+    return (this.watches ??= this.tasks.map((t) => t.deadLetterWatch));
   }
+
+  private watches: DeadLetterWatch[] | undefined;
 
   inputTopics(): string[] {
     return this.tasks[0].inputTopics();

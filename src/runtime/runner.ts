@@ -360,7 +360,7 @@ export class Runner {
    * dead-letter limit, checkpoint what was done and stop the run with the reason.
    */
   private async watchDeadLetters(): Promise<void> {
-    const watches = this.task instanceof Task ? [this.task.deadLetterWatch] : this.task.deadLetterWatches;
+    const watches = this.task.deadLetterWatches;
     if (watches.every((w) => w.deadLetters === 0)) return;
     const warn = this.options.warn ?? this.logger;
     const warned = new Set<string>();

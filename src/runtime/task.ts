@@ -285,6 +285,13 @@ export class Task {
     }
   }
 
+  /** The dead-letter watch, as a list (what the runner asks of a Task and of PartitionTasks alike). */
+  get deadLetterWatches(): readonly DeadLetterWatch[] {
+    return (this.watches ??= [this.deadLetterWatch]);
+  }
+
+  private watches: DeadLetterWatch[] | undefined;
+
   /** Make `ctx`'s record a dead letter of step `stepId` (a sink could not deliver it). */
   deadLetter(ctx: RecordContext, reason: string, stepId: string): void {
     this.deadLetterOf(ctx, reason, stepId);
