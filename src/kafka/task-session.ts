@@ -531,11 +531,12 @@ export class TaskSession {
       }
       this.task.tick();
       if (b.tables !== undefined) await b.tables.flush();
-      // Watermarks go to the other tasks at most every 100 ms while records flow, and when idle.
+      // Watermarks go to the other tasks at most every BROADCAST_INTERVAL_MS while records flow, and
+      // when idle: the receivers hold records until every sender's watermark has passed them.
       const idle = batch.length === 0 && chosen === 0;
       const idleTimeout = this.env.idleTimeoutMs;
       if (idle && !b.untilEnd && idleTimeout > 0 && now - lastInputAt >= idleTimeout) this.task.markIdle();
-      if (watermarkMoved && (idle || now - this.lastBroadcastAt >= 100)) {
+      if (watermarkMoved && (idle || now - this.lastBroadcastAt >= BROADCAST_INTERVAL_MS)) {
         this.task.broadcastWatermarks();
         this.lastBroadcastAt = now;
         watermarkMoved = false;
@@ -746,6 +747,14 @@ export class TaskSession {
     await sinks?.close();
   }
 }
+
+/**
+ * How often, at most, a task tells the others its watermark while records flow. Receivers hold
+ * each record until every sender's watermark has passed its stamp (operators/exchange.ts), so this
+ * bounds how long records wait after a keyBy; each broadcast adds one small frame per partition to
+ * the next transaction.
+ */
+const BROADCAST_INTERVAL_MS = 10;
 
 /** Characters per packed record of an internal topic. */
 const PACK_BYTES = 64 * 1024;
